@@ -1,0 +1,455 @@
+//! The embedded dedup store: bounded, expiring by time, in-process.
+//!
+//! - **Bounded.** At most `capacity` ids are live (default 100 000, about
+//!   100 bytes each). When the store is full it first drops expired ids,
+//!   oldest first; if every id is still inside its retention it refuses the
+//!   new reservation ([`StoreError::Full`], so the layer answers 503 and the
+//!   sender retries later) rather than forget an id whose replay would still
+//!   be accepted. Only verified deliveries are stored, so an attacker cannot
+//!   fill it; size it for your delivery rate times the retention.
+//! - **Expiring.** Leases and retentions are measured with the store's
+//!   [`Clock`]; expired entries are dropped lazily on later operations.
+//! - **Non-blocking.** Every operation takes one short, uncontended-in-practice
+//!   lock on one of several shards, does O(1) work (amortised), and returns a
+//!   ready future. Nothing awaits while holding a lock.
+//! - **Private.** Ids are kept as 128-bit keyed hashes (SipHash with random
+//!   keys per store), not as strings.
+//!
+//! It cannot see duplicates that land on another replica; use a shared store
+//! (Redis) when running several.
+//!
+//! ```
+//! use tower_webhook::dedup::MemoryStore;
+//! use tower_webhook::clock::ManualClock;
+//!
+//! let store = MemoryStore::builder()
+//!     .capacity(1_000_000)
+//!     .clock(ManualClock::at_unix(0))
+//!     .build();
+//! assert_eq!(store.capacity(), 1_000_000);
+//! assert_eq!(store.len(), 0);
+//! ```
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::{BoxFuture, DedupStore, Reservation, StoreError, Token};
+use crate::clock::{Clock, SystemClock, unix_millis};
+
+/// Default number of live ids.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
+/// How many expired records one operation drops at most, besides its own
+/// work, so that a burst of expiries never stalls one request.
+const PURGE_BUDGET: usize = 32;
+
+/// A token value that marks a committed id.
+const DONE: u64 = 0;
+
+/// A 128-bit keyed hash of an id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key(u64, u64);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+/// The key is already a uniformly random hash: use its first half as is.
+#[derive(Clone, Copy, Default)]
+struct PassThrough;
+
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+impl BuildHasher for PassThrough {
+    type Hasher = PassThroughHasher;
+    fn build_hasher(&self) -> PassThroughHasher {
+        PassThroughHasher(0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    /// Unix milliseconds at which the lease or retention ends.
+    expires_at: i64,
+    /// The reservation's token, or [`DONE`].
+    token: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Expiry {
+    key: Key,
+    expires_at: i64,
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<Key, Entry, PassThrough>,
+    /// Lease ends, in reservation order.
+    leases: VecDeque<Expiry>,
+    /// Retention ends, in commit order.
+    done: VecDeque<Expiry>,
+}
+
+impl Shard {
+    /// Drops up to `budget` records whose time has passed from the front of
+    /// each queue, removing their entries if those expired too.
+    fn purge(&mut self, now: i64, budget: usize) -> usize {
+        let mut removed = 0;
+        for queue in [&mut self.leases, &mut self.done] {
+            for _ in 0..budget {
+                match queue.front() {
+                    Some(front) if front.expires_at <= now => {
+                        let key = front.key;
+                        queue.pop_front();
+                        if self.map.get(&key).is_some_and(|e| e.expires_at <= now) {
+                            self.map.remove(&key);
+                            removed += 1;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
+        removed
+    }
+}
+
+struct Inner {
+    shards: Box<[Mutex<Shard>]>,
+    per_shard: usize,
+    capacity: usize,
+    clock: Arc<dyn Clock>,
+    hash: (RandomState, RandomState),
+}
+
+/// The in-process [`DedupStore`]. Clones share the same entries.
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+/// Configures a [`MemoryStore`].
+///
+/// ```
+/// let store = tower_webhook::dedup::MemoryStore::builder().capacity(10).build();
+/// assert_eq!(store.capacity(), 10);
+/// ```
+pub struct MemoryStoreBuilder {
+    capacity: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for MemoryStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStoreBuilder")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryStoreBuilder {
+    /// The most live ids (at least 1).
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// The clock leases and retentions are measured with.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the store.
+    pub fn build(self) -> MemoryStore {
+        // Small stores use one shard so that the capacity is exact; large ones
+        // spread over 16 to keep lock hold times independent of each other.
+        let shards = if self.capacity < 4096 { 1 } else { 16 };
+        let per_shard = self.capacity.div_ceil(shards);
+        MemoryStore {
+            inner: Arc::new(Inner {
+                shards: (0..shards).map(|_| Mutex::default()).collect(),
+                per_shard,
+                capacity: self.capacity,
+                clock: self.clock,
+                hash: (RandomState::new(), RandomState::new()),
+            }),
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("capacity", &self.inner.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl MemoryStore {
+    /// A store of [`DEFAULT_CAPACITY`] ids on the system clock.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Starts configuring a store.
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder {
+            capacity: DEFAULT_CAPACITY,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The configured capacity.
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity
+    }
+
+    /// Entries currently held (expired ones not yet dropped included).
+    pub fn len(&self) -> usize {
+        self.inner.shards.iter().map(|s| lock(s).map.len()).sum()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn key(&self, id: &str) -> Key {
+        Key(self.inner.hash.0.hash_one(id), self.inner.hash.1.hash_one(id))
+    }
+
+    fn shard(&self, key: Key) -> MutexGuard<'_, Shard> {
+        let n = self.inner.shards.len();
+        // The second half of the hash picks the shard; the first indexes the map.
+        let i = (key.1 % n as u64) as usize;
+        lock(&self.inner.shards[i])
+    }
+
+    fn now(&self) -> i64 {
+        unix_millis(self.inner.clock.now())
+    }
+
+    /// Synchronous [`DedupStore::reserve`].
+    pub fn reserve_now(&self, id: &str, lease: Duration) -> Result<Reservation, StoreError> {
+        let now = self.now();
+        let key = self.key(id);
+        let mut shard = self.shard(key);
+        shard.purge(now, PURGE_BUDGET);
+        if let Some(e) = shard.map.get(&key).copied() {
+            if e.expires_at > now {
+                return Ok(if e.token == DONE {
+                    Reservation::Done
+                } else {
+                    Reservation::InFlight {
+                        retry_after: Duration::from_millis((e.expires_at - now).unsigned_abs()),
+                    }
+                });
+            }
+        } else if shard.map.len() >= self.inner.per_shard {
+            shard.purge(now, usize::MAX);
+            if shard.map.len() >= self.inner.per_shard {
+                return Err(StoreError::Full {
+                    capacity: self.inner.capacity,
+                });
+            }
+        }
+        let token = Token::generate();
+        let expires_at = now.saturating_add(millis(lease));
+        shard.map.insert(
+            key,
+            Entry {
+                expires_at,
+                token: token.as_u64(),
+            },
+        );
+        shard.leases.push_back(Expiry { key, expires_at });
+        Ok(Reservation::Fresh(token))
+    }
+
+    /// Synchronous [`DedupStore::commit`].
+    pub fn commit_now(&self, id: &str, token: Token, retention: Duration) -> bool {
+        let now = self.now();
+        let key = self.key(id);
+        let mut shard = self.shard(key);
+        let expires_at = now.saturating_add(millis(retention));
+        match shard.map.get_mut(&key) {
+            Some(e) if e.token == token.as_u64() && e.token != DONE => {
+                e.token = DONE;
+                e.expires_at = expires_at;
+                shard.done.push_back(Expiry { key, expires_at });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Synchronous [`DedupStore::release`].
+    pub fn release_now(&self, id: &str, token: Token) -> bool {
+        let key = self.key(id);
+        let mut shard = self.shard(key);
+        match shard.map.get(&key) {
+            Some(e) if e.token == token.as_u64() && e.token != DONE => {
+                shard.map.remove(&key);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic while holding the lock cannot leave a shard half-updated in a
+    // way that matters (each operation is one map write), so keep going.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl DedupStore for MemoryStore {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        Box::pin(std::future::ready(self.reserve_now(key, lease)))
+    }
+
+    fn commit<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.commit_now(key, token, retention))))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.release_now(key, token))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    const LEASE: Duration = Duration::from_secs(30);
+    const KEEP: Duration = Duration::from_secs(600);
+
+    fn store(capacity: usize) -> (MemoryStore, ManualClock) {
+        let clock = ManualClock::at_unix(1_000_000);
+        (MemoryStore::builder().capacity(capacity).clock(clock.clone()).build(), clock)
+    }
+
+    fn fresh(r: Result<Reservation, StoreError>) -> Token {
+        match r {
+            Ok(Reservation::Fresh(t)) => t,
+            other => panic!("expected Fresh, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reserve_commit_done_then_expires() {
+        let (s, clock) = store(10);
+        let t = fresh(s.reserve_now("a", LEASE));
+        assert_eq!(
+            s.reserve_now("a", LEASE),
+            Ok(Reservation::InFlight { retry_after: LEASE })
+        );
+        assert!(s.commit_now("a", t, KEEP));
+        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
+        clock.advance(KEEP - Duration::from_millis(1));
+        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
+        clock.advance(Duration::from_millis(1));
+        fresh(s.reserve_now("a", LEASE));
+    }
+
+    #[test]
+    fn release_lets_the_retry_through() {
+        let (s, _) = store(10);
+        let t = fresh(s.reserve_now("a", LEASE));
+        assert!(s.release_now("a", t));
+        assert!(!s.release_now("a", t), "second release is a no-op");
+        fresh(s.reserve_now("a", LEASE));
+    }
+
+    #[test]
+    fn lease_expiry_unblocks_and_stale_token_cannot_touch_new_owner() {
+        let (s, clock) = store(10);
+        let stale = fresh(s.reserve_now("a", LEASE));
+        clock.advance(LEASE);
+        let owner = fresh(s.reserve_now("a", LEASE));
+        assert!(!s.release_now("a", stale));
+        assert!(!s.commit_now("a", stale, KEEP));
+        assert!(matches!(s.reserve_now("a", LEASE), Ok(Reservation::InFlight { .. })));
+        assert!(s.commit_now("a", owner, KEEP));
+        assert!(!s.release_now("a", owner), "a committed id cannot be released");
+        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
+    }
+
+    #[test]
+    fn full_store_drops_expired_first_and_refuses_rather_than_forget() {
+        let (s, clock) = store(2);
+        let a = fresh(s.reserve_now("a", LEASE));
+        assert!(s.commit_now("a", a, KEEP));
+        clock.advance(Duration::from_secs(1));
+        let b = fresh(s.reserve_now("b", LEASE));
+        assert!(s.commit_now("b", b, KEEP));
+        assert_eq!(s.reserve_now("c", LEASE), Err(StoreError::Full { capacity: 2 }));
+        // Both ids are still remembered.
+        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
+        assert_eq!(s.reserve_now("b", LEASE), Ok(Reservation::Done));
+        // Once the oldest expires, it makes room; the younger is kept.
+        clock.advance(KEEP - Duration::from_secs(1));
+        fresh(s.reserve_now("c", LEASE));
+        assert_eq!(s.reserve_now("b", LEASE), Ok(Reservation::Done));
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn expired_entries_are_purged_lazily() {
+        let (s, clock) = store(100_000);
+        for i in 0..20 {
+            let t = fresh(s.reserve_now(&format!("id{i}"), LEASE));
+            assert!(s.commit_now(&format!("id{i}"), t, KEEP));
+        }
+        assert_eq!(s.len(), 20);
+        clock.advance(KEEP);
+        for i in 0..200 {
+            let t = fresh(s.reserve_now(&format!("new{i}"), LEASE));
+            assert!(s.release_now(&format!("new{i}"), t));
+        }
+        assert_eq!(s.len(), 0);
+    }
+}

@@ -1,0 +1,35 @@
+//! The response future of [`Webhook`](crate::Webhook).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::Response;
+use http_body_util::{Either, Full};
+
+use crate::dedup::BoxFuture;
+
+/// The body of responses from [`Webhook`](crate::Webhook): the handler's own
+/// body, or the layer's (rejections and handshakes).
+pub type WebhookBody<B> = Either<B, Full<Bytes>>;
+
+/// Resolves to the handler's response, or to the layer's own answer.
+pub struct ResponseFuture<B, E> {
+    pub(crate) inner: BoxFuture<'static, Result<Response<WebhookBody<B>>, E>>,
+}
+
+impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<B, E> Future for ResponseFuture<B, E> {
+    type Output = Result<Response<WebhookBody<B>>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}

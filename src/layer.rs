@@ -1,0 +1,233 @@
+//! [`WebhookLayer`]: the builder users see.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Response;
+use tower_layer::Layer;
+
+use crate::clock::{Clock, SystemClock};
+use crate::dedup::{DedupStore, MemoryStore};
+use crate::payload::{Decode, Raw, Typed};
+use crate::rejection::Rejection;
+use crate::scheme::{Scheme, Tolerance};
+use crate::service::Webhook;
+
+/// Default body limit: 1 MiB.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// Default lease of an in-flight reservation: 60 s.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// Default retention of processed ids for schemes without a signed timestamp: 3 days.
+pub const DEFAULT_UNTIMED_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
+
+pub(crate) type RejectionHandler = Arc<dyn Fn(&Rejection) -> Response<Bytes> + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) max_body: usize,
+    pub(crate) tolerance: Tolerance,
+    pub(crate) store: Option<Arc<dyn DedupStore>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) lease: Duration,
+    pub(crate) retention: Option<Duration>,
+    pub(crate) untimed_retention: Duration,
+    pub(crate) namespace: Option<Arc<str>>,
+    pub(crate) on_rejection: Option<RejectionHandler>,
+}
+
+/// A tower [`Layer`] that verifies webhook deliveries before the handler
+/// sees them. See the [crate documentation](crate) for the request flow.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+///
+/// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+///     .max_body(256 * 1024)
+///     .tolerance(Duration::from_secs(300));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct WebhookLayer<S, P = Typed<serde_json::Value>> {
+    pub(crate) scheme: Arc<S>,
+    pub(crate) settings: Settings,
+    _payload: PhantomData<fn() -> P>,
+}
+
+impl<S, P> Clone for WebhookLayer<S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            scheme: Arc::clone(&self.scheme),
+            settings: self.settings.clone(),
+            _payload: PhantomData,
+        }
+    }
+}
+
+impl<S: Scheme, P> fmt::Debug for WebhookLayer<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookLayer")
+            .field("scheme", &self.scheme.name())
+            .field("max_body", &self.settings.max_body)
+            .field("tolerance", &self.settings.tolerance)
+            .field("dedup", &self.settings.store.is_some())
+            .field("lease", &self.settings.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Scheme> WebhookLayer<S> {
+    /// A layer for `scheme` with the defaults: 1 MiB body limit, five minutes
+    /// of tolerance each way, an in-memory dedup store, JSON payloads as
+    /// [`serde_json::Value`].
+    pub fn new(scheme: S) -> Self {
+        Self {
+            scheme: Arc::new(scheme),
+            settings: Settings {
+                max_body: DEFAULT_MAX_BODY,
+                tolerance: Tolerance::default(),
+                store: Some(Arc::new(MemoryStore::new())),
+                clock: Arc::new(SystemClock),
+                lease: DEFAULT_LEASE,
+                retention: None,
+                untimed_retention: DEFAULT_UNTIMED_RETENTION,
+                namespace: None,
+                on_rejection: None,
+            },
+            _payload: PhantomData,
+        }
+    }
+}
+
+impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
+    fn with<Q>(self) -> WebhookLayer<S, Q> {
+        WebhookLayer {
+            scheme: self.scheme,
+            settings: self.settings,
+            _payload: PhantomData,
+        }
+    }
+
+    /// The scheme (for instance to build a [`Signer`](crate::sign::Signer) in tests).
+    pub fn scheme(&self) -> &S {
+        &self.scheme
+    }
+
+    /// Parses verified bodies into `T` (JSON, or a form by `Content-Type`).
+    pub fn payload<T>(self) -> WebhookLayer<S, Typed<T>>
+    where
+        Typed<T>: Decode,
+    {
+        self.with()
+    }
+
+    /// Hands verified bodies over as [`Bytes`], unparsed.
+    pub fn raw(self) -> WebhookLayer<S, Raw> {
+        self.with()
+    }
+
+    /// Largest body accepted, in bytes (default 1 MiB). Larger ones get 413,
+    /// by `Content-Length` before reading or while reading.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.settings.max_body = bytes;
+        self
+    }
+
+    /// Accepted timestamp distance, both past and future (default 5 min).
+    pub fn tolerance(mut self, d: Duration) -> Self {
+        self.settings.tolerance = Tolerance::symmetric(d);
+        self
+    }
+
+    /// How old a timestamp may be.
+    pub fn tolerance_past(mut self, d: Duration) -> Self {
+        self.settings.tolerance.past = d;
+        self
+    }
+
+    /// How far in the future a timestamp may be (sender clock skew).
+    pub fn tolerance_future(mut self, d: Duration) -> Self {
+        self.settings.tolerance.future = d;
+        self
+    }
+
+    /// The dedup store (default: a [`MemoryStore`] of its default capacity).
+    pub fn dedup(mut self, store: impl DedupStore) -> Self {
+        self.settings.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Turns deduplication off: every verified delivery reaches the handler,
+    /// duplicates and replays within the tolerance included.
+    pub fn without_dedup(mut self) -> Self {
+        self.settings.store = None;
+        self
+    }
+
+    /// The clock timestamps are checked against (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.settings.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long an in-flight reservation lasts if its process dies (default
+    /// 60 s). Set it above your handler's longest run time.
+    pub fn lease(mut self, d: Duration) -> Self {
+        self.settings.lease = d;
+        self
+    }
+
+    /// How long processed ids are remembered. By default: until the
+    /// delivery's timestamp leaves the tolerance (plus a minute), or 3 days
+    /// for schemes without a signed timestamp.
+    pub fn retention(mut self, d: Duration) -> Self {
+        self.settings.retention = Some(d);
+        self
+    }
+
+    /// How long processed ids are remembered for schemes without a signed
+    /// timestamp (default 3 days).
+    pub fn untimed_retention(mut self, d: Duration) -> Self {
+        self.settings.untimed_retention = d;
+        self
+    }
+
+    /// Names this endpoint in dedup keys (default: the request path). Set it
+    /// when several routes, or several services, share one store.
+    pub fn namespace(mut self, ns: impl Into<String>) -> Self {
+        self.settings.namespace = Some(Arc::from(ns.into()));
+        self
+    }
+
+    /// Replaces the layer's own responses. The [`Rejection`] is still put
+    /// into the response's extensions and logged.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .on_rejection(|r| {
+    ///         let mut res = r.default_response();
+    ///         *res.body_mut() = Bytes::from(format!("{{\"status\":{}}}", r.status().as_u16()));
+    ///         res
+    ///     });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_rejection<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&Rejection) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        self.settings.on_rejection = Some(Arc::new(f));
+        self
+    }
+}
+
+impl<S: Scheme, P: Decode, Inner> Layer<Inner> for WebhookLayer<S, P> {
+    type Service = Webhook<S, P, Inner>;
+
+    fn layer(&self, inner: Inner) -> Self::Service {
+        Webhook::new(Arc::clone(&self.scheme), self.settings.clone(), inner)
+    }
+}

@@ -1,0 +1,91 @@
+//! Receive webhooks safely: a tower [`Layer`](tower_layer::Layer) that
+//! buffers the body under a hard limit, verifies the sender's signature and
+//! timestamp in constant time, deduplicates by event id, and hands the
+//! handler a typed, verified payload.
+//!
+//! # Quickstart (axum)
+//!
+//! ```no_run
+//! use axum::{http::StatusCode, routing::post, Router};
+//! use serde::Deserialize;
+//! use tower_webhook::{scheme::StandardWebhooks, Verified, WebhookLayer};
+//!
+//! #[derive(Deserialize)]
+//! struct Event { r#type: String, data: serde_json::Value }
+//!
+//! async fn handle(Verified(event, _delivery): Verified<Event>) -> StatusCode {
+//!     // only verified, first-seen deliveries get here
+//!     StatusCode::NO_CONTENT
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let layer = WebhookLayer::new(StandardWebhooks::new(std::env::var("WEBHOOK_SECRET")?)?)
+//!     .max_body(256 * 1024)
+//!     .tolerance(std::time::Duration::from_secs(300));
+//!
+//! let app: Router = Router::new()
+//!     .route("/webhooks/billing", post(handle))
+//!     .route_layer(layer.payload::<Event>());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # What the layer answers
+//!
+//! | situation | status | handler called | dedup store |
+//! |---|---|---|---|
+//! | method is not POST (and no handshake of the scheme) | 405 | no | untouched |
+//! | an endpoint handshake of the configured sender | the answer the sender expects | no | untouched |
+//! | `Content-Length` over the limit, or the body grows over it | 413 | no | untouched |
+//! | body stream errors / client goes away | 400 | no | untouched |
+//! | signature header missing or malformed | 401 | no | untouched |
+//! | no signature matches any active secret | 401 | no | untouched |
+//! | timestamp older or newer than the tolerance | 401 | no | untouched |
+//! | verified, event id already completed | 200 | no | untouched |
+//! | verified, same event id being processed right now | 409 + `Retry-After` | no | untouched |
+//! | verified, store unreachable | 503 + `Retry-After` (fail closed) | no | — |
+//! | verified, payload does not parse as `T` | 400 | no | reservation released |
+//! | verified, fresh id | the handler's answer | yes | reserve → commit on 2xx, release otherwise, on panic, and when the future is dropped |
+//!
+//! The layer never answers 410 (senders disable endpoints that do). Each of
+//! its own answers carries a [`Rejection`] in the response extensions and is
+//! logged once with `tracing`; bodies say little, logs say everything except
+//! secrets and signatures.
+//!
+//! # Caveats
+//!
+//! - Schemes without a signed timestamp (GitHub, Shopify) cannot refuse an
+//!   old replay by time; the dedup retention is their only replay guard.
+//! - The default [`MemoryStore`](dedup::MemoryStore) sees one process only;
+//!   share a store across replicas.
+//! - The handler's 2xx is what commits an event: do the work (or enqueue it
+//!   durably) before answering.
+//!
+//! # Feature flags
+//!
+//! - `axum` (default): the [`Verified`] and [`Delivery`] extractors.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod body;
+pub mod clock;
+pub mod dedup;
+#[cfg(feature = "axum")]
+pub mod extract;
+mod future;
+mod layer;
+pub mod payload;
+pub mod rejection;
+pub mod scheme;
+pub mod secret;
+mod service;
+pub mod sign;
+mod verified;
+
+pub use future::{ResponseFuture, WebhookBody};
+pub use layer::{DEFAULT_LEASE, DEFAULT_MAX_BODY, DEFAULT_UNTIMED_RETENTION, WebhookLayer};
+pub use rejection::Rejection;
+pub use service::Webhook;
+pub use verified::{Delivery, Verified};

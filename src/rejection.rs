@@ -1,0 +1,165 @@
+//! Why the layer answered instead of the handler, and how it answers.
+//!
+//! Every response the layer produces itself carries the [`Rejection`] in its
+//! extensions (like tower-http's csrf layer attaches its error), so tests and
+//! outer middleware can see exactly why. The default bodies say little, to
+//! give an attacker no oracle; the `tracing` event logged for each rejection
+//! says everything except secrets and signatures. Replace the response with
+//! [`WebhookLayer::on_rejection`](crate::WebhookLayer::on_rejection).
+//!
+//! | rejection | status |
+//! |---|---|
+//! | [`MethodNotAllowed`](Rejection::MethodNotAllowed) | 405 + `Allow: POST` |
+//! | [`PayloadTooLarge`](Rejection::PayloadTooLarge) | 413 |
+//! | [`BodyRead`](Rejection::BodyRead) | 400 |
+//! | [`Unverified`](Rejection::Unverified) | 401 |
+//! | [`Duplicate`](Rejection::Duplicate) | 200 |
+//! | [`InFlight`](Rejection::InFlight) | 409 + `Retry-After` |
+//! | [`Store`](Rejection::Store) | 503 + `Retry-After` |
+//! | [`Payload`](Rejection::Payload) | 400 |
+//!
+//! ```
+//! use http::StatusCode;
+//! use tower_webhook::Rejection;
+//! let r = Rejection::PayloadTooLarge { limit: 1024 };
+//! assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+//! assert_eq!(r.default_response().status(), StatusCode::PAYLOAD_TOO_LARGE);
+//! ```
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response, StatusCode, header};
+
+use crate::dedup::StoreError;
+use crate::payload::PayloadError;
+use crate::scheme::VerifyError;
+
+/// How long a sender is asked to wait when the dedup store is down.
+pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// A response the layer gave instead of calling the handler.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Deliveries are POSTed; this request used another method.
+    #[error("method {0} not allowed: webhook deliveries are POSTed")]
+    MethodNotAllowed(Method),
+    /// The body is larger than the configured limit.
+    #[error("body larger than the {limit}-byte limit (WebhookLayer::max_body)")]
+    PayloadTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The body could not be read (client went away, broken framing).
+    #[error("could not read the request body: {0}")]
+    BodyRead(String),
+    /// Signature, timestamp or a required header failed.
+    #[error("delivery not verified: {0}")]
+    Unverified(#[from] VerifyError),
+    /// The event was already processed; the handler is not called again.
+    #[error("event {id:?} was already processed; answering 200 without calling the handler")]
+    Duplicate {
+        /// The event id (or body hash, for schemes without ids).
+        id: String,
+    },
+    /// Another request is processing the same event right now.
+    #[error("event {id:?} is being processed by another request; retry after {retry_after:?}")]
+    InFlight {
+        /// The event id.
+        id: String,
+        /// When the other request's lease ends at the latest.
+        retry_after: Duration,
+    },
+    /// The dedup store could not answer; failing closed.
+    #[error("{0}; failing closed so the sender retries")]
+    Store(#[from] StoreError),
+    /// The verified body does not parse as the handler's type.
+    #[error("verified payload rejected: {0}")]
+    Payload(#[from] PayloadError),
+}
+
+impl Rejection {
+    /// The status code of the default response.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyRead(_) | Self::Payload(_) => StatusCode::BAD_REQUEST,
+            Self::Unverified(_) => StatusCode::UNAUTHORIZED,
+            Self::Duplicate { .. } => StatusCode::OK,
+            Self::InFlight { .. } => StatusCode::CONFLICT,
+            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// When the sender should retry, for 409 and 503.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::InFlight { retry_after, .. } => Some(*retry_after),
+            Self::Store(_) => Some(STORE_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
+    /// The default response: the status, `Retry-After` or `Allow` where
+    /// relevant, and a short plain-text body that reveals nothing about why a
+    /// signature failed.
+    pub fn default_response(&self) -> Response<Bytes> {
+        let body: &'static str = match self {
+            Self::MethodNotAllowed(_) => "method not allowed\n",
+            Self::PayloadTooLarge { .. } => "payload too large\n",
+            Self::BodyRead(_) | Self::Payload(_) => "bad request\n",
+            Self::Unverified(_) => "unauthorized\n",
+            Self::Duplicate { .. } => "already processed\n",
+            Self::InFlight { .. } => "in progress, retry later\n",
+            Self::Store(_) => "temporarily unavailable, retry later\n",
+        };
+        let mut response = Response::new(Bytes::from_static(body.as_bytes()));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        if let Self::MethodNotAllowed(_) = self {
+            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        if let Some(after) = self.retry_after() {
+            // Whole seconds, rounded up, at least 1.
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_headers() {
+        let r = Rejection::MethodNotAllowed(Method::GET).default_response();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "POST");
+        let r = Rejection::InFlight { id: "a".into(), retry_after: Duration::from_millis(1500) };
+        assert_eq!(r.default_response().status(), 409);
+        assert_eq!(r.default_response().headers()["retry-after"], "2");
+        let r = Rejection::InFlight { id: "a".into(), retry_after: Duration::ZERO };
+        assert_eq!(r.default_response().headers()["retry-after"], "1");
+        let r = Rejection::Store(StoreError::Timeout(Duration::from_millis(50)));
+        assert_eq!(r.default_response().status(), 503);
+        assert_eq!(r.default_response().headers()["retry-after"], "5");
+        let r = Rejection::Duplicate { id: "a".into() }.default_response();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().get("retry-after").is_none());
+    }
+
+    #[test]
+    fn unauthorized_body_reveals_nothing() {
+        let r = Rejection::Unverified(VerifyError::NoMatch { header: "webhook-signature", candidates: 1, keys: 1 });
+        assert_eq!(r.default_response().body(), &Bytes::from_static(b"unauthorized\n"));
+        assert!(r.to_string().contains("webhook-signature"));
+    }
+}

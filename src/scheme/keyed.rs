@@ -1,0 +1,150 @@
+//! Pre-keyed HMAC states for every secret of a key ring.
+
+use std::fmt;
+
+use hmac::digest::block_api::EagerHash;
+use hmac::{Hmac, KeyInit, Mac};
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::secret::{KeyRing, SecretError};
+
+/// One HMAC state per active secret, keyed once at configuration time and
+/// cloned per request (keying hashes the key into the inner and outer pads;
+/// doing it once saves two compression-function calls per request and
+/// secret). The states are zeroized on drop.
+///
+/// ```
+/// use sha2::Sha256;
+/// use tower_webhook::scheme::Keyed;
+/// use tower_webhook::secret::{KeyRing, Secret};
+///
+/// let keys = Keyed::<Sha256>::new(&KeyRing::single(Secret::from_text("It's a Secret to Everybody")?))?;
+/// let tag = keys.sign_first(|mac| hmac::Mac::update(mac, b"Hello, World!"));
+/// assert!(keys.matches_any(&[tag.as_slice()], |mac| hmac::Mac::update(mac, b"Hello, World!")));
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+pub struct Keyed<D: EagerHash> {
+    macs: Vec<Hmac<D>>,
+}
+
+impl<D: EagerHash> Clone for Keyed<D>
+where
+    Hmac<D>: Clone,
+{
+    fn clone(&self) -> Self {
+        Self {
+            macs: self.macs.clone(),
+        }
+    }
+}
+
+impl<D: EagerHash> fmt::Debug for Keyed<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyed")
+            .field("keys", &self.macs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: EagerHash> Keyed<D>
+where
+    Hmac<D>: Mac + KeyInit + Clone,
+{
+    /// Keys one HMAC state per secret of `ring`.
+    pub fn new(ring: &KeyRing) -> Result<Self, SecretError> {
+        let macs: Vec<Hmac<D>> = ring
+            .iter()
+            .filter_map(|s| <Hmac<D> as KeyInit>::new_from_slice(s.expose_secret()).ok())
+            .collect();
+        if macs.is_empty() {
+            return Err(SecretError::EmptyRing);
+        }
+        Ok(Self { macs })
+    }
+
+    /// Number of secrets.
+    pub fn len(&self) -> usize {
+        self.macs.len()
+    }
+
+    /// Always `false`: constructing an empty set fails.
+    pub fn is_empty(&self) -> bool {
+        self.macs.is_empty()
+    }
+
+    /// Whether any candidate equals the tag of any secret over the content
+    /// that `feed` writes into the MAC.
+    ///
+    /// Every secret is tried and every candidate compared, in constant time,
+    /// whatever matched before: the time taken depends on the number of
+    /// secrets and candidates and the content length, never on how many bytes
+    /// of a candidate were right.
+    pub fn matches_any(&self, candidates: &[&[u8]], feed: impl Fn(&mut Hmac<D>)) -> bool {
+        let mut matched = Choice::from(0);
+        for keyed in &self.macs {
+            let mut mac = keyed.clone();
+            feed(&mut mac);
+            let tag = mac.finalize().into_bytes();
+            for candidate in candidates {
+                matched |= tag.as_slice().ct_eq(candidate);
+            }
+        }
+        bool::from(matched)
+    }
+
+    /// The tag of every secret over the content `feed` writes, newest first.
+    pub fn sign_all(&self, feed: impl Fn(&mut Hmac<D>)) -> Vec<Vec<u8>> {
+        self.macs
+            .iter()
+            .map(|keyed| {
+                let mut mac = keyed.clone();
+                feed(&mut mac);
+                mac.finalize().into_bytes().to_vec()
+            })
+            .collect()
+    }
+
+    /// The tag of the newest secret over the content `feed` writes.
+    pub fn sign_first(&self, feed: impl Fn(&mut Hmac<D>)) -> Vec<u8> {
+        // `new` guarantees at least one state.
+        let mut mac = self.macs[0].clone();
+        feed(&mut mac);
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use sha2::Sha256;
+
+    fn ring(keys: &[&str]) -> KeyRing {
+        KeyRing::new(keys.iter().map(|k| Secret::from_text(k).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn github_docs_vector() {
+        let keys = Keyed::<Sha256>::new(&ring(&["It's a Secret to Everybody"])).unwrap();
+        let tag = keys.sign_first(|m| m.update(b"Hello, World!"));
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
+    }
+
+    #[test]
+    fn any_key_any_candidate_matches() {
+        let keys = Keyed::<Sha256>::new(&ring(&["new", "old"])).unwrap();
+        let old = Keyed::<Sha256>::new(&ring(&["old"])).unwrap();
+        let tag = old.sign_first(|m| m.update(b"x"));
+        let junk = [0u8; 32];
+        assert!(keys.matches_any(&[&junk, &tag], |m| m.update(b"x")));
+        assert!(!keys.matches_any(&[&junk], |m| m.update(b"x")));
+        assert!(!keys.matches_any(&[&tag[..31]], |m| m.update(b"x")));
+        assert!(!keys.matches_any(&[], |m| m.update(b"x")));
+        assert!(!keys.matches_any(&[&tag], |m| m.update(b"y")));
+        assert_eq!(keys.sign_all(|m| m.update(b"x")).len(), 2);
+    }
+}

@@ -1,0 +1,257 @@
+//! How senders sign: the [`Scheme`] trait and one module per sender family.
+//!
+//! A scheme is plain synchronous code over the request head (method, URI,
+//! headers), the buffered body, and a [`Context`] holding the current time and
+//! the timestamp tolerance. It returns the verified [`Envelope`] (event id and
+//! timestamp) or a [`VerifyError`]. It knows nothing about tower, axum or the
+//! dedup store, so it can be unit-tested and fuzzed without a runtime.
+//!
+//! Every scheme in this crate compares signatures in constant time (with
+//! [`subtle`]), tries every candidate signature against every active secret
+//! without an early exit, and never puts a secret or a full signature into an
+//! error.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
+//! use tower_webhook::sign::Signer;
+//!
+//! let scheme = StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+//! let now = UNIX_EPOCH + Duration::from_secs(1_614_265_330);
+//! let request = Signer::new(&scheme).id("msg_1").timestamp(now).request("/webhook", r#"{"a":1}"#)?;
+//! let (head, body) = request.into_parts();
+//! let envelope = scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?;
+//! assert_eq!(envelope.id.as_deref(), Some("msg_1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod keyed;
+pub mod standard;
+mod util;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::request::Parts;
+
+pub use keyed::Keyed;
+pub use standard::StandardWebhooks;
+pub use util::{check_timestamp, parse_unix_digits, single_header};
+
+/// How far a delivery's timestamp may lie from the receiver's clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::scheme::Tolerance;
+/// let t = Tolerance::symmetric(Duration::from_secs(60));
+/// assert_eq!(t.past, t.future);
+/// assert_eq!(Tolerance::default().past, Duration::from_secs(300));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tolerance {
+    /// How old a timestamp may be.
+    pub past: Duration,
+    /// How far in the future a timestamp may be (clock skew at the sender).
+    pub future: Duration,
+}
+
+impl Tolerance {
+    /// The same tolerance in both directions.
+    pub const fn symmetric(d: Duration) -> Self {
+        Self { past: d, future: d }
+    }
+}
+
+impl Default for Tolerance {
+    /// Five minutes each way, as Standard Webhooks, Stripe and Slack recommend.
+    fn default() -> Self {
+        Self::symmetric(Duration::from_secs(300))
+    }
+}
+
+/// What a scheme needs besides the request: the time and the tolerance.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    /// The receiver's current time.
+    pub now: SystemTime,
+    /// The accepted timestamp window.
+    pub tolerance: Tolerance,
+}
+
+impl Context {
+    /// A context at `now` with `tolerance`.
+    pub const fn new(now: SystemTime, tolerance: Tolerance) -> Self {
+        Self { now, tolerance }
+    }
+}
+
+/// What a verified delivery tells about itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// The sender's event or delivery id, when the scheme carries one.
+    pub id: Option<String>,
+    /// The signed timestamp, when the scheme carries one.
+    pub timestamp: Option<SystemTime>,
+}
+
+/// Why a delivery failed verification. Every variant answers 401.
+///
+/// Messages name the header at fault and never contain a secret or a
+/// signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A required header is absent.
+    #[error("missing `{header}` header")]
+    MissingHeader {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// A header is present but cannot be parsed.
+    #[error("malformed `{header}` header: {reason}")]
+    MalformedHeader {
+        /// The header's name.
+        header: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A signature header lists more entries than any sender sends.
+    #[error("`{header}` holds more than {max} entries; refusing it whole")]
+    TooManySignatures {
+        /// The header's name.
+        header: &'static str,
+        /// The most entries accepted.
+        max: usize,
+    },
+    /// No candidate signature matches any active secret.
+    #[error(
+        "no signature in `{header}` matches any configured secret ({candidates} candidate(s), {keys} key(s)); check the secret and its encoding"
+    )]
+    NoMatch {
+        /// The signature header's name.
+        header: &'static str,
+        /// How many well-formed candidate signatures the header held.
+        candidates: usize,
+        /// How many secrets were tried.
+        keys: usize,
+    },
+    /// The signed timestamp is older than the tolerance.
+    #[error("`{header}` timestamp is {age_secs} s old, more than the {tolerance_secs} s tolerance")]
+    TooOld {
+        /// The timestamp header's name.
+        header: &'static str,
+        /// Age in whole seconds.
+        age_secs: u64,
+        /// The configured past tolerance in seconds.
+        tolerance_secs: u64,
+    },
+    /// The signed timestamp is further in the future than the tolerance.
+    #[error(
+        "`{header}` timestamp is {ahead_secs} s in the future, more than the {tolerance_secs} s tolerance"
+    )]
+    TooNew {
+        /// The timestamp header's name.
+        header: &'static str,
+        /// How far ahead, in whole seconds.
+        ahead_secs: u64,
+        /// The configured future tolerance in seconds.
+        tolerance_secs: u64,
+    },
+    /// The signed body lacks something the scheme reads from it (an event id).
+    #[error("signed body: {reason}")]
+    MalformedBody {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Why a [`Signer`](crate::sign::Signer) could not sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// This scheme cannot produce signatures (it only verifies).
+    #[error("the `{0}` scheme cannot sign requests")]
+    Unsupported(&'static str),
+    /// A value could not be put into a header or URI.
+    #[error("cannot sign: {0}")]
+    Invalid(String),
+}
+
+/// How one sender (or family of senders) signs its deliveries.
+///
+/// Implementations must compare signatures in constant time, try every
+/// candidate against every secret without an early exit on a secret-dependent
+/// condition, and never panic on any input.
+pub trait Scheme: Send + Sync + 'static {
+    /// A short stable name (`"standard"`, `"stripe"`), used in dedup keys and logs.
+    fn name(&self) -> &'static str;
+
+    /// Checks what can be checked from the head alone, before the body is
+    /// buffered: required headers present and well-formed, timestamp within
+    /// the tolerance. The default accepts everything.
+    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
+        let _ = (head, ctx);
+        Ok(())
+    }
+
+    /// Verifies signature and timestamp of a buffered delivery.
+    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError>;
+
+    /// Recognises the sender's endpoint handshake and produces its answer.
+    ///
+    /// Called twice per request: with `body == None` before anything else (for
+    /// challenges sent as `GET`), and with the body after it verified (for
+    /// signed challenges sent as `POST`). The layer returns the answer without
+    /// calling the handler or touching the dedup store. The default
+    /// recognises nothing.
+    fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
+        let _ = (head, body);
+        None
+    }
+
+    /// Whether verified deliveries carry a signed timestamp. Schemes without
+    /// one rely on the dedup retention alone against replays.
+    fn has_timestamp(&self) -> bool {
+        true
+    }
+
+    /// Signs `request` (adds headers, or rewrites the URI where the sender
+    /// does) as the sender would for event `id` at `timestamp`.
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
+        let _ = (request, id, timestamp);
+        Err(SignError::Unsupported(self.name()))
+    }
+}
+
+macro_rules! forward_scheme {
+    ($($ty:ty),*) => {$(
+        impl<S: Scheme + ?Sized> Scheme for $ty {
+            fn name(&self) -> &'static str {
+                (**self).name()
+            }
+            fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
+                (**self).check_head(head, ctx)
+            }
+            fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
+                (**self).verify(head, body, ctx)
+            }
+            fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
+                (**self).handshake(head, body)
+            }
+            fn has_timestamp(&self) -> bool {
+                (**self).has_timestamp()
+            }
+            fn sign(&self, request: &mut http::Request<Bytes>, id: &str, timestamp: SystemTime) -> Result<(), SignError> {
+                (**self).sign(request, id, timestamp)
+            }
+        }
+    )*};
+}
+
+forward_scheme!(Box<S>, Arc<S>);

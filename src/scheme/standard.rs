@@ -1,0 +1,408 @@
+//! [Standard Webhooks](https://www.standardwebhooks.com/): Svix, Clerk,
+//! Resend, Liveblocks, and every sender that follows the specification.
+//!
+//! - Headers `webhook-id`, `webhook-timestamp` (Unix seconds) and
+//!   `webhook-signature`; Svix's `svix-id`, `svix-timestamp` and
+//!   `svix-signature` are read when `webhook-signature` is absent.
+//! - Signed content: `{id}.{timestamp}.{body}`, HMAC-SHA256, base64.
+//! - The signature header is a space-separated list of `version,signature`
+//!   entries. A delivery verifies when any `v1` entry matches any active
+//!   secret; other versions (such as the asymmetric `v1a`) are ignored; a
+//!   header with more than [`MAX_SIGNATURES`] entries is refused whole.
+//! - Secrets are `whsec_` + base64 (see [`Secret::standard`]).
+//!
+//! Caveats: the asymmetric `v1a` (Ed25519) variant is not verified; a
+//! delivery signed only with `v1a` is refused.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use http::Request;
+//! use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
+//!
+//! // The official test vector of the Standard Webhooks and Svix libraries.
+//! let scheme = StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+//! let (head, ()) = Request::post("/webhook")
+//!     .header("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+//!     .header("webhook-timestamp", "1614265330")
+//!     .header("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+//!     .body(())?
+//!     .into_parts();
+//! let now = UNIX_EPOCH + Duration::from_secs(1_614_265_330);
+//! let envelope = scheme.verify(&head, br#"{"test": 2432232314}"#, &Context::new(now, Tolerance::default()))?;
+//! assert_eq!(envelope.id.as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use hmac::Mac;
+use http::HeaderValue;
+use http::request::Parts;
+use sha2::Sha256;
+
+use super::{
+    Context, Envelope, Keyed, Scheme, SignError, VerifyError, check_timestamp, parse_unix_digits,
+    single_header,
+};
+use crate::clock::unix_seconds;
+use crate::secret::{KeyRing, Secret, SecretError};
+
+/// The most entries a signature header may hold. Senders list one signature
+/// per active secret (two during a rotation); more than this is refused.
+pub const MAX_SIGNATURES: usize = 32;
+
+/// The longest event id accepted, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Length of an HMAC-SHA256 tag.
+const TAG_LEN: usize = 32;
+
+/// The Standard Webhooks scheme (v1, HMAC-SHA256).
+///
+/// ```
+/// use tower_webhook::scheme::StandardWebhooks;
+/// // Rotation: accept both the new and the old secret.
+/// let scheme = StandardWebhooks::with_secrets([
+///     "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=",
+///     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+/// ])?;
+/// assert_eq!(scheme.key_count(), 2);
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct StandardWebhooks {
+    keys: Keyed<Sha256>,
+}
+
+struct Names {
+    id: &'static str,
+    timestamp: &'static str,
+    signature: &'static str,
+}
+
+const WEBHOOK: Names = Names {
+    id: "webhook-id",
+    timestamp: "webhook-timestamp",
+    signature: "webhook-signature",
+};
+
+const SVIX: Names = Names {
+    id: "svix-id",
+    timestamp: "svix-timestamp",
+    signature: "svix-signature",
+};
+
+/// The three headers, read and checked.
+struct Head<'h> {
+    names: &'static Names,
+    id: &'h str,
+    timestamp: &'h str,
+    timestamp_secs: i64,
+    signature: &'h str,
+}
+
+impl StandardWebhooks {
+    /// One secret, `whsec_` + base64 (see [`Secret::standard`]).
+    pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
+        Self::from_ring(&KeyRing::single(Secret::standard(secret)?))
+    }
+
+    /// Several secrets active at once (rotation), newest first.
+    pub fn with_secrets<I>(secrets: I) -> Result<Self, SecretError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let secrets = secrets
+            .into_iter()
+            .map(Secret::standard)
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::from_ring(&KeyRing::new(secrets)?)
+    }
+
+    /// A ring of already decoded key bytes.
+    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        Ok(Self {
+            keys: Keyed::new(ring)?,
+        })
+    }
+
+    /// How many secrets are active.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn read_head<'h>(&self, head: &'h Parts, ctx: &Context) -> Result<Head<'h>, VerifyError> {
+        let headers = &head.headers;
+        let names = if headers.contains_key(WEBHOOK.signature) || !headers.contains_key(SVIX.signature)
+        {
+            &WEBHOOK
+        } else {
+            &SVIX
+        };
+        let required = |name: &'static str| {
+            single_header(headers, name)?.ok_or(VerifyError::MissingHeader { header: name })
+        };
+        let id = required(names.id)?;
+        if id.is_empty() {
+            return Err(VerifyError::MalformedHeader {
+                header: names.id,
+                reason: "the event id is empty",
+            });
+        }
+        if id.len() > MAX_ID_LEN {
+            return Err(VerifyError::MalformedHeader {
+                header: names.id,
+                reason: "the event id is longer than 256 bytes",
+            });
+        }
+        let timestamp = required(names.timestamp)?;
+        let signature = required(names.signature)?;
+        let timestamp_secs = parse_unix_digits(names.timestamp, timestamp, 12)?;
+        check_timestamp(names.timestamp, timestamp_secs.saturating_mul(1000), ctx)?;
+        Ok(Head {
+            names,
+            id,
+            timestamp,
+            timestamp_secs,
+            signature,
+        })
+    }
+}
+
+/// The decoded `v1` candidates of a signature header, on the stack.
+struct Candidates {
+    tags: [[u8; TAG_LEN]; MAX_SIGNATURES],
+    len: usize,
+}
+
+/// Splits the signature header into `v1` candidates. Unknown versions and
+/// `v1` entries that are not 32 bytes of base64 are skipped (they can never
+/// match); more than [`MAX_SIGNATURES`] entries refuse the header.
+fn parse_signatures(header: &'static str, value: &str) -> Result<Candidates, VerifyError> {
+    let mut out = Candidates {
+        tags: [[0; TAG_LEN]; MAX_SIGNATURES],
+        len: 0,
+    };
+    let mut entries = 0usize;
+    for entry in value.split(' ').filter(|e| !e.is_empty()) {
+        entries += 1;
+        if entries > MAX_SIGNATURES {
+            return Err(VerifyError::TooManySignatures {
+                header,
+                max: MAX_SIGNATURES,
+            });
+        }
+        let Some(("v1", encoded)) = entry.split_once(',') else {
+            continue;
+        };
+        // 32 bytes are 44 base64 characters with padding.
+        if encoded.len() != 44 {
+            continue;
+        }
+        let mut buf = [0u8; 33];
+        if let Ok(TAG_LEN) = B64.decode_slice(encoded, &mut buf) {
+            out.tags[out.len].copy_from_slice(&buf[..TAG_LEN]);
+            out.len += 1;
+        }
+    }
+    if entries == 0 {
+        return Err(VerifyError::MalformedHeader {
+            header,
+            reason: "it holds no signature",
+        });
+    }
+    Ok(out)
+}
+
+impl Scheme for StandardWebhooks {
+    fn name(&self) -> &'static str {
+        "standard"
+    }
+
+    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
+        let h = self.read_head(head, ctx)?;
+        parse_signatures(h.names.signature, h.signature).map(|_| ())
+    }
+
+    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
+        let h = self.read_head(head, ctx)?;
+        let candidates = parse_signatures(h.names.signature, h.signature)?;
+        let tags: [&[u8]; MAX_SIGNATURES] = std::array::from_fn(|i| &candidates.tags[i][..]);
+        let matched = self.keys.matches_any(&tags[..candidates.len], |mac| {
+            mac.update(h.id.as_bytes());
+            mac.update(b".");
+            mac.update(h.timestamp.as_bytes());
+            mac.update(b".");
+            mac.update(body);
+        });
+        if !matched {
+            return Err(VerifyError::NoMatch {
+                header: h.names.signature,
+                candidates: candidates.len,
+                keys: self.keys.len(),
+            });
+        }
+        Ok(Envelope {
+            id: Some(h.id.to_owned()),
+            timestamp: Some(crate::clock::from_unix_millis(
+                h.timestamp_secs.saturating_mul(1000),
+            )),
+        })
+    }
+
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
+        let ts = unix_seconds(timestamp).to_string();
+        let body = request.body().clone();
+        let signature = self
+            .keys
+            .sign_all(|mac| {
+                mac.update(id.as_bytes());
+                mac.update(b".");
+                mac.update(ts.as_bytes());
+                mac.update(b".");
+                mac.update(&body);
+            })
+            .iter()
+            .map(|tag| format!("v1,{}", B64.encode(tag)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let value = |v: &str| {
+            HeaderValue::from_str(v).map_err(|_| SignError::Invalid(format!("header value {v:?}")))
+        };
+        let headers = request.headers_mut();
+        headers.insert(WEBHOOK.id, value(id)?);
+        headers.insert(WEBHOOK.timestamp, value(&ts)?);
+        headers.insert(WEBHOOK.signature, value(&signature)?);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::Tolerance;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const TS: &str = "1614265330";
+    const BODY: &[u8] = br#"{"test": 2432232314}"#;
+    const SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    fn ctx() -> Context {
+        Context::new(UNIX_EPOCH + Duration::from_secs(1_614_265_330), Tolerance::default())
+    }
+
+    fn head(pairs: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::post("/");
+        for (k, v) in pairs {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn verify(pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {
+        StandardWebhooks::new(SECRET)
+            .unwrap()
+            .verify(&head(pairs), BODY, &ctx())
+    }
+
+    #[test]
+    fn official_vector_with_both_header_families() {
+        let ok = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
+        assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
+        let ok = verify(&[("svix-id", ID), ("svix-timestamp", TS), ("svix-signature", SIG)]);
+        assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn partial_truncated_and_empty_signatures_fail() {
+        for sig in [
+            "v1,",
+            "v1",
+            ",",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=",
+            "v1,g0hM9SsE",
+            "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            "V1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        ] {
+            let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", sig)]);
+            assert!(
+                matches!(r, Err(VerifyError::NoMatch { .. })),
+                "{sig:?} gave {r:?}"
+            );
+        }
+        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", "")]);
+        assert!(matches!(r, Err(VerifyError::MalformedHeader { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn any_v1_among_noise_matches() {
+        let sig = format!("v1a,AAAA v2,xyz v1,{} {SIG} junk", "A".repeat(43) + "=");
+        assert!(verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", &sig)]).is_ok());
+    }
+
+    #[test]
+    fn too_many_entries_refused_even_if_one_matches() {
+        let mut sig = "v1,x ".repeat(MAX_SIGNATURES);
+        sig.push_str(SIG);
+        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", &sig)]);
+        assert!(matches!(r, Err(VerifyError::TooManySignatures { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn missing_duplicate_and_bad_headers() {
+        let r = verify(&[("webhook-timestamp", TS), ("webhook-signature", SIG)]);
+        assert_eq!(r, Err(VerifyError::MissingHeader { header: "webhook-id" }));
+        let r = verify(&[("webhook-id", ID), ("webhook-signature", SIG)]);
+        assert_eq!(r, Err(VerifyError::MissingHeader { header: "webhook-timestamp" }));
+        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS)]);
+        assert_eq!(r, Err(VerifyError::MissingHeader { header: "webhook-signature" }));
+        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", SIG), ("webhook-signature", SIG)]);
+        assert!(matches!(r, Err(VerifyError::MalformedHeader { header: "webhook-signature", .. })), "{r:?}");
+        let r = verify(&[("webhook-id", ""), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
+        assert!(matches!(r, Err(VerifyError::MalformedHeader { header: "webhook-id", .. })), "{r:?}");
+        for ts in ["+1614265330", "01614265330", "1614265330.0", "-1614265330", "99999999999999999999999"] {
+            let r = verify(&[("webhook-id", ID), ("webhook-timestamp", ts), ("webhook-signature", SIG)]);
+            assert!(matches!(r, Err(VerifyError::MalformedHeader { header: "webhook-timestamp", .. })), "{ts}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn changed_id_timestamp_or_body_fails() {
+        let scheme = StandardWebhooks::new(SECRET).unwrap();
+        let h = head(&[("webhook-id", "msg_other"), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
+        assert!(matches!(scheme.verify(&h, BODY, &ctx()), Err(VerifyError::NoMatch { .. })));
+        let h = head(&[("webhook-id", ID), ("webhook-timestamp", "1614265331"), ("webhook-signature", SIG)]);
+        assert!(matches!(scheme.verify(&h, BODY, &ctx()), Err(VerifyError::NoMatch { .. })));
+        let h = head(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
+        assert!(matches!(scheme.verify(&h, b"{\"test\": 2432232315}", &ctx()), Err(VerifyError::NoMatch { .. })));
+    }
+
+    #[test]
+    fn sign_then_verify_with_rotation_and_non_utf8_body() {
+        let signer = StandardWebhooks::with_secrets(["whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=", SECRET]).unwrap();
+        let body = Bytes::from_static(&[0xff, 0xfe, 0x00, 0x80]);
+        let mut req = http::Request::post("/").body(body.clone()).unwrap();
+        signer.sign(&mut req, "msg_1", ctx().now).unwrap();
+        let sig = req.headers()["webhook-signature"].to_str().unwrap().to_owned();
+        assert_eq!(sig.split(' ').count(), 2);
+        let (h, _) = req.into_parts();
+        // A receiver holding only the old secret still verifies.
+        let old_only = StandardWebhooks::new(SECRET).unwrap();
+        assert!(old_only.verify(&h, &body, &ctx()).is_ok());
+        let other = StandardWebhooks::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert!(matches!(other.verify(&h, &body, &ctx()), Err(VerifyError::NoMatch { keys: 1, candidates: 2, .. })));
+    }
+}

@@ -1,0 +1,344 @@
+//! [`Webhook`]: the tower service that verifies, deduplicates and forwards.
+
+use std::fmt;
+use std::future::Future as _;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, header};
+use http_body::Body;
+use http_body_util::{Either, Full};
+use sha2::{Digest, Sha256};
+use tower_service::Service;
+
+use crate::body::{self, BodyError};
+use crate::dedup::{DedupStore, Reservation, Token};
+use crate::future::{ResponseFuture, WebhookBody};
+use crate::layer::Settings;
+use crate::payload::Decode;
+use crate::rejection::Rejection;
+use crate::scheme::{self, Envelope, Scheme};
+use crate::verified::{Delivery, Slot, Verified};
+
+/// Extra retention beyond the end of the replay window, for clock skew
+/// between replicas and the sender.
+const RETENTION_MARGIN: Duration = Duration::from_secs(60);
+
+/// The service [`WebhookLayer`](crate::WebhookLayer) wraps around a handler.
+///
+/// The inner service receives `Request<Full<Bytes>>` (the buffered body)
+/// with [`Verified<T>`](crate::Verified) and [`Delivery`] in its extensions.
+pub struct Webhook<S, P, Inner> {
+    shared: Arc<Shared<S>>,
+    inner: Inner,
+    _payload: PhantomData<fn() -> P>,
+}
+
+struct Shared<S> {
+    scheme: Arc<S>,
+    settings: Settings,
+}
+
+impl<S, P, Inner: Clone> Clone for Webhook<S, P, Inner> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            inner: self.inner.clone(),
+            _payload: PhantomData,
+        }
+    }
+}
+
+impl<S: Scheme, P, Inner: fmt::Debug> fmt::Debug for Webhook<S, P, Inner> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("scheme", &self.shared.scheme.name())
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, P, Inner> Webhook<S, P, Inner> {
+    pub(crate) fn new(scheme: Arc<S>, settings: Settings, inner: Inner) -> Self {
+        Self {
+            shared: Arc::new(Shared { scheme, settings }),
+            inner,
+            _payload: PhantomData,
+        }
+    }
+}
+
+impl<S, P, Inner, ReqBody, ResBody> Service<Request<ReqBody>> for Webhook<S, P, Inner>
+where
+    S: Scheme,
+    P: Decode,
+    Inner: Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    Inner::Future: Send + 'static,
+    Inner::Error: Send + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: Send + 'static,
+{
+    type Response = Response<WebhookBody<ResBody>>;
+    type Error = Inner::Error;
+    type Future = ResponseFuture<ResBody, Inner::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The clone takes the place of the service that was driven to
+        // readiness, which handles this request.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let shared = Arc::clone(&self.shared);
+        ResponseFuture {
+            inner: Box::pin(handle::<S, P, Inner, ReqBody, ResBody>(shared, inner, request)),
+        }
+    }
+}
+
+async fn handle<S, P, Inner, ReqBody, ResBody>(
+    shared: Arc<Shared<S>>,
+    mut inner: Inner,
+    request: Request<ReqBody>,
+) -> Result<Response<WebhookBody<ResBody>>, Inner::Error>
+where
+    S: Scheme,
+    P: Decode,
+    Inner: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let scheme = &*shared.scheme;
+    let settings = &shared.settings;
+    let (mut head, body) = request.into_parts();
+
+    if let Some(answer) = scheme.handshake(&head, None) {
+        return Ok(handshake(scheme.name(), answer));
+    }
+    if head.method != Method::POST {
+        return Ok(shared.reject(Rejection::MethodNotAllowed(head.method.clone()), None));
+    }
+    let limit = settings.max_body;
+    if body::content_length(&head.headers).is_some_and(|n| n > limit as u64) {
+        return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None));
+    }
+    let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
+    // Reject what the head alone condemns before reading a byte of the body.
+    if let Err(e) = scheme.check_head(&head, &ctx) {
+        return Ok(shared.reject(e.into(), None));
+    }
+    let bytes = match body::collect(body, limit).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None)),
+        Err(BodyError::Stream(e)) => return Ok(shared.reject(Rejection::BodyRead(e), None)),
+    };
+    let envelope = match scheme.verify(&head, &bytes, &ctx) {
+        Ok(env) => env,
+        Err(e) => return Ok(shared.reject(e.into(), None)),
+    };
+    if let Some(answer) = scheme.handshake(&head, Some(&bytes)) {
+        return Ok(handshake(scheme.name(), answer));
+    }
+
+    // Only verified deliveries reach the store.
+    let dedup_id = envelope.id.clone().unwrap_or_else(|| body_digest(&bytes));
+    let reservation = match &settings.store {
+        None => None,
+        Some(store) => {
+            let key = shared.key(&head, &dedup_id);
+            match store.reserve(&key, settings.lease).await {
+                Ok(Reservation::Fresh(token)) => Some(Reserved::new(Arc::clone(store), key, token)),
+                Ok(Reservation::Done) => {
+                    return Ok(shared.reject(Rejection::Duplicate { id: dedup_id }, Some(&envelope)));
+                }
+                Ok(Reservation::InFlight { retry_after }) => {
+                    return Ok(shared.reject(
+                        Rejection::InFlight { id: dedup_id, retry_after },
+                        Some(&envelope),
+                    ));
+                }
+                Err(e) => return Ok(shared.reject(e.into(), Some(&envelope))),
+            }
+        }
+    };
+
+    let payload = match P::decode(&bytes, head.headers.get(header::CONTENT_TYPE)) {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(r) = reservation {
+                r.release().await;
+            }
+            return Ok(shared.reject(e.into(), Some(&envelope)));
+        }
+    };
+
+    let retention = shared.retention(&envelope, &ctx);
+    let delivery = Delivery {
+        id: envelope.id,
+        timestamp: envelope.timestamp,
+        scheme: scheme.name(),
+        raw: bytes.clone(),
+    };
+    head.extensions.insert(delivery.clone());
+    head.extensions.insert(Slot::new(Verified(payload, delivery)));
+    let request = Request::from_parts(head, Full::new(bytes));
+
+    // If the handler panics or this future is dropped, `reservation` is
+    // dropped unreleased and its Drop releases the id.
+    let result = inner.call(request).await;
+    if let Some(r) = reservation {
+        let succeeded = matches!(&result, Ok(response) if response.status().is_success());
+        if succeeded {
+            r.commit(retention).await;
+        } else {
+            r.release().await;
+        }
+    }
+    result.map(|response| response.map(Either::Left))
+}
+
+impl<S: Scheme> Shared<S> {
+    /// The dedup key: scheme, endpoint and event id, length-prefixed so that
+    /// no two (namespace, id) pairs give the same key.
+    fn key(&self, head: &http::request::Parts, id: &str) -> String {
+        let ns = match &self.settings.namespace {
+            Some(ns) => &**ns,
+            None => head.uri.path(),
+        };
+        format!("{}:{}:{ns}:{id}", self.scheme.name(), ns.len())
+    }
+
+    /// How long a processed id must be remembered: until its timestamp
+    /// leaves the window (plus a margin), or the configured retention.
+    fn retention(&self, envelope: &Envelope, ctx: &scheme::Context) -> Duration {
+        if let Some(r) = self.settings.retention {
+            return r;
+        }
+        match envelope.timestamp {
+            Some(ts) if self.scheme.has_timestamp() => {
+                let window_end = ts.checked_add(self.settings.tolerance.past).unwrap_or(ts);
+                window_end.duration_since(ctx.now).unwrap_or(Duration::ZERO) + RETENTION_MARGIN
+            }
+            _ => self.settings.untimed_retention,
+        }
+    }
+
+    fn reject<B>(&self, rejection: Rejection, envelope: Option<&Envelope>) -> Response<WebhookBody<B>> {
+        let scheme = self.scheme.name();
+        let id = envelope.and_then(|e| e.id.as_deref()).unwrap_or("");
+        let status = rejection.status().as_u16();
+        match &rejection {
+            Rejection::Duplicate { .. } | Rejection::InFlight { .. } => {
+                tracing::info!(scheme, event_id = id, status, reason = %rejection, "webhook delivery not forwarded");
+            }
+            Rejection::Store(_) => {
+                tracing::error!(scheme, event_id = id, status, reason = %rejection, "webhook delivery refused");
+            }
+            _ => {
+                tracing::warn!(scheme, event_id = id, status, reason = %rejection, "webhook delivery rejected");
+            }
+        }
+        let response = match &self.settings.on_rejection {
+            Some(f) => f(&rejection),
+            None => rejection.default_response(),
+        };
+        let mut response = response.map(|b| Either::Right(Full::new(b)));
+        response.extensions_mut().insert(rejection);
+        response
+    }
+}
+
+fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<WebhookBody<B>> {
+    tracing::info!(scheme, status = answer.status().as_u16(), "answered the sender's endpoint handshake");
+    answer.map(|b| Either::Right(Full::new(b)))
+}
+
+/// For schemes without an event id: the body's SHA-256 stands in for it.
+fn body_digest(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in digest.iter() {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// A reservation the handler's outcome has not settled yet.
+///
+/// Settled explicitly with [`commit`](Self::commit) or
+/// [`release`](Self::release); dropped unsettled (handler panicked, future
+/// dropped), it releases in the background.
+struct Reserved {
+    store: Arc<dyn DedupStore>,
+    key: String,
+    token: Option<Token>,
+}
+
+impl Reserved {
+    fn new(store: Arc<dyn DedupStore>, key: String, token: Token) -> Self {
+        Self {
+            store,
+            key,
+            token: Some(token),
+        }
+    }
+
+    async fn commit(mut self, retention: Duration) {
+        let Some(token) = self.token.take() else { return };
+        match self.store.commit(&self.key, token, retention).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                key = %self.key,
+                "webhook handled, but its reservation had expired and was taken over (lease too short for the handler?)"
+            ),
+            Err(e) => tracing::error!(
+                key = %self.key,
+                error = %e,
+                "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
+            ),
+        }
+    }
+
+    async fn release(mut self) {
+        let Some(token) = self.token.take() else { return };
+        if let Err(e) = self.store.release(&self.key, token).await {
+            tracing::error!(key = %self.key, error = %e, "could not release a webhook reservation; it ends with its lease");
+        }
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let Some(token) = self.token.take() else { return };
+        let store = Arc::clone(&self.store);
+        let key = std::mem::take(&mut self.key);
+        tracing::warn!(key = %key, "webhook handler did not finish (panic or cancelled); releasing its reservation");
+        let mut release = Box::pin(async move {
+            if let Err(e) = store.release(&key, token).await {
+                tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
+            }
+        });
+        // Stores that answer at once (the memory store) are done here;
+        // others finish on the runtime.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if release.as_mut().poll(&mut cx).is_pending() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(release);
+                }
+                Err(_) => tracing::error!(
+                    "no tokio runtime to release a webhook reservation on; it ends with its lease"
+                ),
+            }
+        }
+    }
+}
