@@ -23,7 +23,23 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Default retention of processed ids for schemes without a signed timestamp: 3 days.
 pub const DEFAULT_UNTIMED_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
 
-pub(crate) type RejectionHandler = Arc<dyn Fn(&Rejection) -> Response<Bytes> + Send + Sync>;
+/// A custom rejection response. A trait of its own rather than `dyn Fn(&Rejection)`:
+/// a higher-ranked closure type inside the service trips rustc's `Send`
+/// inference for futures that hold it (rust-lang/rust#102211).
+pub(crate) trait OnRejection: Send + Sync + 'static {
+    fn respond(&self, rejection: &Rejection) -> Response<Bytes>;
+}
+
+impl<F> OnRejection for F
+where
+    F: Fn(&Rejection) -> Response<Bytes> + Send + Sync + 'static,
+{
+    fn respond(&self, rejection: &Rejection) -> Response<Bytes> {
+        self(rejection)
+    }
+}
+
+pub(crate) type RejectionHandler = Arc<dyn OnRejection>;
 
 #[derive(Clone)]
 pub(crate) struct Settings {

@@ -17,7 +17,9 @@ use http_body::{Frame, SizeHint};
 use http_body_util::Full;
 use tower::{Layer, ServiceExt};
 use tower_webhook::dedup::{BoxFuture, DedupStore, Reservation, StoreError, Token};
-use tower_webhook::scheme::{Context as SchemeContext, Envelope, Scheme, StandardWebhooks, VerifyError};
+use tower_webhook::scheme::{
+    Context as SchemeContext, Envelope, Scheme, StandardWebhooks, VerifyError,
+};
 use tower_webhook::{Delivery, Rejection, Verified, WebhookLayer};
 
 /// A body that remembers whether anyone polled it.
@@ -60,18 +62,21 @@ async fn fresh_delivery_reaches_the_handler_with_verified_payload() {
     let f = fixture();
     let seen = Arc::new(std::sync::Mutex::new(None));
     let seen2 = seen.clone();
-    let svc = f.layer.clone().payload::<serde_json::Value>().layer(tower::service_fn(
-        move |mut req: Request<Full<Bytes>>| {
+    let svc = f
+        .layer
+        .clone()
+        .payload::<serde_json::Value>()
+        .layer(tower::service_fn(move |mut req: Request<Full<Bytes>>| {
             let seen = seen2.clone();
             async move {
                 let delivery = req.extensions().get::<Delivery>().cloned().unwrap();
-                let Verified(payload, d2) = Verified::<serde_json::Value>::take(req.extensions_mut()).unwrap();
+                let Verified(payload, d2) =
+                    Verified::<serde_json::Value>::take(req.extensions_mut()).unwrap();
                 assert_eq!(delivery, d2);
                 *seen.lock().unwrap() = Some((payload, delivery));
                 Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
             }
-        },
-    ));
+        }));
     let (status, rejection, body, _) = send(svc, signed("msg_1", r#"{"type":"ping"}"#)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(rejection, None);
@@ -96,7 +101,10 @@ async fn non_post_is_405_and_touches_nothing() {
     let (status, rejection, _, headers) = send(f.layer.layer(h.service()), req).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(headers["allow"], "POST");
-    assert_eq!(rejection, Some(Rejection::MethodNotAllowed(http::Method::GET)));
+    assert_eq!(
+        rejection,
+        Some(Rejection::MethodNotAllowed(http::Method::GET))
+    );
     assert_eq!(h.calls(), 0);
     assert!(f.store.is_empty());
 }
@@ -108,10 +116,19 @@ impl Scheme for Challenging {
     fn name(&self) -> &'static str {
         "challenging"
     }
-    fn verify(&self, head: &http::request::Parts, body: &[u8], ctx: &SchemeContext) -> Result<Envelope, VerifyError> {
+    fn verify(
+        &self,
+        head: &http::request::Parts,
+        body: &[u8],
+        ctx: &SchemeContext,
+    ) -> Result<Envelope, VerifyError> {
         self.0.verify(head, body, ctx)
     }
-    fn handshake(&self, head: &http::request::Parts, body: Option<&[u8]>) -> Option<Response<Bytes>> {
+    fn handshake(
+        &self,
+        head: &http::request::Parts,
+        body: Option<&[u8]>,
+    ) -> Option<Response<Bytes>> {
         let challenge = head.uri.query()?.strip_prefix("challenge=")?;
         (body.is_none() && head.method == http::Method::GET)
             .then(|| Response::new(Bytes::copy_from_slice(challenge.as_bytes())))
@@ -123,7 +140,9 @@ async fn handshake_is_answered_by_the_layer() {
     let f = fixture();
     let h = Counter::new(StatusCode::OK);
     let layer = WebhookLayer::new(Challenging(scheme())).dedup(f.store.clone());
-    let req = Request::get("/webhook?challenge=abc123").body(Full::new(Bytes::new())).unwrap();
+    let req = Request::get("/webhook?challenge=abc123")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     let (status, rejection, body, _) = send(layer.layer(h.service()), req).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(rejection, None);
@@ -131,7 +150,9 @@ async fn handshake_is_answered_by_the_layer() {
     assert_eq!(h.calls(), 0);
     assert!(f.store.is_empty());
     // Without the challenge it is an ordinary GET: 405.
-    let req = Request::get("/webhook").body(Full::new(Bytes::new())).unwrap();
+    let req = Request::get("/webhook")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     let (status, ..) = send(layer.layer(h.service()), req).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
@@ -142,7 +163,8 @@ async fn content_length_over_limit_is_413_before_reading() {
     let h = Counter::new(StatusCode::OK);
     let req = signed("msg_1", &"x".repeat(200));
     let (mut req, polled) = watched(req, vec![Ok(Bytes::from(vec![b'x'; 200]))]);
-    req.headers_mut().insert("content-length", "200".parse().unwrap());
+    req.headers_mut()
+        .insert("content-length", "200".parse().unwrap());
     let svc = f.layer.clone().max_body(100).layer(h.service());
     let (status, rejection, ..) = send(svc, req).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -157,7 +179,9 @@ async fn chunked_body_growing_over_limit_is_413() {
     let f = fixture();
     let h = Counter::new(StatusCode::OK);
     let req = signed("msg_1", "{}");
-    let frames = (0..50).map(|_| Ok(Bytes::from_static(&[b' '; 10]))).collect();
+    let frames = (0..50)
+        .map(|_| Ok(Bytes::from_static(&[b' '; 10])))
+        .collect();
     let (req, polled) = watched(req, frames);
     let svc = f.layer.clone().max_body(100).layer(h.service());
     let (status, ..) = send(svc, req).await;
@@ -171,10 +195,15 @@ async fn chunked_body_growing_over_limit_is_413() {
 async fn body_stream_error_is_400() {
     let f = fixture();
     let h = Counter::new(StatusCode::OK);
-    let (req, _) = watched(signed("msg_1", "{}"), vec![Ok(Bytes::from_static(b"{")), Err("connection reset")]);
+    let (req, _) = watched(
+        signed("msg_1", "{}"),
+        vec![Ok(Bytes::from_static(b"{")), Err("connection reset")],
+    );
     let (status, rejection, ..) = send(f.layer.layer(h.service()), req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rejection, Some(Rejection::BodyRead(ref m)) if m.contains("connection reset")));
+    assert!(
+        matches!(rejection, Some(Rejection::BodyRead(ref m)) if m.contains("connection reset"))
+    );
     assert_eq!(h.calls(), 0);
     assert!(f.store.is_empty());
 }
@@ -203,11 +232,17 @@ async fn missing_or_malformed_signature_is_401_before_reading() {
         let (req, polled) = watched(req, vec![Ok(Bytes::from_static(b"{}"))]);
         let (status, rejection, body, _) = send(f.layer.layer(h.service()), req).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}={value:?}");
-        assert!(matches!(rejection, Some(Rejection::Unverified(_))), "{rejection:?}");
+        assert!(
+            matches!(rejection, Some(Rejection::Unverified(_))),
+            "{rejection:?}"
+        );
         assert_eq!(&body[..], b"unauthorized\n");
         if value != Some("garbage") {
             // Everything but a non-matching signature is refused from the head alone.
-            assert!(!polled.load(Ordering::SeqCst), "{name}={value:?}: body read");
+            assert!(
+                !polled.load(Ordering::SeqCst),
+                "{name}={value:?}: body read"
+            );
         }
     }
     assert_eq!(h.calls(), 0);
@@ -228,7 +263,10 @@ async fn wrong_secret_is_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(matches!(
         rejection,
-        Some(Rejection::Unverified(VerifyError::NoMatch { header: "webhook-signature", .. }))
+        Some(Rejection::Unverified(VerifyError::NoMatch {
+            header: "webhook-signature",
+            ..
+        }))
     ));
     assert_eq!(h.calls(), 0);
     assert!(f.store.is_empty());
@@ -247,7 +285,8 @@ impl NowForTests for tower_webhook::clock::ManualClock {
 async fn tampered_body_is_401() {
     let f = fixture();
     let h = Counter::new(StatusCode::OK);
-    let req = signed("msg_1", r#"{"amount":1}"#).map(|_| Full::new(Bytes::from_static(br#"{"amount":9}"#)));
+    let req = signed("msg_1", r#"{"amount":1}"#)
+        .map(|_| Full::new(Bytes::from_static(br#"{"amount":9}"#)));
     let (status, ..) = send(f.layer.layer(h.service()), req).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(h.calls(), 0);
@@ -265,12 +304,18 @@ async fn timestamp_edges_are_inclusive_in_both_directions() {
     ];
     for (i, (ts, expected)) in cases.into_iter().enumerate() {
         let h = Counter::new(StatusCode::OK);
-        let (status, rejection, ..) = send(layer.layer(h.service()), signed_at(&format!("msg_{i}"), ts, "{}")).await;
+        let (status, rejection, ..) = send(
+            layer.layer(h.service()),
+            signed_at(&format!("msg_{i}"), ts, "{}"),
+        )
+        .await;
         assert_eq!(status, expected, "ts offset {}: {rejection:?}", ts - NOW);
         if expected == StatusCode::UNAUTHORIZED {
             assert!(matches!(
                 rejection,
-                Some(Rejection::Unverified(VerifyError::TooOld { .. } | VerifyError::TooNew { .. }))
+                Some(Rejection::Unverified(
+                    VerifyError::TooOld { .. } | VerifyError::TooNew { .. }
+                ))
             ));
             assert_eq!(h.calls(), 0);
         }
@@ -293,10 +338,22 @@ async fn tolerance_can_differ_per_direction() {
         .tolerance_future(Duration::from_secs(10));
     let h = Counter::new(StatusCode::OK);
     let svc = || layer.layer(h.service());
-    assert_eq!(send(svc(), signed_at("a", NOW - 600, "{}")).await.0, StatusCode::OK);
-    assert_eq!(send(svc(), signed_at("b", NOW + 10, "{}")).await.0, StatusCode::OK);
-    assert_eq!(send(svc(), signed_at("c", NOW + 11, "{}")).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(send(svc(), signed_at("d", NOW - 601, "{}")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(svc(), signed_at("a", NOW - 600, "{}")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(svc(), signed_at("b", NOW + 10, "{}")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(svc(), signed_at("c", NOW + 11, "{}")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(svc(), signed_at("d", NOW - 601, "{}")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -323,17 +380,26 @@ async fn duplicate_is_remembered_for_the_whole_replay_window() {
     let h = Counter::new(StatusCode::OK);
     // Signed 299 s in the future: acceptable until NOW+299+300.
     let early = signed_at("msg_skew", NOW + 299, "{}");
-    assert_eq!(send(f.layer.layer(h.service()), early).await.0, StatusCode::OK);
+    assert_eq!(
+        send(f.layer.layer(h.service()), early).await.0,
+        StatusCode::OK
+    );
     f.clock.advance(Duration::from_secs(299 + 300));
     let replay = signed_at("msg_skew", NOW + 299, "{}");
     let (status, rejection, ..) = send(f.layer.layer(h.service()), replay).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(matches!(rejection, Some(Rejection::Duplicate { .. })), "{rejection:?}");
+    assert!(
+        matches!(rejection, Some(Rejection::Duplicate { .. })),
+        "{rejection:?}"
+    );
     assert_eq!(h.calls(), 1);
     // One second later the timestamp itself is refused.
     f.clock.advance(Duration::from_secs(1));
     let replay = signed_at("msg_skew", NOW + 299, "{}");
-    assert_eq!(send(f.layer.layer(h.service()), replay).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(f.layer.layer(h.service()), replay).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -354,7 +420,8 @@ async fn same_id_in_flight_is_409_with_retry_after() {
     let first = tokio::spawn(layer.layer(slow.clone()).oneshot(signed("msg_1", "{}")));
     entered.notified().await;
     let h = Counter::new(StatusCode::OK);
-    let (status, rejection, _, headers) = send(layer.layer(h.service()), signed("msg_1", "{}")).await;
+    let (status, rejection, _, headers) =
+        send(layer.layer(h.service()), signed("msg_1", "{}")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(headers["retry-after"], "30");
     assert!(matches!(rejection, Some(Rejection::InFlight { .. })));
@@ -370,10 +437,19 @@ async fn same_id_in_flight_is_409_with_retry_after() {
 struct Down;
 
 impl DedupStore for Down {
-    fn reserve<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+    fn reserve<'a>(
+        &'a self,
+        _: &'a str,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
         Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
     }
-    fn commit<'a>(&'a self, _: &'a str, _: Token, _: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn commit<'a>(
+        &'a self,
+        _: &'a str,
+        _: Token,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
     }
     fn release<'a>(&'a self, _: &'a str, _: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -389,7 +465,10 @@ async fn store_unreachable_is_503_with_retry_after_and_no_handler() {
     let (status, rejection, _, headers) = send(svc, signed("msg_1", "{}")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(headers["retry-after"], "5");
-    assert!(matches!(rejection, Some(Rejection::Store(StoreError::Unavailable(_)))));
+    assert!(matches!(
+        rejection,
+        Some(Rejection::Store(StoreError::Unavailable(_)))
+    ));
     assert_eq!(h.calls(), 0);
 }
 
@@ -412,7 +491,11 @@ async fn unparsable_payload_is_400_and_releases_the_id() {
     assert!(matches!(rejection, Some(Rejection::Payload(_))));
     assert_eq!(h.calls(), 0);
     // The id is free again: a corrected retry (or a fixed deployment) processes it.
-    let (status, ..) = send(f.layer.clone().raw().layer(h.service()), signed("msg_1", r#"{"amount":"ten"}"#)).await;
+    let (status, ..) = send(
+        f.layer.clone().raw().layer(h.service()),
+        signed("msg_1", r#"{"amount":"ten"}"#),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.calls(), 1);
 }
@@ -421,7 +504,8 @@ async fn unparsable_payload_is_400_and_releases_the_id() {
 async fn failing_handler_releases_so_the_retry_is_processed() {
     let f = fixture();
     let failing = Counter::new(StatusCode::INTERNAL_SERVER_ERROR);
-    let (status, rejection, ..) = send(f.layer.layer(failing.service()), signed("msg_1", "{}")).await;
+    let (status, rejection, ..) =
+        send(f.layer.layer(failing.service()), signed("msg_1", "{}")).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(rejection, None);
     let ok = Counter::new(StatusCode::OK);
@@ -476,12 +560,19 @@ async fn crashed_process_lease_expires_and_the_retry_goes_through() {
     let f = fixture();
     // A reservation nobody will settle: the process holding it died.
     let key = "standard:8:/webhook:msg_1";
-    assert!(matches!(f.store.reserve(key, Duration::from_secs(60)).await, Ok(Reservation::Fresh(_))));
+    assert!(matches!(
+        f.store.reserve(key, Duration::from_secs(60)).await,
+        Ok(Reservation::Fresh(_))
+    ));
     let h = Counter::new(StatusCode::OK);
     let (status, ..) = send(f.layer.layer(h.service()), signed("msg_1", "{}")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     f.clock.advance(Duration::from_secs(60));
-    let (status, ..) = send(f.layer.layer(h.service()), signed_at("msg_1", NOW + 60, "{}")).await;
+    let (status, ..) = send(
+        f.layer.layer(h.service()),
+        signed_at("msg_1", NOW + 60, "{}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.calls(), 1);
 }
@@ -490,10 +581,15 @@ async fn crashed_process_lease_expires_and_the_retry_goes_through() {
 async fn rotation_accepts_old_and_new_secret_and_multiple_signatures() {
     let f = fixture();
     let both = StandardWebhooks::with_secrets([OTHER_SECRET, SECRET]).unwrap();
-    let layer = WebhookLayer::new(both).clock(f.clock.clone()).dedup(f.store.clone());
+    let layer = WebhookLayer::new(both)
+        .clock(f.clock.clone())
+        .dedup(f.store.clone());
     let h = Counter::new(StatusCode::OK);
     // Signed with the old secret only.
-    assert_eq!(send(layer.layer(h.service()), signed("a", "{}")).await.0, StatusCode::OK);
+    assert_eq!(
+        send(layer.layer(h.service()), signed("a", "{}")).await.0,
+        StatusCode::OK
+    );
     // Signed with the new secret only.
     let new = StandardWebhooks::new(OTHER_SECRET).unwrap();
     let req = tower_webhook::sign::Signer::new(&new)
@@ -511,8 +607,18 @@ async fn rotation_accepts_old_and_new_secret_and_multiple_signatures() {
         .request("/webhook", "{}")
         .unwrap()
         .map(Full::new);
-    assert_eq!(req.headers()["webhook-signature"].to_str().unwrap().split(' ').count(), 2);
-    assert_eq!(send(f.layer.layer(h.service()), req).await.0, StatusCode::OK);
+    assert_eq!(
+        req.headers()["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .split(' ')
+            .count(),
+        2
+    );
+    assert_eq!(
+        send(f.layer.layer(h.service()), req).await.0,
+        StatusCode::OK
+    );
     assert_eq!(h.calls(), 3);
 }
 
@@ -528,14 +634,18 @@ async fn non_utf8_body_verifies_and_arrives_raw() {
         .unwrap()
         .map(Full::new);
     let expected = body.clone();
-    let svc = f.layer.clone().raw().layer(tower::service_fn(move |mut req: Request<Full<Bytes>>| {
-        let expected = expected.clone();
-        async move {
-            let Verified(raw, _) = Verified::<Bytes>::take(req.extensions_mut()).unwrap();
-            assert_eq!(raw, expected);
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-        }
-    }));
+    let svc =
+        f.layer
+            .clone()
+            .raw()
+            .layer(tower::service_fn(move |mut req: Request<Full<Bytes>>| {
+                let expected = expected.clone();
+                async move {
+                    let Verified(raw, _) = Verified::<Bytes>::take(req.extensions_mut()).unwrap();
+                    assert_eq!(raw, expected);
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+                }
+            }));
     assert_eq!(send(svc, req).await.0, StatusCode::OK);
 }
 
@@ -544,7 +654,10 @@ async fn custom_rejection_response_keeps_the_typed_rejection() {
     let f = fixture();
     let h = Counter::new(StatusCode::OK);
     let layer = f.layer.clone().on_rejection(|r| {
-        let mut res = Response::new(Bytes::from(format!("{{\"error\":{}}}", r.status().as_u16())));
+        let mut res = Response::new(Bytes::from(format!(
+            "{{\"error\":{}}}",
+            r.status().as_u16()
+        )));
         *res.status_mut() = r.status();
         res
     });
@@ -555,7 +668,9 @@ async fn custom_rejection_response_keeps_the_typed_rejection() {
     assert_eq!(&body[..], br#"{"error":401}"#);
     assert_eq!(
         rejection,
-        Some(Rejection::Unverified(VerifyError::MissingHeader { header: "webhook-signature" }))
+        Some(Rejection::Unverified(VerifyError::MissingHeader {
+            header: "webhook-signature"
+        }))
     );
 }
 
@@ -565,7 +680,12 @@ async fn without_dedup_every_verified_copy_reaches_the_handler() {
     let h = Counter::new(StatusCode::OK);
     let layer = f.layer.clone().without_dedup();
     for _ in 0..3 {
-        assert_eq!(send(layer.layer(h.service()), signed("msg_1", "{}")).await.0, StatusCode::OK);
+        assert_eq!(
+            send(layer.layer(h.service()), signed("msg_1", "{}"))
+                .await
+                .0,
+            StatusCode::OK
+        );
     }
     assert_eq!(h.calls(), 3);
 }

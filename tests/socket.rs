@@ -44,7 +44,10 @@ async fn post_to(
 ) -> (StatusCode, Bytes) {
     let (mut head, body) = req.into_parts();
     head.uri = format!("http://{addr}{}", head.uri.path()).parse().unwrap();
-    let res = client.request(Request::from_parts(head, Full::new(body))).await.unwrap();
+    let res = client
+        .request(Request::from_parts(head, Full::new(body)))
+        .await
+        .unwrap();
     let status = res.status();
     (status, res.into_body().collect().await.unwrap().to_bytes())
 }
@@ -78,14 +81,19 @@ async fn sixty_four_concurrent_copies_of_one_event_run_the_handler_once() {
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let (client, req) = (client.clone(), request.clone());
-        tasks.push(tokio::spawn(async move { post_to(&client, addr, req).await.0 }));
+        tasks.push(tokio::spawn(
+            async move { post_to(&client, addr, req).await.0 },
+        ));
     }
     let mut statuses = Vec::new();
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1, "{statuses:?}");
-    let handled = statuses.iter().filter(|s| **s == StatusCode::NO_CONTENT).count();
+    let handled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::NO_CONTENT)
+        .count();
     assert_eq!(handled, 1, "{statuses:?}");
     assert!(
         statuses
@@ -103,15 +111,20 @@ async fn forged_delivery_is_401_over_the_wire_and_extractors_work() {
     let app = Router::new()
         .route(
             "/webhook",
-            post(|Verified(event, _): Verified<Event>, delivery: Delivery| async move {
-                format!("{} {}", event.r#type, delivery.id.unwrap_or_default())
-            }),
+            post(
+                |Verified(event, _): Verified<Event>, delivery: Delivery| async move {
+                    format!("{} {}", event.r#type, delivery.id.unwrap_or_default())
+                },
+            ),
         )
         .route_layer(WebhookLayer::new(scheme()).payload::<Event>());
     let addr = serve(app).await;
     let client = client();
     let s = scheme();
-    let ok = Signer::new(&s).id("msg_a").request("/webhook", r#"{"type":"t"}"#).unwrap();
+    let ok = Signer::new(&s)
+        .id("msg_a")
+        .request("/webhook", r#"{"type":"t"}"#)
+        .unwrap();
     let (status, body) = post_to(&client, addr, ok.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(&body[..], b"t msg_a");
@@ -123,14 +136,22 @@ async fn forged_delivery_is_401_over_the_wire_and_extractors_work() {
 
 #[tokio::test]
 async fn extractor_without_the_layer_is_a_500_that_names_the_fix() {
-    let app = Router::new().route("/webhook", post(|Verified(_e, _): Verified<Event>| async { "unreachable" }));
+    let app = Router::new().route(
+        "/webhook",
+        post(|Verified(_e, _): Verified<Event>| async { "unreachable" }),
+    );
     let addr = serve(app).await;
     let s = scheme();
-    let req = Signer::new(&s).request("/webhook", r#"{"type":"t"}"#).unwrap();
+    let req = Signer::new(&s)
+        .request("/webhook", r#"{"type":"t"}"#)
+        .unwrap();
     let (status, body) = post_to(&client(), addr, req).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     let body = String::from_utf8_lossy(&body);
-    assert!(body.contains("route_layer") && body.contains("Event"), "{body}");
+    assert!(
+        body.contains("route_layer") && body.contains("Event"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -140,7 +161,9 @@ async fn oversized_chunked_body_is_413_over_the_wire() {
         .route_layer(WebhookLayer::new(scheme()).max_body(1024));
     let addr = serve(app).await;
     let s = scheme();
-    let req = Signer::new(&s).request("/webhook", vec![b' '; 4096]).unwrap();
+    let req = Signer::new(&s)
+        .request("/webhook", vec![b' '; 4096])
+        .unwrap();
     // Stream it in chunks without a Content-Length.
     let (mut head, body) = req.into_parts();
     head.uri = format!("http://{addr}/webhook").parse().unwrap();
@@ -152,7 +175,10 @@ async fn oversized_chunked_body_is_413_over_the_wire() {
     let stream = http_body_util::StreamBody::new(tokio_stream_iter(chunks));
     let client: Client<HttpConnector, http_body_util::StreamBody<_>> =
         Client::builder(TokioExecutor::new()).build_http();
-    let res = client.request(Request::from_parts(head, stream)).await.unwrap();
+    let res = client
+        .request(Request::from_parts(head, stream))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 

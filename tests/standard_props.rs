@@ -18,7 +18,9 @@ fn ctx() -> Context {
 
 fn sign(id: &str, ts: u64, body: &[u8]) -> (http::request::Parts, Bytes) {
     let scheme = StandardWebhooks::new(SECRET).unwrap();
-    let mut req = Request::post("/").body(Bytes::copy_from_slice(body)).unwrap();
+    let mut req = Request::post("/")
+        .body(Bytes::copy_from_slice(body))
+        .unwrap();
     Signer::new(&scheme)
         .id(id)
         .timestamp(UNIX_EPOCH + Duration::from_secs(ts))
@@ -28,10 +30,17 @@ fn sign(id: &str, ts: u64, body: &[u8]) -> (http::request::Parts, Bytes) {
 }
 
 fn verify(head: &http::request::Parts, body: &[u8]) -> bool {
-    StandardWebhooks::new(SECRET).unwrap().verify(head, body, &ctx()).is_ok()
+    StandardWebhooks::new(SECRET)
+        .unwrap()
+        .verify(head, body, &ctx())
+        .is_ok()
 }
 
-fn with_header(head: &http::request::Parts, name: &'static str, value: &str) -> Option<http::request::Parts> {
+fn with_header(
+    head: &http::request::Parts,
+    name: &'static str,
+    value: &str,
+) -> Option<http::request::Parts> {
     let mut h = head.clone();
     h.headers.insert(name, value.parse().ok()?);
     Some(h)

@@ -9,7 +9,8 @@ use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance, Verify
 
 fn vectors() -> Vec<Value> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/vectors.json");
-    let text = std::fs::read_to_string(path).expect("tests/vectors/vectors.json is part of the repository");
+    let text = std::fs::read_to_string(path)
+        .expect("tests/vectors/vectors.json is part of the repository");
     let json: Value = serde_json::from_str(&text).expect("vectors.json parses");
     let mut all = Vec::new();
     for group in ["official", "third_party"] {
@@ -25,13 +26,17 @@ fn standard_v1() -> Vec<Value> {
         .into_iter()
         .filter(|v| {
             v["scheme"].as_str() == Some("v1 HMAC-SHA256")
-                && v["sender"].as_str().is_some_and(|s| s.contains("standard-webhooks") || s.contains("svix"))
+                && v["sender"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("standard-webhooks") || s.contains("svix"))
         })
         .collect()
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> &'a str {
-    v[name].as_str().unwrap_or_else(|| panic!("vector lacks {name}: {v}"))
+    v[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("vector lacks {name}: {v}"))
 }
 
 fn verify(v: &Value, signature: &str, body: &[u8]) -> Result<(), VerifyError> {
@@ -79,7 +84,10 @@ fn signer_reproduces_every_standard_v1_vector() {
             .timestamp(UNIX_EPOCH + Duration::from_secs(ts))
             .request("/", field(&v, "body").to_owned())
             .unwrap();
-        assert_eq!(req.headers()["webhook-signature"], field(&v, "signature_header"));
+        assert_eq!(
+            req.headers()["webhook-signature"],
+            field(&v, "signature_header")
+        );
     }
 }
 
@@ -93,7 +101,14 @@ fn asymmetric_v1a_entries_are_not_accepted_as_v1() {
     assert!(!v1a.is_empty());
     let keyed = &standard_v1()[0];
     for v in v1a {
-        let r = verify(keyed, field(&v, "signature_header"), field(&v, "body").as_bytes());
-        assert!(matches!(r, Err(VerifyError::NoMatch { candidates: 0, .. })), "{r:?}");
+        let r = verify(
+            keyed,
+            field(&v, "signature_header"),
+            field(&v, "body").as_bytes(),
+        );
+        assert!(
+            matches!(r, Err(VerifyError::NoMatch { candidates: 0, .. })),
+            "{r:?}"
+        );
     }
 }

@@ -255,3 +255,63 @@ macro_rules! forward_scheme {
 }
 
 forward_scheme!(Box<S>, Arc<S>);
+
+/// Any scheme, chosen at run time (from configuration, say).
+///
+/// Prefer it to `Box<dyn Scheme>` as the layer's scheme type: it is one
+/// concrete type, which keeps the service's futures provably `Send` in every
+/// server (rustc cannot always prove that through a boxed trait object).
+///
+/// ```
+/// use tower_webhook::scheme::{AnyScheme, Scheme, StandardWebhooks};
+/// let scheme = AnyScheme::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// assert_eq!(scheme.name(), "standard");
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone)]
+pub struct AnyScheme(Arc<dyn Scheme>);
+
+impl AnyScheme {
+    /// Wraps `scheme`.
+    pub fn new(scheme: impl Scheme) -> Self {
+        Self(Arc::new(scheme))
+    }
+}
+
+impl From<Box<dyn Scheme>> for AnyScheme {
+    fn from(scheme: Box<dyn Scheme>) -> Self {
+        Self(Arc::from(scheme))
+    }
+}
+
+impl std::fmt::Debug for AnyScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AnyScheme").field(&self.0.name()).finish()
+    }
+}
+
+impl Scheme for AnyScheme {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
+        self.0.check_head(head, ctx)
+    }
+    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
+        self.0.verify(head, body, ctx)
+    }
+    fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
+        self.0.handshake(head, body)
+    }
+    fn has_timestamp(&self) -> bool {
+        self.0.has_timestamp()
+    }
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
+        self.0.sign(request, id, timestamp)
+    }
+}

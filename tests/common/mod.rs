@@ -33,11 +33,18 @@ pub struct Fixture {
 
 pub fn fixture() -> Fixture {
     let clock = ManualClock::at_unix(NOW);
-    let store = MemoryStore::builder().capacity(1000).clock(clock.clone()).build();
+    let store = MemoryStore::builder()
+        .capacity(1000)
+        .clock(clock.clone())
+        .build();
     let layer = WebhookLayer::new(scheme())
         .clock(clock.clone())
         .dedup(store.clone());
-    Fixture { clock, store, layer }
+    Fixture {
+        clock,
+        store,
+        layer,
+    }
 }
 
 /// A request signed with [`SECRET`] as event `id`, at `ts` (Unix seconds).
@@ -89,7 +96,10 @@ impl Service<Request<Full<Bytes>>> for CounterService {
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
 
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
         std::task::Poll::Ready(Ok(()))
     }
 
