@@ -1,5 +1,7 @@
 //! Every row of the status table, through the public API, in process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::VecDeque;
@@ -40,7 +42,7 @@ impl http_body::Body for Watched {
         Poll::Ready(self.frames.pop_front().map(|r| r.map(Frame::data)))
     }
     fn size_hint(&self) -> SizeHint {
-        self.hint.clone()
+        self.hint
     }
 }
 

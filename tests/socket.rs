@@ -1,5 +1,7 @@
 //! Over a real TCP socket: axum routes behind the layer.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::SocketAddr;

@@ -1,6 +1,8 @@
 //! Property tests: Standard Webhooks sign → verify round trips, any single
 //! changed byte fails, and the header parsers never panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;

@@ -1,6 +1,8 @@
 //! The official Standard Webhooks v1 vectors from `tests/vectors/vectors.json`
 //! (copied unchanged from the senders' SDK test suites).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use http::Request;
