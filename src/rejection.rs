@@ -39,6 +39,13 @@ use crate::scheme::VerifyError;
 pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A response the layer gave instead of calling the handler.
+///
+/// ```
+/// use tower_webhook::{scheme::VerifyError, Rejection};
+/// let r = Rejection::from(VerifyError::MissingHeader { header: "webhook-signature" });
+/// assert_eq!(r.status(), 401);
+/// assert_eq!(r.to_string(), "delivery not verified: missing `webhook-signature` header");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {

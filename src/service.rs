@@ -29,6 +29,19 @@ const RETENTION_MARGIN: Duration = Duration::from_secs(60);
 
 /// The service [`WebhookLayer`](crate::WebhookLayer) wraps around a handler.
 ///
+/// ```
+/// use tower::ServiceBuilder;
+/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+///
+/// let svc = ServiceBuilder::new()
+///     .layer(WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?))
+///     .service_fn(|req: http::Request<http_body_util::Full<bytes::Bytes>>| async move {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(req.into_body()))
+///     });
+/// # let _ = svc;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// The inner service receives `Request<Full<Bytes>>` (the buffered body)
 /// with [`Verified<T>`](crate::Verified) and [`Delivery`] in its extensions.
 pub struct Webhook<S, P, Inner> {

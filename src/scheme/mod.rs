@@ -71,6 +71,12 @@ impl Default for Tolerance {
 }
 
 /// What a scheme needs besides the request: the time and the tolerance.
+///
+/// ```
+/// use tower_webhook::scheme::{Context, Tolerance};
+/// let ctx = Context::new(std::time::SystemTime::now(), Tolerance::default());
+/// assert_eq!(ctx.tolerance.future.as_secs(), 300);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Context {
     /// The receiver's current time.
@@ -87,6 +93,11 @@ impl Context {
 }
 
 /// What a verified delivery tells about itself.
+///
+/// ```
+/// let e = tower_webhook::scheme::Envelope { id: Some("evt_1".into()), timestamp: None };
+/// assert_eq!(e.id.as_deref(), Some("evt_1"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Envelope {
     /// The sender's event or delivery id, when the scheme carries one.
@@ -96,6 +107,12 @@ pub struct Envelope {
 }
 
 /// Why a delivery failed verification. Every variant answers 401.
+///
+/// ```
+/// use tower_webhook::scheme::VerifyError;
+/// let e = VerifyError::TooOld { header: "webhook-timestamp", age_secs: 900, tolerance_secs: 300 };
+/// assert_eq!(e.to_string(), "`webhook-timestamp` timestamp is 900 s old, more than the 300 s tolerance");
+/// ```
 ///
 /// Messages name the header at fault and never contain a secret or a
 /// signature.
@@ -167,6 +184,10 @@ pub enum VerifyError {
 }
 
 /// Why a [`Signer`](crate::sign::Signer) could not sign.
+///
+/// ```
+/// assert_eq!(tower_webhook::scheme::SignError::Unsupported("x").to_string(), "the `x` scheme cannot sign requests");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignError {
@@ -183,6 +204,31 @@ pub enum SignError {
 /// Implementations must compare signatures in constant time, try every
 /// candidate against every secret without an early exit on a secret-dependent
 /// condition, and never panic on any input.
+///
+/// A sender that puts a shared token in a header (compared in constant
+/// time; a token proves less than a signature over the body):
+///
+/// ```
+/// use subtle::ConstantTimeEq;
+/// use tower_webhook::scheme::{single_header, Context, Envelope, Scheme, VerifyError};
+///
+/// struct Token(Vec<u8>);
+///
+/// impl Scheme for Token {
+///     fn name(&self) -> &'static str { "token" }
+///     fn has_timestamp(&self) -> bool { false }
+///     fn verify(&self, head: &http::request::Parts, _: &[u8], _: &Context) -> Result<Envelope, VerifyError> {
+///         let header = "x-token";
+///         let got = single_header(&head.headers, header)?.ok_or(VerifyError::MissingHeader { header })?;
+///         if bool::from(got.as_bytes().ct_eq(&self.0)) {
+///             Ok(Envelope::default())
+///         } else {
+///             Err(VerifyError::NoMatch { header, candidates: 1, keys: 1 })
+///         }
+///     }
+/// }
+/// let layer = tower_webhook::WebhookLayer::new(Token(b"s3cret".to_vec()));
+/// ```
 pub trait Scheme: Send + Sync + 'static {
     /// A short stable name (`"standard"`, `"stripe"`), used in dedup keys and logs.
     fn name(&self) -> &'static str;
