@@ -57,7 +57,10 @@ pub trait Decode: Send + Sync + 'static {
     type Output: Send + 'static;
 
     /// Parses the body; `content_type` is the request's `Content-Type`.
-    fn decode(body: &Bytes, content_type: Option<&HeaderValue>) -> Result<Self::Output, PayloadError>;
+    fn decode(
+        body: &Bytes,
+        content_type: Option<&HeaderValue>,
+    ) -> Result<Self::Output, PayloadError>;
 }
 
 /// JSON into `T`, or a URL-encoded form into `T` when `Content-Type` says so.
@@ -71,7 +74,10 @@ fn is_form(content_type: Option<&HeaderValue>) -> bool {
     content_type
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 impl<T: DeserializeOwned + Send + 'static> Decode for Typed<T> {
@@ -119,6 +125,8 @@ mod tests {
             Typed::decode(&Bytes::from_static(b"a=1&b=x%20y"), Some(&ct)).unwrap();
         assert_eq!(v["b"], "x y");
         let json = HeaderValue::from_static("application/json");
-        assert!(Typed::<serde_json::Value>::decode(&Bytes::from_static(b"a=1"), Some(&json)).is_err());
+        assert!(
+            Typed::<serde_json::Value>::decode(&Bytes::from_static(b"a=1"), Some(&json)).is_err()
+        );
     }
 }

@@ -91,7 +91,10 @@ impl<'a> Signer<'a> {
     /// A signed `POST` of `body` to `uri`.
     pub fn request(&self, uri: &str, body: impl Into<Bytes>) -> Result<Request<Bytes>, SignError> {
         let mut request = Request::post(uri)
-            .header(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type))
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.content_type),
+            )
             .body(body.into())
             .map_err(|e| SignError::Invalid(format!("request to {uri:?}: {e}")))?;
         self.sign(&mut request)?;

@@ -44,7 +44,10 @@ pub struct Verified<T>(pub T, pub Delivery);
 
 impl<T: fmt::Debug> fmt::Debug for Verified<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Verified").field(&self.0).field(&self.1).finish()
+        f.debug_tuple("Verified")
+            .field(&self.0)
+            .field(&self.1)
+            .finish()
     }
 }
 
@@ -61,7 +64,10 @@ impl<T: Send + 'static> Verified<T> {
     /// taken already.
     pub fn take(extensions: &mut Extensions) -> Option<Self> {
         let slot = extensions.remove::<Slot<T>>()?;
-        let mut guard = slot.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = slot
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.take()
     }
 }

@@ -158,7 +158,8 @@ pub trait DedupStore: Send + Sync + 'static {
 
     /// Deletes the reservation of `key`, if `token` still holds it.
     /// Returns whether it did.
-    fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn release<'a>(&'a self, key: &'a str, token: Token)
+    -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 macro_rules! forward_store {
