@@ -44,10 +44,10 @@ pub const PRESETS: &[&str] = &[
 /// let scheme = by_name("stripe", "whsec_abc", None)?;
 /// assert_eq!(scheme.name(), "stripe");
 ///
-/// let err = by_name("square", "key", None).unwrap_err();
+/// let err = by_name("square", "key", None).err().unwrap();
 /// assert!(err.to_string().contains("WEBHOOK_PUBLIC_URL"));
 ///
-/// let err = by_name("strpe", "key", None).unwrap_err();
+/// let err = by_name("strpe", "key", None).err().unwrap();
 /// assert!(matches!(err, SchemeConfigError::UnknownScheme { .. }));
 /// assert!(err.to_string().contains("stripe"));
 /// # Ok::<(), SchemeConfigError>(())
@@ -113,14 +113,14 @@ mod tests {
     #[test]
     fn errors_name_the_setting() {
         for name in ["square", "hubspot", "twilio"] {
-            let e = by_name(name, "k", None).unwrap_err();
+            let e = by_name(name, "k", None).err().unwrap();
             assert_eq!(e, SchemeConfigError::MissingPublicUrl { scheme: name });
-            let e = by_name(name, "k", Some("example.com")).unwrap_err();
+            let e = by_name(name, "k", Some("example.com")).err().unwrap();
             assert!(e.to_string().contains("WEBHOOK_PUBLIC_URL"), "{e}");
         }
-        let e = by_name("stripe", "", None).unwrap_err();
+        let e = by_name("stripe", "", None).err().unwrap();
         assert!(matches!(e, SchemeConfigError::Secret(_)), "{e}");
-        let e = by_name("nope", "k", None).unwrap_err().to_string();
+        let e = by_name("nope", "k", None).err().unwrap().to_string();
         assert!(e.contains("nope") && e.contains("gitlab"), "{e}");
     }
 }

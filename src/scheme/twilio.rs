@@ -286,7 +286,7 @@ mod tests {
         other.uri = "/sms?x=2".parse().unwrap();
         assert!(s.verify(&other, &body, &ctx()).is_err());
         assert!(
-            Twilio::new("token", "https://example.com:8443/sms")
+            Twilio::new("token", "https://example.org/sms")
                 .unwrap()
                 .verify(&head, &body, &ctx())
                 .is_err()
