@@ -4,13 +4,15 @@
 //! lists one signature per secret and changing one of them rightly still
 //! verifies (rotation is covered by the unit tests).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use http::HeaderValue;
 use proptest::prelude::*;
 use tower_webhook::scheme::{
     Calendly, Context, Dropbox, GitHub, HubSpot, Intercom, Linear, Mailgun, Paddle, PagerDuty,
-    Scheme, Shopify, Slack, Square, Stripe, Token, Tolerance, Twilio, Typeform, Zoom,
+    Scheme, Shopify, Slack, Square, Stripe, Token, Tolerance, Twilio, Twitch, Typeform, Zoom,
 };
 use tower_webhook::sign::Signer;
 
@@ -114,6 +116,11 @@ fn spec(name: &str) -> Spec {
             "x-zm-signature",
             Some("x-zm-request-timestamp"),
         ),
+        "twitch" => plain(
+            Box::new(Twitch::new("tw").unwrap()),
+            "twitch-eventsub-message-signature",
+            Some("twitch-eventsub-message-timestamp"),
+        ),
         "intercom" => plain(
             Box::new(Intercom::new("ic").unwrap()),
             "x-hub-signature",
@@ -208,7 +215,14 @@ fn run(
     }
     if let Some(header) = spec.timestamp {
         let value = head.headers[header].to_str().unwrap().to_owned();
-        let i = pos % value.len();
+        // Change one digit (RFC 3339 timestamps hold separators too).
+        let digits: Vec<usize> = value
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_digit())
+            .map(|(i, _)| i)
+            .collect();
+        let i = digits[pos % digits.len()];
         let mut bad = value.into_bytes();
         bad[i] = b'0' + ((bad[i] - b'0' + 1 + u8::try_from(pick % 9).unwrap()) % 10);
         let mut h = head.clone();
@@ -278,4 +292,5 @@ props! {
     intercom => "intercom",
     gitlab => "gitlab",
     mailgun => "mailgun",
+    twitch => "twitch",
 }

@@ -3,6 +3,8 @@
 //! is either checked or listed in `SKIPPED` with the reason, and the test
 //! fails if an entry is neither.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -97,20 +97,17 @@ pub enum TimeUnit {
     Seconds,
     /// Milliseconds since the Unix epoch.
     Millis,
+    /// An RFC 3339 date-time (`2019-11-16T10:11:12.634234626Z`, Twitch).
+    Rfc3339,
 }
 
 impl TimeUnit {
-    fn max_digits(self) -> usize {
+    /// Parses `text` (read from `header`) into milliseconds since the epoch.
+    fn parse(self, header: &'static str, text: &str) -> Result<i64, VerifyError> {
         match self {
-            Self::Seconds => 12,
-            Self::Millis => 15,
-        }
-    }
-
-    fn to_millis(self, value: i64) -> i64 {
-        match self {
-            Self::Seconds => value.saturating_mul(1000),
-            Self::Millis => value,
+            Self::Seconds => Ok(parse_unix_digits(header, text, 12)?.saturating_mul(1000)),
+            Self::Millis => parse_unix_digits(header, text, 15),
+            Self::Rfc3339 => super::parse_rfc3339(header, text),
         }
     }
 
@@ -118,6 +115,7 @@ impl TimeUnit {
         match self {
             Self::Seconds => crate::clock::unix_seconds(t).to_string(),
             Self::Millis => unix_millis(t).to_string(),
+            Self::Rfc3339 => super::util::format_rfc3339(t),
         }
     }
 }
@@ -517,14 +515,14 @@ impl HmacScheme {
                     header,
                     reason: "it holds no timestamp entry",
                 })?;
-                let millis = unit.to_millis(parse_unix_digits(header, ts, unit.max_digits())?);
+                let millis = unit.parse(header, ts)?;
                 check_timestamp(header, millis, ctx)?;
                 Some((ts, millis))
             }
             Some((TimestampSource::Header(name), unit)) => {
                 let ts = single_header(&head.headers, name)?
                     .ok_or(VerifyError::MissingHeader { header: name })?;
-                let millis = unit.to_millis(parse_unix_digits(name, ts, unit.max_digits())?);
+                let millis = unit.parse(name, ts)?;
                 check_timestamp(name, millis, ctx)?;
                 Some((ts, millis))
             }
@@ -610,14 +608,24 @@ impl HmacScheme {
         // then the time, so a forged body learns nothing from the answer.
         let json_ts = match c.timestamp {
             Some((TimestampSource::Json(pointer), unit)) => {
-                let value = json
-                    .as_ref()
-                    .and_then(|j| j.pointer(pointer))
-                    .and_then(serde_json::Value::as_i64)
-                    .ok_or(VerifyError::MalformedBody {
-                        reason: "the timestamp field is missing or not an integer",
-                    });
-                Some((value, unit))
+                let missing = VerifyError::MalformedBody {
+                    reason: "the timestamp field is missing or malformed",
+                };
+                let value = match json.as_ref().and_then(|j| j.pointer(pointer)) {
+                    Some(serde_json::Value::Number(n)) => n
+                        .as_i64()
+                        .filter(|_| unit != TimeUnit::Rfc3339)
+                        .map(|v| match unit {
+                            TimeUnit::Seconds => v.saturating_mul(1000),
+                            _ => v,
+                        })
+                        .ok_or(missing),
+                    Some(serde_json::Value::String(text)) => {
+                        unit.parse(c.signature_header, text).map_err(|_| missing)
+                    }
+                    _ => Err(missing),
+                };
+                Some(value)
             }
             _ => None,
         };
@@ -640,10 +648,7 @@ impl HmacScheme {
             });
         }
         let timestamp = match json_ts {
-            Some((value, unit)) => {
-                let millis = unit.to_millis(value?);
-                Some(check_timestamp(c.signature_header, millis, ctx)?)
-            }
+            Some(millis) => Some(check_timestamp(c.signature_header, millis?, ctx)?),
             // Parsed and checked in `read_head`.
             None => h.timestamp.map(|(_, millis)| from_unix_millis(millis)),
         };

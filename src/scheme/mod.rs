@@ -48,6 +48,7 @@ pub mod square;
 pub mod stripe;
 pub mod token;
 pub mod twilio;
+pub mod twitch;
 pub mod typeform;
 pub mod zoom;
 
@@ -79,8 +80,9 @@ pub use standard::StandardWebhooks;
 pub use stripe::Stripe;
 pub use token::Token;
 pub use twilio::Twilio;
+pub use twitch::Twitch;
 pub use typeform::Typeform;
-pub use util::{check_timestamp, parse_unix_digits, single_header};
+pub use util::{check_timestamp, parse_rfc3339, parse_unix_digits, single_header};
 pub use zoom::Zoom;
 
 /// How far a delivery's timestamp may lie from the receiver's clock.

@@ -3,8 +3,8 @@
 
 use super::{
     Calendly, Dropbox, GitHub, HubSpot, Intercom, Linear, Mailgun, Paddle, PagerDuty, Scheme,
-    SchemeConfigError, Shopify, Slack, Square, StandardWebhooks, Stripe, Token, Twilio, Typeform,
-    Zoom,
+    SchemeConfigError, Shopify, Slack, Square, StandardWebhooks, Stripe, Token, Twilio, Twitch,
+    Typeform, Zoom,
 };
 
 /// The names [`by_name`] knows, in lower case.
@@ -31,6 +31,7 @@ pub const PRESETS: &[&str] = &[
     "zoom",
     "intercom",
     "mailgun",
+    "twitch",
 ];
 
 /// Builds the preset named `name` (see [`PRESETS`]; case and surrounding
@@ -83,6 +84,7 @@ pub fn by_name(
         "zoom" => Box::new(Zoom::new(secret)?),
         "intercom" => Box::new(Intercom::new(secret)?),
         "mailgun" => Box::new(Mailgun::new(secret)?),
+        "twitch" => Box::new(Twitch::new(secret)?),
         _ => {
             return Err(SchemeConfigError::UnknownScheme {
                 name,
