@@ -294,3 +294,83 @@ props! {
     mailgun => "mailgun",
     twitch => "twitch",
 }
+
+/// Every header any preset reads.
+const HEADERS: &[&str] = &[
+    "stripe-signature",
+    "x-hub-signature-256",
+    "x-hub-signature",
+    "x-github-delivery",
+    "x-shopify-hmac-sha256",
+    "x-shopify-event-id",
+    "x-slack-signature",
+    "x-slack-request-timestamp",
+    "x-square-hmacsha256-signature",
+    "x-hubspot-signature-v3",
+    "x-hubspot-request-timestamp",
+    "paddle-signature",
+    "x-pagerduty-signature",
+    "x-twilio-signature",
+    "i-twilio-idempotency-token",
+    "x-gitlab-token",
+    "idempotency-key",
+    "x-dropbox-signature",
+    "linear-signature",
+    "linear-delivery",
+    "typeform-signature",
+    "calendly-webhook-signature",
+    "x-zm-signature",
+    "x-zm-request-timestamp",
+    "twitch-eventsub-message-signature",
+    "twitch-eventsub-message-timestamp",
+    "twitch-eventsub-message-id",
+    "twitch-eventsub-message-type",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+];
+
+fn header_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[\\x20-\\x7e]{0,120}",
+        "[0-9a-fA-F=,;:.+/ tvhs1-]{0,160}",
+        "(t=|ts=|v1=|h1=|sha256=|v0=)[0-9a-f]{0,70}([,;](t=|v1=|h1=)[0-9a-f]{0,70}){0,4}",
+        "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?(Z|[+-][0-9]{2}:[0-9]{2})?",
+        Just("application/x-www-form-urlencoded".to_owned()),
+        Just("webhook_callback_verification".to_owned()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// No preset panics on any head or body, in any of its entry points.
+    #[test]
+    fn no_preset_panics_on_any_input(
+        values in proptest::collection::vec((0..HEADERS.len(), header_text()), 0..12),
+        query in "[a-zA-Z0-9=&%.+_-]{0,60}",
+        body in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            "\\{\"(id|challenge|type|event|payload|webhookTimestamp|signature)\":(\"[a-z_.]{0,20}\"|[0-9]{1,16}|\\{\"plainToken\":\"x\"\\})\\}".prop_map(String::into_bytes),
+        ],
+        get in any::<bool>(),
+    ) {
+        let mut builder = http::Request::builder()
+            .method(if get { "GET" } else { "POST" })
+            .uri(format!("/hook?{query}"));
+        for (i, v) in &values {
+            builder = builder.header(HEADERS[*i], v.as_str());
+        }
+        let Ok(request) = builder.body(()) else { return Ok(()) };
+        let (head, ()) = request.into_parts();
+        let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), Tolerance::default());
+        for name in tower_webhook::scheme::PRESETS {
+            let scheme = tower_webhook::scheme::by_name(name, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Some(URL)).unwrap();
+            let _ = scheme.handshake(&head, None);
+            let _ = scheme.check_head(&head, &ctx);
+            let _ = scheme.verify(&head, &body, &ctx);
+            let _ = scheme.handshake(&head, Some(&body));
+        }
+    }
+}

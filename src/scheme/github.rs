@@ -40,7 +40,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::hmac::{query_param, text_response, text_ring};
+use super::hmac::{bounded, query_param, text_response, text_ring};
 use super::{Algorithm, Context, Envelope, HmacScheme, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, SecretError};
 
@@ -271,7 +271,8 @@ impl Scheme for Meta {
         if !bool::from(given.as_slice().ct_eq(expected.as_slice())) {
             return None;
         }
-        text_response(query_param(head, "hub.challenge")?, "text/plain")
+        let challenge = query_param(head, "hub.challenge")?;
+        text_response(bounded(&challenge)?.to_owned(), "text/plain")
     }
 
     fn has_timestamp(&self) -> bool {

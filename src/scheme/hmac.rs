@@ -288,8 +288,10 @@ impl HmacBuilder {
         self
     }
 
-    /// The timestamp is a number at JSON `pointer` (`/webhookTimestamp`) in
-    /// the body; it is checked once the body is buffered.
+    /// The timestamp is at JSON `pointer` (`/webhookTimestamp`) in the body
+    /// (a number, or a string for [`TimeUnit::Rfc3339`]); it is checked once
+    /// the signature verified, and errors name the pointer. The body carries
+    /// it, so [`Scheme::sign`] cannot set it: put it in the body you sign.
     pub fn timestamp_json(mut self, pointer: &'static str, unit: TimeUnit) -> Self {
         self.config.timestamp = Some((TimestampSource::Json(pointer), unit));
         self
@@ -597,7 +599,7 @@ impl HmacScheme {
     ) -> Result<Envelope, VerifyError> {
         let c = &self.config;
         let h = self.read_head(head, ctx)?;
-        let needs_json = c.id_json.is_some() && h.id.is_none()
+        let needs_json = (c.id_json.is_some() && h.id.is_none())
             || matches!(c.timestamp, Some((TimestampSource::Json(_), _)));
         let json: Option<serde_json::Value> = if needs_json {
             serde_json::from_slice(body).ok()
@@ -648,7 +650,14 @@ impl HmacScheme {
             });
         }
         let timestamp = match json_ts {
-            Some(millis) => Some(check_timestamp(c.signature_header, millis?, ctx)?),
+            Some(millis) => {
+                // Errors name the body field (a JSON pointer) at fault.
+                let field = match c.timestamp {
+                    Some((TimestampSource::Json(pointer), _)) => pointer,
+                    _ => c.signature_header,
+                };
+                Some(check_timestamp(field, millis?, ctx)?)
+            }
             // Parsed and checked in `read_head`.
             None => h.timestamp.map(|(_, millis)| from_unix_millis(millis)),
         };
@@ -675,6 +684,9 @@ impl HmacScheme {
                     return None;
                 }
                 let challenge = query_param(head, "challenge")?;
+                if challenge.len() > MAX_CHALLENGE_LEN {
+                    return None;
+                }
                 text_response(challenge, "text/plain")
             }
             (Handshake::Slack, Some(body)) => {
@@ -682,7 +694,7 @@ impl HmacScheme {
                 if json.get("type")?.as_str()? != "url_verification" {
                     return None;
                 }
-                let challenge = json.get("challenge")?.as_str()?;
+                let challenge = bounded(json.get("challenge")?.as_str()?)?;
                 json_response(&serde_json::json!({ "challenge": challenge }))
             }
             (Handshake::Zoom, Some(body)) => {
@@ -690,7 +702,7 @@ impl HmacScheme {
                 if json.get("event")?.as_str()? != "endpoint.url_validation" {
                     return None;
                 }
-                let plain = json.pointer("/payload/plainToken")?.as_str()?;
+                let plain = bounded(json.pointer("/payload/plainToken")?.as_str()?)?;
                 let encrypted = super::hex_encode(&self.tag_first(plain.as_bytes()));
                 json_response(&serde_json::json!({
                     "plainToken": plain,
@@ -703,7 +715,7 @@ impl HmacScheme {
                     return None;
                 }
                 let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-                let challenge = json.get("challenge")?.as_str()?;
+                let challenge = bounded(json.get("challenge")?.as_str()?)?;
                 text_response(challenge.to_owned(), "text/plain")
             }
             _ => None,
@@ -781,11 +793,24 @@ pub(crate) fn query_param(head: &Parts, name: &str) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// The longest challenge echoed back in a handshake, in bytes; senders use
+/// a few dozen. Longer ones are not answered (the layer then answers 405 or
+/// hands a signed POST to the handler).
+pub const MAX_CHALLENGE_LEN: usize = 1024;
+
+/// `challenge` if it is not longer than [`MAX_CHALLENGE_LEN`].
+pub(crate) fn bounded(challenge: &str) -> Option<&str> {
+    (challenge.len() <= MAX_CHALLENGE_LEN).then_some(challenge)
+}
+
 /// A 200 answer with `body` as `content_type`, never sniffed as HTML.
 pub(crate) fn text_response(
     body: String,
     content_type: &'static str,
 ) -> Option<http::Response<Bytes>> {
+    if body.len() > MAX_CHALLENGE_LEN * 2 {
+        return None;
+    }
     http::Response::builder()
         .status(http::StatusCode::OK)
         .header(http::header::CONTENT_TYPE, content_type)
