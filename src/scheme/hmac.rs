@@ -69,6 +69,12 @@ pub const MAX_ID_LEN: usize = 256;
 const MAX_TAG: usize = 64;
 
 /// The hash under the HMAC.
+///
+/// ```
+/// use tower_webhook::scheme::Algorithm;
+/// assert_eq!(Algorithm::Sha1.tag_len(), 20);
+/// assert_eq!(Algorithm::Sha512.tag_len(), 64);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
     /// HMAC-SHA1 (legacy senders only: Twilio, GitHub's old header, Intercom).
@@ -90,7 +96,16 @@ impl Algorithm {
     }
 }
 
-/// Units of a numeric timestamp.
+/// How a timestamp is written.
+///
+/// ```
+/// use tower_webhook::scheme::{HmacScheme, Part, TimeUnit};
+/// // HubSpot-style: milliseconds in a header, signed after the body.
+/// let builder = HmacScheme::builder("acme", "x-acme-signature")
+///     .timestamp_header("x-acme-timestamp", TimeUnit::Millis)
+///     .content([Part::Body, Part::Timestamp]);
+/// # let _ = builder;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeUnit {
     /// Seconds since the Unix epoch.
@@ -122,6 +137,17 @@ impl TimeUnit {
 
 /// One piece of the signed content, fed to the MAC in order (never
 /// concatenated into a buffer).
+///
+/// ```
+/// use tower_webhook::scheme::{HmacScheme, Part, TimeUnit};
+/// // Slack's layout: `v0:{timestamp}:{body}`.
+/// let layout = [Part::Literal("v0:"), Part::Timestamp, Part::Literal(":"), Part::Body];
+/// let builder = HmacScheme::builder("slack-like", "x-signature")
+///     .prefix("v0=")
+///     .timestamp_header("x-timestamp", TimeUnit::Seconds)
+///     .content(layout);
+/// # let _ = builder;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     /// The raw body bytes.
@@ -207,6 +233,20 @@ impl Keys {
 }
 
 /// Configures an [`HmacScheme`]; start with [`HmacScheme::builder`].
+///
+/// ```
+/// use tower_webhook::scheme::{Encoding, HmacScheme, SchemeConfigError};
+/// use tower_webhook::secret::{KeyRing, Secret};
+///
+/// let ring = KeyRing::single(Secret::from_text("secret")?);
+/// // Shopify-like: base64 HMAC-SHA256 of the body.
+/// let scheme = HmacScheme::builder("acme", "x-acme-hmac").encoding(Encoding::Base64).build(&ring)?;
+/// assert_eq!(scheme.signature_header(), "x-acme-hmac");
+/// // Signing the URL needs the public URL.
+/// let err = HmacScheme::builder("acme", "x").content([tower_webhook::scheme::Part::Url]).build(&ring);
+/// assert!(matches!(err, Err(SchemeConfigError::MissingPublicUrl { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct HmacBuilder {
     config: Config,

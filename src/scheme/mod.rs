@@ -226,6 +226,13 @@ pub enum SignError {
 
 /// Why a scheme could not be configured. Messages name the setting at fault
 /// and never quote a secret.
+///
+/// ```
+/// use tower_webhook::scheme::{SchemeConfigError, Twilio};
+/// let err = Twilio::new("token", "mycompany.com/sms").unwrap_err();
+/// assert!(matches!(err, SchemeConfigError::InvalidPublicUrl { .. }));
+/// assert!(err.to_string().starts_with("WEBHOOK_PUBLIC_URL"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemeConfigError {
