@@ -540,8 +540,11 @@ impl HmacScheme {
             let Some(encoded) = entry.strip_prefix(c.prefix) else {
                 continue;
             };
-            let slot = &mut candidates.tags[candidates.len][..tag_len];
-            if c.encoding.decode_exact(encoded, slot) {
+            // At most MAX_SIGNATURES entries get here, so a slot is always free.
+            let Some(slot) = candidates.tags.get_mut(candidates.len) else {
+                continue;
+            };
+            if c.encoding.decode_exact(encoded, &mut slot[..tag_len]) {
                 candidates.len += 1;
             }
         }

@@ -113,6 +113,36 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_every_preset_hides_the_secret() {
+        const S: &str = "whsec_SuperSecretValue1234567890==";
+        const U: &str = "https://example.com/hook";
+        let outputs = [
+            format!("{:?}", Stripe::new(S).unwrap()),
+            format!("{:?}", GitHub::new(S).unwrap().allow_sha1()),
+            format!("{:?}", super::super::Meta::new(S).unwrap().verify_token(S)),
+            format!("{:?}", Shopify::new(S).unwrap()),
+            format!("{:?}", Slack::new(S).unwrap()),
+            format!("{:?}", Square::new(S, U).unwrap()),
+            format!("{:?}", HubSpot::new(S, U).unwrap()),
+            format!("{:?}", Paddle::new(S).unwrap()),
+            format!("{:?}", PagerDuty::new(S).unwrap()),
+            format!("{:?}", Twilio::new(S, U).unwrap()),
+            format!("{:?}", Token::gitlab(S).unwrap()),
+            format!("{:?}", Dropbox::new(S).unwrap()),
+            format!("{:?}", Linear::new(S).unwrap()),
+            format!("{:?}", Typeform::new(S).unwrap()),
+            format!("{:?}", Calendly::new(S).unwrap()),
+            format!("{:?}", Zoom::new(S).unwrap()),
+            format!("{:?}", Twitch::new(S).unwrap()),
+            format!("{:?}", Intercom::new(S).unwrap()),
+            format!("{:?}", Mailgun::new(S).unwrap()),
+        ];
+        for out in outputs {
+            assert!(!out.contains("SuperSecret"), "{out}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_setting() {
         for name in ["square", "hubspot", "twilio"] {
             let e = by_name(name, "k", None).err().unwrap();
