@@ -98,9 +98,7 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
         ResponseFuture {
-            inner: Box::pin(handle::<S, P, Inner, ReqBody, ResBody>(
-                shared, inner, request,
-            )),
+            inner: Box::pin(handle::<S, P, Inner, ReqBody, ResBody>(shared, inner, request)),
         }
     }
 }
@@ -138,9 +136,7 @@ where
     }
     let bytes = match body::collect(body, limit).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None));
-        }
+        Err(BodyError::TooLarge) => return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None)),
         Err(BodyError::Stream(e)) => return Ok(shared.reject(Rejection::BodyRead(e), None)),
     };
     let envelope = match scheme.verify(&head, &bytes, &ctx) {
@@ -160,16 +156,11 @@ where
             match store.reserve(&key, settings.lease).await {
                 Ok(Reservation::Fresh(token)) => Some(Reserved::new(Arc::clone(store), key, token)),
                 Ok(Reservation::Done) => {
-                    return Ok(
-                        shared.reject(Rejection::Duplicate { id: dedup_id }, Some(&envelope))
-                    );
+                    return Ok(shared.reject(Rejection::Duplicate { id: dedup_id }, Some(&envelope)));
                 }
                 Ok(Reservation::InFlight { retry_after }) => {
                     return Ok(shared.reject(
-                        Rejection::InFlight {
-                            id: dedup_id,
-                            retry_after,
-                        },
+                        Rejection::InFlight { id: dedup_id, retry_after },
                         Some(&envelope),
                     ));
                 }
@@ -196,8 +187,7 @@ where
         raw: bytes.clone(),
     };
     head.extensions.insert(delivery.clone());
-    head.extensions
-        .insert(Slot::new(Verified(payload, delivery)));
+    head.extensions.insert(Slot::new(Verified(payload, delivery)));
     let request = Request::from_parts(head, Full::new(bytes));
 
     // If the handler panics or this future is dropped, `reservation` is
@@ -240,11 +230,7 @@ impl<S: Scheme> Shared<S> {
         }
     }
 
-    fn reject<B>(
-        &self,
-        rejection: Rejection,
-        envelope: Option<&Envelope>,
-    ) -> Response<WebhookBody<B>> {
+    fn reject<B>(&self, rejection: Rejection, envelope: Option<&Envelope>) -> Response<WebhookBody<B>> {
         let scheme = self.scheme.name();
         let id = envelope.and_then(|e| e.id.as_deref()).unwrap_or("");
         let status = rejection.status().as_u16();
@@ -270,11 +256,7 @@ impl<S: Scheme> Shared<S> {
 }
 
 fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<WebhookBody<B>> {
-    tracing::info!(
-        scheme,
-        status = answer.status().as_u16(),
-        "answered the sender's endpoint handshake"
-    );
+    tracing::info!(scheme, status = answer.status().as_u16(), "answered the sender's endpoint handshake");
     answer.map(|b| Either::Right(Full::new(b)))
 }
 
@@ -311,9 +293,7 @@ impl Reserved {
     }
 
     async fn commit(mut self, retention: Duration) {
-        let Some(token) = self.token.take() else {
-            return;
-        };
+        let Some(token) = self.token.take() else { return };
         match self.store.commit(&self.key, token, retention).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
@@ -329,9 +309,7 @@ impl Reserved {
     }
 
     async fn release(mut self) {
-        let Some(token) = self.token.take() else {
-            return;
-        };
+        let Some(token) = self.token.take() else { return };
         if let Err(e) = self.store.release(&self.key, token).await {
             tracing::error!(key = %self.key, error = %e, "could not release a webhook reservation; it ends with its lease");
         }
@@ -340,9 +318,7 @@ impl Reserved {
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        let Some(token) = self.token.take() else {
-            return;
-        };
+        let Some(token) = self.token.take() else { return };
         let store = Arc::clone(&self.store);
         let key = std::mem::take(&mut self.key);
         tracing::warn!(key = %key, "webhook handler did not finish (panic or cancelled); releasing its reservation");
