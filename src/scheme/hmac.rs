@@ -733,6 +733,10 @@ impl HmacScheme {
                 text_response(challenge, "text/plain")
             }
             (Handshake::Slack, Some(body)) => {
+                // Cheap test first: most deliveries are events, not handshakes.
+                if !contains(body, b"url_verification") {
+                    return None;
+                }
                 let json: serde_json::Value = serde_json::from_slice(body).ok()?;
                 if json.get("type")?.as_str()? != "url_verification" {
                     return None;
@@ -741,6 +745,9 @@ impl HmacScheme {
                 json_response(&serde_json::json!({ "challenge": challenge }))
             }
             (Handshake::Zoom, Some(body)) => {
+                if !contains(body, b"endpoint.url_validation") {
+                    return None;
+                }
                 let json: serde_json::Value = serde_json::from_slice(body).ok()?;
                 if json.get("event")?.as_str()? != "endpoint.url_validation" {
                     return None;
@@ -823,6 +830,10 @@ impl HmacScheme {
         }
         Ok(())
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 pub(crate) fn header_value(v: &str) -> Result<HeaderValue, SignError> {
