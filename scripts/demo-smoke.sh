@@ -24,4 +24,26 @@ sleep 0.2
 [ "$(wc -l <"$out")" -eq 1 ] || fail "expected exactly one line on stdout"
 [ "$(cat "$out")" = '{"id":"msg_smoke","payload":{"type":"invoice.paid"}}' ] || fail "unexpected stdout line"
 grep -q "development secret" "$err" || fail "no warning about the development secret"
-echo "demo smoke test: all 6 checks hold"
+kill $pid 2>/dev/null || true
+
+# Every preset: the receiver started with WEBHOOK_SCHEME, the sender signing
+# with the same settings; a first delivery is handled, a copy is not.
+presets="standard stripe github shopify slack square hubspot paddle pagerduty twilio gitlab dropbox linear typeform calendly zoom intercom mailgun twitch"
+for scheme in $presets; do
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  : >"$out"; : >"$err"
+  export WEBHOOK_SCHEME=$scheme WEBHOOK_BIND=127.0.0.1:$port WEBHOOK_PUBLIC_URL=http://127.0.0.1:$port/webhook
+  target/debug/examples/receiver >"$out" 2>"$err" &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q "receiving webhooks" "$err" && break; sleep 0.05; done
+  # Linear signs a millisecond timestamp inside the body.
+  body="{\"id\":\"evt_$scheme\",\"type\":\"x\",\"webhookTimestamp\":$(date +%s%3N)}"
+  [ "$(send --id "evt_$scheme" "$body")" = "204 No Content" ] || fail "$scheme: first delivery"
+  [ "$(send --id "evt_$scheme" "$body")" = "200 OK" ] || fail "$scheme: duplicate"
+  sleep 0.1
+  [ "$(wc -l <"$out")" -eq 1 ] || fail "$scheme: expected one line on stdout"
+  kill $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+done
+unset WEBHOOK_SCHEME WEBHOOK_BIND WEBHOOK_PUBLIC_URL
+echo "demo smoke test: standard checks and $(echo $presets | wc -w) presets hold"

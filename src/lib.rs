@@ -55,8 +55,9 @@
 //!
 //! # Caveats
 //!
-//! - Schemes without a signed timestamp (GitHub, Shopify) cannot refuse an
-//!   old replay by time; the dedup retention is their only replay guard.
+//! - Schemes without a signed timestamp (GitHub, Shopify, Square, PagerDuty,
+//!   Twilio, GitLab, ...; see `SENDERS.md`) cannot refuse an old replay by
+//!   time; the dedup retention is their only replay guard.
 //! - The default [`MemoryStore`](dedup::MemoryStore) sees one process only;
 //!   share a store across replicas.
 //! - The handler's 2xx is what commits an event: do the work (or enqueue it

@@ -238,13 +238,19 @@ impl Scheme for Twilio {
             // Add `bodySHA256` to the query, as Twilio does for JSON bodies.
             let hash = hex_encode(&Sha256::digest(&body));
             let path = head.uri.path();
-            let uri = match head.uri.query() {
+            let path_and_query = match head.uri.query() {
                 Some(q) => format!("{path}?{q}&{BODY_HASH}={hash}"),
                 None => format!("{path}?{BODY_HASH}={hash}"),
             };
-            head.uri = uri
-                .parse()
-                .map_err(|_| SignError::Invalid(format!("uri {uri:?}")))?;
+            // Keep the scheme and authority of an absolute URI.
+            let mut parts = head.uri.clone().into_parts();
+            parts.path_and_query = Some(
+                path_and_query
+                    .parse()
+                    .map_err(|_| SignError::Invalid(format!("uri {path_and_query:?}")))?,
+            );
+            head.uri = http::Uri::from_parts(parts)
+                .map_err(|e| SignError::Invalid(format!("uri: {e}")))?;
             *request.uri_mut() = head.uri.clone();
             Covered::BodyHash
         };
@@ -266,6 +272,17 @@ mod tests {
 
     fn ctx() -> Context {
         Context::new(SystemTime::now(), Tolerance::default())
+    }
+
+    #[test]
+    fn json_signing_keeps_an_absolute_uri() {
+        let s = Twilio::new("token", "http://127.0.0.1:3000/hook").unwrap();
+        let req = crate::sign::Signer::new(&s)
+            .request("http://127.0.0.1:3000/hook", "{}")
+            .unwrap();
+        assert_eq!(req.uri().scheme_str(), Some("http"));
+        assert_eq!(req.uri().host(), Some("127.0.0.1"));
+        assert!(req.uri().query().unwrap().starts_with("bodySHA256="));
     }
 
     #[test]
