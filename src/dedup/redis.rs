@@ -1,0 +1,453 @@
+//! A dedup store in Redis, shared by every replica (feature `redis`).
+//!
+//! - **One truth for several replicas.** Every replica that points at the
+//!   same Redis (and uses the same [prefix](RedisStoreBuilder::prefix))
+//!   sees the same reservations: a delivery retried on another replica is
+//!   recognised as in flight or done.
+//! - **One round trip per operation.** Reserve, commit and release are each
+//!   one small Lua script (`EVALSHA`, falling back to `EVAL` when the server
+//!   does not know the script yet, for instance after a restart), so each is
+//!   atomic on the server:
+//!   - reserve: if the key is absent, `SET key token PX lease` and answer
+//!     [`Fresh`](Reservation::Fresh); otherwise answer the stored value and
+//!     its `PTTL`: the marker `done` means [`Done`](Reservation::Done),
+//!     anything else is a token, [`InFlight`](Reservation::InFlight) for the
+//!     rest of its lease;
+//!   - commit: if the value is still the caller's token,
+//!     `SET key done PX retention`;
+//!   - release: if the value is still the caller's token, `DEL key`.
+//!
+//!   A handler whose lease expired and whose id was reserved again by
+//!   another request can therefore neither commit over nor delete the new
+//!   reservation.
+//! - **Everything expires.** Each key is `prefix + key` (the layer's key
+//!   already holds the scheme, the endpoint and the event id) and is always
+//!   written with a TTL: the lease while in flight, the retention once done.
+//!   Nothing accumulates.
+//! - **Fails closed, recovers by itself.** Every operation is bounded by a
+//!   [timeout](RedisStoreBuilder::timeout) (default
+//!   [`DEFAULT_TIMEOUT`]). When Redis is unreachable, answers with an error,
+//!   or is too slow, the operation fails with [`StoreError::Unavailable`] or
+//!   [`StoreError::Timeout`], so the layer answers 503 with `Retry-After`
+//!   and does not call the handler. The connection is a redis
+//!   [`ConnectionManager`], which reconnects in the background; once Redis
+//!   answers again, so does the store, without a restart.
+//!
+//! # Caveats
+//!
+//! - **Durability is Redis's.** If Redis loses its data (restarted without
+//!   persistence, failover to a replica that lagged), ids committed before
+//!   the loss are forgotten and a later redelivery of them is processed
+//!   again. Enable persistence (AOF) if that matters.
+//! - **A lost answer holds the id for the lease.** If Redis applied a
+//!   reservation but its answer did not arrive in time (timeout, connection
+//!   drop), the layer answered 503 and the id stays reserved until the lease
+//!   ends; the sender's retries get 409 until then. Keep the
+//!   [lease](crate::WebhookLayer::lease) close to your handler's longest run
+//!   time.
+//! - **Clocks.** Leases and retentions are measured by the Redis server's
+//!   clock, not by the layer's [`Clock`](crate::clock::Clock): a
+//!   [`ManualClock`](crate::clock::ManualClock) does not move them.
+//! - **No Redis Cluster client.** The store talks to one Redis endpoint
+//!   (a standalone server, a primary behind a proxy or Sentinel-managed
+//!   address). Each operation touches a single key, so the scripts are
+//!   cluster-safe, but no cluster-aware connection is provided yet.
+//! - Requires Redis 2.6+ (or Valkey); tested with Redis 7.
+//!
+//! ```no_run
+//! use tower_webhook::{dedup::RedisStore, scheme::StandardWebhooks, WebhookLayer};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+//! let layer = WebhookLayer::new(StandardWebhooks::new(std::env::var("WEBHOOK_SECRET")?)?)
+//!     .dedup(store);
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{RedisError, Script};
+
+use super::{BoxFuture, DedupStore, Reservation, StoreError, Token};
+
+/// Default key prefix: `tower-webhook:`.
+pub const DEFAULT_PREFIX: &str = "tower-webhook:";
+
+/// Default bound on each operation: 500 ms.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The value of a committed id.
+const DONE: &str = "done";
+
+/// The longest lease or retention written, in milliseconds (about 2 200
+/// years): Redis refuses expiries that overflow its clock.
+const MAX_TTL_MS: u64 = 1 << 46;
+
+/// `KEYS[1]` the key, `ARGV[1]` the token, `ARGV[2]` the lease in ms,
+/// `ARGV[3]` the done marker. Answers `{state, pttl}`: state 0 when
+/// reserved, 1 when done, 2 when in flight.
+const RESERVE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {0, 0}
+end
+local pttl = redis.call('PTTL', KEYS[1])
+if v == ARGV[3] then
+  return {1, pttl}
+end
+return {2, pttl}
+";
+
+/// `KEYS[1]` the key, `ARGV[1]` the token, `ARGV[2]` the retention in ms,
+/// `ARGV[3]` the done marker. Answers 1 when committed, 0 otherwise.
+const COMMIT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// `KEYS[1]` the key, `ARGV[1]` the token. Answers 1 when deleted, 0 otherwise.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Why [`RedisStore::connect`] failed.
+///
+/// Messages never include the URL itself (it may hold a password), only
+/// the server's address.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The Redis URL given to [`RedisStore::connect`] does not parse.
+    #[error(
+        "the Redis URL passed to RedisStore::connect is invalid ({reason}); expected redis://[[user]:password@]host[:port][/db] or unix:///path/to/redis.sock"
+    )]
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Redis at `addr` could not be reached or refused the connection.
+    #[error(
+        "could not connect to Redis at {addr} (the URL passed to RedisStore::connect): {reason}"
+    )]
+    Connect {
+        /// The server's address, without credentials.
+        addr: String,
+        /// The underlying error.
+        reason: String,
+    },
+}
+
+/// A [`DedupStore`] in Redis, for several replicas. See the
+/// [module documentation](self) for its behaviour and caveats.
+///
+/// Clones share the connection.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use tower_webhook::dedup::RedisStore;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::builder()
+///     .prefix("billing-webhooks:")
+///     .timeout(Duration::from_millis(250))
+///     .connect("redis://127.0.0.1:6379")
+///     .await?;
+/// assert_eq!(store.prefix(), "billing-webhooks:");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    prefix: String,
+    timeout: Duration,
+    reserve: Script,
+    commit: Script,
+    release: Script,
+}
+
+impl fmt::Debug for RedisStore {
+    // The connection manager's Debug shows the connection info, password
+    // included: leave it out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`RedisStore`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use tower_webhook::dedup::RedisStore;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // Reuse a connection manager the application already has.
+/// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+/// let manager = redis::aio::ConnectionManager::new(client).await?;
+/// let store = RedisStore::builder().prefix("hooks:").build(manager);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedisStoreBuilder {
+    prefix: String,
+    timeout: Duration,
+}
+
+impl Default for RedisStoreBuilder {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl RedisStoreBuilder {
+    /// Prepended to every key (default [`DEFAULT_PREFIX`]). Give each
+    /// application sharing a Redis its own.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest an operation may take, connecting included (default
+    /// [`DEFAULT_TIMEOUT`], at least 1 ms). Past it the operation fails with
+    /// [`StoreError::Timeout`] and the layer answers 503.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Connects to the Redis at `url` (`redis://[[user]:password@]host[:port][/db]`,
+    /// `rediss://` needs TLS support in the `redis` crate, `unix:///path`)
+    /// and builds the store.
+    ///
+    /// Fails if the URL is invalid or Redis cannot be reached now; once
+    /// connected, the store reconnects by itself.
+    pub async fn connect(self, url: &str) -> Result<RedisStore, ConnectError> {
+        let client = ::redis::Client::open(url).map_err(|e| ConnectError::InvalidUrl {
+            reason: e.to_string(),
+        })?;
+        let addr = client.get_connection_info().addr().to_string();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout.max(Duration::from_millis(250))))
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1))
+            .set_number_of_retries(4);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| ConnectError::Connect {
+                addr,
+                reason: e.to_string(),
+            })?;
+        Ok(self.build(conn))
+    }
+
+    /// Builds the store on an existing connection manager (its reconnection
+    /// settings apply).
+    pub fn build(self, conn: ConnectionManager) -> RedisStore {
+        RedisStore {
+            conn,
+            inner: Arc::new(Inner {
+                prefix: self.prefix,
+                timeout: self.timeout,
+                reserve: Script::new(RESERVE),
+                commit: Script::new(COMMIT),
+                release: Script::new(RELEASE),
+            }),
+        }
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis at `url` with the default prefix and timeout.
+    /// See [`RedisStoreBuilder::connect`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = tower_webhook::dedup::RedisStore::connect("redis://127.0.0.1:6379").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::builder().connect(url).await
+    }
+
+    /// Starts configuring a store.
+    pub fn builder() -> RedisStoreBuilder {
+        RedisStoreBuilder::default()
+    }
+
+    /// A store with the default prefix and timeout on an existing connection
+    /// manager.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let store = tower_webhook::dedup::RedisStore::from_manager(manager);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_manager(conn: ConnectionManager) -> Self {
+        Self::builder().build(conn)
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// The bound on each operation.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// The Redis key of the layer's `key`.
+    fn redis_key(&self, key: &str) -> String {
+        let mut k = String::with_capacity(self.inner.prefix.len() + key.len());
+        k.push_str(&self.inner.prefix);
+        k.push_str(key);
+        k
+    }
+
+    /// Runs `op` under the timeout, mapping errors to [`StoreError`].
+    async fn bounded<T>(
+        &self,
+        op: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.inner.timeout, op).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if e.is_timeout() => Err(StoreError::Timeout(self.inner.timeout)),
+            Ok(Err(e)) => Err(StoreError::Unavailable(format!("redis: {e}"))),
+            Err(_) => Err(StoreError::Timeout(self.inner.timeout)),
+        }
+    }
+}
+
+fn ttl_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).clamp(1, MAX_TTL_MS)
+}
+
+impl DedupStore for RedisStore {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        Box::pin(async move {
+            let token = Token::generate();
+            let lease_ms = ttl_ms(lease);
+            let mut conn = self.conn.clone();
+            let (state, pttl): (u8, i64) = self
+                .bounded(
+                    self.inner
+                        .reserve
+                        .key(self.redis_key(key))
+                        .arg(token.as_u64())
+                        .arg(lease_ms)
+                        .arg(DONE)
+                        .invoke_async(&mut conn),
+                )
+                .await?;
+            Ok(if state == 0 {
+                Reservation::Fresh(token)
+            } else if state == 1 {
+                Reservation::Done
+            } else {
+                // A negative PTTL (no expiry: the key was written by someone
+                // else) or one just gone: wait a full lease at most.
+                let retry_after = match u64::try_from(pttl) {
+                    Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                    _ => Duration::from_millis(lease_ms),
+                };
+                Reservation::InFlight { retry_after }
+            })
+        })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let n: i64 = self
+                .bounded(
+                    self.inner
+                        .commit
+                        .key(self.redis_key(key))
+                        .arg(token.as_u64())
+                        .arg(ttl_ms(retention))
+                        .arg(DONE)
+                        .invoke_async(&mut conn),
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let n: i64 = self
+                .bounded(
+                    self.inner
+                        .release
+                        .key(self.redis_key(key))
+                        .arg(token.as_u64())
+                        .invoke_async(&mut conn),
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_are_clamped_to_what_redis_accepts() {
+        assert_eq!(ttl_ms(Duration::ZERO), 1);
+        assert_eq!(ttl_ms(Duration::from_micros(10)), 1);
+        assert_eq!(ttl_ms(Duration::from_millis(300)), 300);
+        assert_eq!(ttl_ms(Duration::MAX), MAX_TTL_MS);
+    }
+
+    #[tokio::test]
+    async fn invalid_url_names_the_setting_and_hides_the_url() {
+        let err = RedisStore::connect("http://user:hunter2@example.com")
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("Redis URL passed to RedisStore::connect is invalid"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn builder_keeps_a_positive_timeout() {
+        let b = RedisStore::builder().prefix("p:").timeout(Duration::ZERO);
+        assert_eq!(b.timeout, Duration::from_millis(1));
+        assert!(format!("{b:?}").contains("p:"));
+    }
+}
