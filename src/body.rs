@@ -41,7 +41,8 @@ where
     if hint.lower() > limit64 {
         return Err(BodyError::TooLarge);
     }
-    let capacity = usize::try_from(hint.upper().unwrap_or(hint.lower()).min(limit64)).unwrap_or(limit);
+    let capacity =
+        usize::try_from(hint.upper().unwrap_or(hint.lower()).min(limit64)).unwrap_or(limit);
     let mut body = std::pin::pin!(body);
     let mut single: Option<Bytes> = None;
     let mut buffer: Option<BytesMut> = None;
@@ -105,32 +106,52 @@ mod tests {
     }
 
     fn chunks(n: usize, size: usize) -> Chunks {
-        Chunks((0..n).map(|i| Ok(Bytes::from(vec![i as u8; size]))).collect())
+        Chunks(
+            (0..n)
+                .map(|i| Ok(Bytes::from(vec![i as u8; size])))
+                .collect(),
+        )
     }
 
     #[tokio::test]
     async fn single_frame_is_kept_and_limit_is_exact() {
-        let b = collect(Full::new(Bytes::from_static(b"abcd")), 4).await.unwrap();
+        let b = collect(Full::new(Bytes::from_static(b"abcd")), 4)
+            .await
+            .unwrap();
         assert_eq!(&b[..], b"abcd");
         assert!(matches!(
             collect(Full::new(Bytes::from_static(b"abcde")), 4).await,
             Err(BodyError::TooLarge)
         ));
-        assert!(collect(Full::new(Bytes::new()), 0).await.unwrap().is_empty());
+        assert!(
+            collect(Full::new(Bytes::new()), 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]
     async fn chunked_body_is_joined_in_order_and_cut_at_the_limit() {
         let b = collect(chunks(3, 2), 6).await.unwrap();
         assert_eq!(&b[..], &[0, 0, 1, 1, 2, 2]);
-        assert!(matches!(collect(chunks(4, 2), 7).await, Err(BodyError::TooLarge)));
+        assert!(matches!(
+            collect(chunks(4, 2), 7).await,
+            Err(BodyError::TooLarge)
+        ));
         // A long body is refused as soon as the count passes the limit.
-        assert!(matches!(collect(chunks(100, 1024), 4096).await, Err(BodyError::TooLarge)));
+        assert!(matches!(
+            collect(chunks(100, 1024), 4096).await,
+            Err(BodyError::TooLarge)
+        ));
     }
 
     #[tokio::test]
     async fn stream_error_is_reported() {
-        let body = Chunks(VecDeque::from([Ok(Bytes::from_static(b"ab")), Err("reset")]));
+        let body = Chunks(VecDeque::from([
+            Ok(Bytes::from_static(b"ab")),
+            Err("reset"),
+        ]));
         match collect(body, 100).await {
             Err(BodyError::Stream(m)) => assert_eq!(m, "reset"),
             other => panic!("{other:?}"),

@@ -65,8 +65,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Delivery {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Delivery>().cloned().ok_or(MissingLayer {
-            type_name: "Delivery",
-        })
+        parts
+            .extensions
+            .get::<Delivery>()
+            .cloned()
+            .ok_or(MissingLayer {
+                type_name: "Delivery",
+            })
     }
 }

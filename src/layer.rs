@@ -23,13 +23,31 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Default retention of processed ids for schemes without a signed timestamp: 3 days.
 pub const DEFAULT_UNTIMED_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
 
-pub(crate) type RejectionHandler = Arc<dyn Fn(&Rejection) -> Response<Bytes> + Send + Sync>;
+/// A custom rejection response. A trait of its own rather than `dyn Fn(&Rejection)`:
+/// a higher-ranked closure type inside the service trips rustc's `Send`
+/// inference for futures that hold it (rust-lang/rust#102211).
+pub(crate) trait OnRejection: Send + Sync + 'static {
+    fn respond(&self, rejection: &Rejection) -> Response<Bytes>;
+}
+
+impl<F> OnRejection for F
+where
+    F: Fn(&Rejection) -> Response<Bytes> + Send + Sync + 'static,
+{
+    fn respond(&self, rejection: &Rejection) -> Response<Bytes> {
+        self(rejection)
+    }
+}
+
+pub(crate) type RejectionHandler = Arc<dyn OnRejection>;
 
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) max_body: usize,
     pub(crate) tolerance: Tolerance,
     pub(crate) store: Option<Arc<dyn DedupStore>>,
+    /// Whether `store` is the default memory store (which follows `.clock()`).
+    pub(crate) default_store: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) lease: Duration,
     pub(crate) retention: Option<Duration>,
@@ -89,6 +107,7 @@ impl<S: Scheme> WebhookLayer<S> {
                 max_body: DEFAULT_MAX_BODY,
                 tolerance: Tolerance::default(),
                 store: Some(Arc::new(MemoryStore::new())),
+                default_store: true,
                 clock: Arc::new(SystemClock),
                 lease: DEFAULT_LEASE,
                 retention: None,
@@ -156,6 +175,7 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     /// The dedup store (default: a [`MemoryStore`] of its default capacity).
     pub fn dedup(mut self, store: impl DedupStore) -> Self {
         self.settings.store = Some(Arc::new(store));
+        self.settings.default_store = false;
         self
     }
 
@@ -163,12 +183,30 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     /// duplicates and replays within the tolerance included.
     pub fn without_dedup(mut self) -> Self {
         self.settings.store = None;
+        self.settings.default_store = false;
         self
     }
 
     /// The clock timestamps are checked against (default: the system clock).
+    ///
+    /// The default memory store follows it too; a store passed to
+    /// [`dedup`](Self::dedup) keeps its own clock.
+    ///
+    /// ```
+    /// use tower_webhook::{clock::ManualClock, scheme::StandardWebhooks, WebhookLayer};
+    /// let clock = ManualClock::at_unix(1_700_000_000);
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .clock(clock.clone());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.settings.clock = Arc::new(clock);
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        if self.settings.default_store {
+            self.settings.store = Some(Arc::new(
+                MemoryStore::builder().clock(Arc::clone(&clock)).build(),
+            ));
+        }
+        self.settings.clock = clock;
         self
     }
 

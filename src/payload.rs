@@ -30,6 +30,12 @@ use http::HeaderValue;
 use serde::de::DeserializeOwned;
 
 /// Why a verified body does not parse as the handler's type (400).
+///
+/// ```
+/// use tower_webhook::payload::{Decode, PayloadError, Typed};
+/// let e = Typed::<u32>::decode(&bytes::Bytes::from_static(b"\"x\""), None).unwrap_err();
+/// assert!(matches!(e, PayloadError::Json { type_name: "u32", .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PayloadError {
@@ -52,18 +58,50 @@ pub enum PayloadError {
 }
 
 /// How the layer turns verified bytes into the handler's payload.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tower_webhook::payload::{Decode, PayloadError};
+///
+/// /// Bodies as UTF-8 text.
+/// struct Text;
+/// impl Decode for Text {
+///     type Output = String;
+///     fn decode(body: &Bytes, _: Option<&http::HeaderValue>) -> Result<String, PayloadError> {
+///         Ok(String::from_utf8_lossy(body).into_owned())
+///     }
+/// }
+/// assert_eq!(Text::decode(&Bytes::from_static(b"hi"), None)?, "hi");
+/// # Ok::<(), PayloadError>(())
+/// ```
 pub trait Decode: Send + Sync + 'static {
     /// The payload type handlers receive in [`Verified`](crate::Verified).
     type Output: Send + 'static;
 
     /// Parses the body; `content_type` is the request's `Content-Type`.
-    fn decode(body: &Bytes, content_type: Option<&HeaderValue>) -> Result<Self::Output, PayloadError>;
+    fn decode(
+        body: &Bytes,
+        content_type: Option<&HeaderValue>,
+    ) -> Result<Self::Output, PayloadError>;
 }
 
 /// JSON into `T`, or a URL-encoded form into `T` when `Content-Type` says so.
+///
+/// ```
+/// use tower_webhook::payload::{Decode, Typed};
+/// let v = Typed::<Vec<u8>>::decode(&bytes::Bytes::from_static(b"[1,2]"), None)?;
+/// assert_eq!(v, [1, 2]);
+/// # Ok::<(), tower_webhook::payload::PayloadError>(())
+/// ```
 pub struct Typed<T>(PhantomData<fn() -> T>);
 
 /// The verified bytes as they arrived.
+///
+/// ```
+/// use tower_webhook::payload::{Decode, Raw};
+/// assert_eq!(&Raw::decode(&bytes::Bytes::from_static(b"\x00"), None)?[..], b"\x00");
+/// # Ok::<(), tower_webhook::payload::PayloadError>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Raw;
 
@@ -71,7 +109,10 @@ fn is_form(content_type: Option<&HeaderValue>) -> bool {
     content_type
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 impl<T: DeserializeOwned + Send + 'static> Decode for Typed<T> {
@@ -119,6 +160,8 @@ mod tests {
             Typed::decode(&Bytes::from_static(b"a=1&b=x%20y"), Some(&ct)).unwrap();
         assert_eq!(v["b"], "x y");
         let json = HeaderValue::from_static("application/json");
-        assert!(Typed::<serde_json::Value>::decode(&Bytes::from_static(b"a=1"), Some(&json)).is_err());
+        assert!(
+            Typed::<serde_json::Value>::decode(&Bytes::from_static(b"a=1"), Some(&json)).is_err()
+        );
     }
 }

@@ -39,6 +39,13 @@ use crate::scheme::VerifyError;
 pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A response the layer gave instead of calling the handler.
+///
+/// ```
+/// use tower_webhook::{scheme::VerifyError, Rejection};
+/// let r = Rejection::from(VerifyError::MissingHeader { header: "webhook-signature" });
+/// assert_eq!(r.status(), 401);
+/// assert_eq!(r.to_string(), "delivery not verified: missing `webhook-signature` header");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -143,10 +150,16 @@ mod tests {
         let r = Rejection::MethodNotAllowed(Method::GET).default_response();
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()["allow"], "POST");
-        let r = Rejection::InFlight { id: "a".into(), retry_after: Duration::from_millis(1500) };
+        let r = Rejection::InFlight {
+            id: "a".into(),
+            retry_after: Duration::from_millis(1500),
+        };
         assert_eq!(r.default_response().status(), 409);
         assert_eq!(r.default_response().headers()["retry-after"], "2");
-        let r = Rejection::InFlight { id: "a".into(), retry_after: Duration::ZERO };
+        let r = Rejection::InFlight {
+            id: "a".into(),
+            retry_after: Duration::ZERO,
+        };
         assert_eq!(r.default_response().headers()["retry-after"], "1");
         let r = Rejection::Store(StoreError::Timeout(Duration::from_millis(50)));
         assert_eq!(r.default_response().status(), 503);
@@ -158,8 +171,15 @@ mod tests {
 
     #[test]
     fn unauthorized_body_reveals_nothing() {
-        let r = Rejection::Unverified(VerifyError::NoMatch { header: "webhook-signature", candidates: 1, keys: 1 });
-        assert_eq!(r.default_response().body(), &Bytes::from_static(b"unauthorized\n"));
+        let r = Rejection::Unverified(VerifyError::NoMatch {
+            header: "webhook-signature",
+            candidates: 1,
+            keys: 1,
+        });
+        assert_eq!(
+            r.default_response().body(),
+            &Bytes::from_static(b"unauthorized\n")
+        );
         assert!(r.to_string().contains("webhook-signature"));
     }
 }

@@ -47,11 +47,20 @@ const B64_STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LE
 const B64_URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// Why a secret was refused. Messages name the problem, never the secret.
+///
+/// ```
+/// use tower_webhook::secret::{Secret, SecretError};
+/// let e = Secret::standard("whsec_").unwrap_err();
+/// assert_eq!(e, SecretError::Empty);
+/// assert!(e.to_string().contains("dashboard"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SecretError {
     /// The secret is empty (an unset environment variable, usually).
-    #[error("webhook secret is empty: set it to the signing secret shown in the sender's dashboard")]
+    #[error(
+        "webhook secret is empty: set it to the signing secret shown in the sender's dashboard"
+    )]
     Empty,
     /// The secret decodes to fewer bytes than the scheme accepts.
     #[error(
@@ -280,7 +289,13 @@ mod tests {
             SecretError::TooShort { len: 15, min: 16 }
         );
         let err = Secret::standard("whsec_not base64 at all!!").unwrap_err();
-        assert!(matches!(err, SecretError::InvalidBase64 { prefix: "whsec_", .. }));
+        assert!(matches!(
+            err,
+            SecretError::InvalidBase64 {
+                prefix: "whsec_",
+                ..
+            }
+        ));
         let msg = err.to_string();
         assert!(msg.contains("whsec_"), "{msg}");
         assert!(!msg.contains("not base64 at all"), "{msg}");
@@ -290,7 +305,10 @@ mod tests {
     fn text_and_bytes_refuse_empty() {
         assert_eq!(Secret::from_text("").unwrap_err(), SecretError::Empty);
         assert_eq!(Secret::from_text("\n").unwrap_err(), SecretError::Empty);
-        assert_eq!(Secret::from_bytes(Vec::new()).unwrap_err(), SecretError::Empty);
+        assert_eq!(
+            Secret::from_bytes(Vec::new()).unwrap_err(),
+            SecretError::Empty
+        );
         assert_eq!(Secret::from_text(" abc ").unwrap().expose_secret(), b"abc");
     }
 

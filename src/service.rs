@@ -29,6 +29,19 @@ const RETENTION_MARGIN: Duration = Duration::from_secs(60);
 
 /// The service [`WebhookLayer`](crate::WebhookLayer) wraps around a handler.
 ///
+/// ```
+/// use tower::ServiceBuilder;
+/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+///
+/// let svc = ServiceBuilder::new()
+///     .layer(WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?))
+///     .service_fn(|req: http::Request<http_body_util::Full<bytes::Bytes>>| async move {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(req.into_body()))
+///     });
+/// # let _ = svc;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// The inner service receives `Request<Full<Bytes>>` (the buffered body)
 /// with [`Verified<T>`](crate::Verified) and [`Delivery`] in its extensions.
 pub struct Webhook<S, P, Inner> {
@@ -98,7 +111,9 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
         ResponseFuture {
-            inner: Box::pin(handle::<S, P, Inner, ReqBody, ResBody>(shared, inner, request)),
+            inner: Box::pin(handle::<S, P, Inner, ReqBody, ResBody>(
+                shared, inner, request,
+            )),
         }
     }
 }
@@ -136,7 +151,9 @@ where
     }
     let bytes = match body::collect(body, limit).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None)),
+        Err(BodyError::TooLarge) => {
+            return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None));
+        }
         Err(BodyError::Stream(e)) => return Ok(shared.reject(Rejection::BodyRead(e), None)),
     };
     let envelope = match scheme.verify(&head, &bytes, &ctx) {
@@ -156,11 +173,16 @@ where
             match store.reserve(&key, settings.lease).await {
                 Ok(Reservation::Fresh(token)) => Some(Reserved::new(Arc::clone(store), key, token)),
                 Ok(Reservation::Done) => {
-                    return Ok(shared.reject(Rejection::Duplicate { id: dedup_id }, Some(&envelope)));
+                    return Ok(
+                        shared.reject(Rejection::Duplicate { id: dedup_id }, Some(&envelope))
+                    );
                 }
                 Ok(Reservation::InFlight { retry_after }) => {
                     return Ok(shared.reject(
-                        Rejection::InFlight { id: dedup_id, retry_after },
+                        Rejection::InFlight {
+                            id: dedup_id,
+                            retry_after,
+                        },
                         Some(&envelope),
                     ));
                 }
@@ -187,7 +209,8 @@ where
         raw: bytes.clone(),
     };
     head.extensions.insert(delivery.clone());
-    head.extensions.insert(Slot::new(Verified(payload, delivery)));
+    head.extensions
+        .insert(Slot::new(Verified(payload, delivery)));
     let request = Request::from_parts(head, Full::new(bytes));
 
     // If the handler panics or this future is dropped, `reservation` is
@@ -230,7 +253,11 @@ impl<S: Scheme> Shared<S> {
         }
     }
 
-    fn reject<B>(&self, rejection: Rejection, envelope: Option<&Envelope>) -> Response<WebhookBody<B>> {
+    fn reject<B>(
+        &self,
+        rejection: Rejection,
+        envelope: Option<&Envelope>,
+    ) -> Response<WebhookBody<B>> {
         let scheme = self.scheme.name();
         let id = envelope.and_then(|e| e.id.as_deref()).unwrap_or("");
         let status = rejection.status().as_u16();
@@ -246,7 +273,7 @@ impl<S: Scheme> Shared<S> {
             }
         }
         let response = match &self.settings.on_rejection {
-            Some(f) => f(&rejection),
+            Some(f) => f.respond(&rejection),
             None => rejection.default_response(),
         };
         let mut response = response.map(|b| Either::Right(Full::new(b)));
@@ -256,7 +283,11 @@ impl<S: Scheme> Shared<S> {
 }
 
 fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<WebhookBody<B>> {
-    tracing::info!(scheme, status = answer.status().as_u16(), "answered the sender's endpoint handshake");
+    tracing::info!(
+        scheme,
+        status = answer.status().as_u16(),
+        "answered the sender's endpoint handshake"
+    );
     answer.map(|b| Either::Right(Full::new(b)))
 }
 
@@ -293,7 +324,9 @@ impl Reserved {
     }
 
     async fn commit(mut self, retention: Duration) {
-        let Some(token) = self.token.take() else { return };
+        let Some(token) = self.token.take() else {
+            return;
+        };
         match self.store.commit(&self.key, token, retention).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
@@ -309,7 +342,9 @@ impl Reserved {
     }
 
     async fn release(mut self) {
-        let Some(token) = self.token.take() else { return };
+        let Some(token) = self.token.take() else {
+            return;
+        };
         if let Err(e) = self.store.release(&self.key, token).await {
             tracing::error!(key = %self.key, error = %e, "could not release a webhook reservation; it ends with its lease");
         }
@@ -318,7 +353,9 @@ impl Reserved {
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        let Some(token) = self.token.take() else { return };
+        let Some(token) = self.token.take() else {
+            return;
+        };
         let store = Arc::clone(&self.store);
         let key = std::mem::take(&mut self.key);
         tracing::warn!(key = %key, "webhook handler did not finish (panic or cancelled); releasing its reservation");

@@ -24,6 +24,16 @@ use bytes::Bytes;
 use http::Extensions;
 
 /// Facts about a verified delivery.
+///
+/// With axum, extract it on its own: `async fn handle(delivery: Delivery)`;
+/// otherwise read it from the request extensions:
+///
+/// ```
+/// fn event_id(request: &http::Request<()>) -> Option<&str> {
+///     request.extensions().get::<tower_webhook::Delivery>()?.id.as_deref()
+/// }
+/// # assert_eq!(event_id(&http::Request::new(())), None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Delivery {
@@ -40,11 +50,22 @@ pub struct Delivery {
 /// A verified, first-seen delivery: the parsed payload and its [`Delivery`].
 ///
 /// With axum: `async fn handle(Verified(event, delivery): Verified<Event>)`.
+///
+/// ```
+/// async fn handle(tower_webhook::Verified(event, delivery): tower_webhook::Verified<serde_json::Value>) -> &'static str {
+///     println!("{:?}: {event}", delivery.id);
+///     "ok"
+/// }
+/// let _: axum::routing::MethodRouter = axum::routing::post(handle);
+/// ```
 pub struct Verified<T>(pub T, pub Delivery);
 
 impl<T: fmt::Debug> fmt::Debug for Verified<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Verified").field(&self.0).field(&self.1).finish()
+        f.debug_tuple("Verified")
+            .field(&self.0)
+            .field(&self.1)
+            .finish()
     }
 }
 
@@ -61,7 +82,10 @@ impl<T: Send + 'static> Verified<T> {
     /// taken already.
     pub fn take(extensions: &mut Extensions) -> Option<Self> {
         let slot = extensions.remove::<Slot<T>>()?;
-        let mut guard = slot.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = slot
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.take()
     }
 }

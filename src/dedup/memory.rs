@@ -244,7 +244,10 @@ impl MemoryStore {
     }
 
     fn key(&self, id: &str) -> Key {
-        Key(self.inner.hash.0.hash_one(id), self.inner.hash.1.hash_one(id))
+        Key(
+            self.inner.hash.0.hash_one(id),
+            self.inner.hash.1.hash_one(id),
+        )
     }
 
     fn shard(&self, key: Key) -> MutexGuard<'_, Shard> {
@@ -351,10 +354,16 @@ impl DedupStore for MemoryStore {
         token: Token,
         retention: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.commit_now(key, token, retention))))
+        Box::pin(std::future::ready(Ok(
+            self.commit_now(key, token, retention)
+        )))
     }
 
-    fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(std::future::ready(Ok(self.release_now(key, token))))
     }
 }
@@ -369,7 +378,13 @@ mod tests {
 
     fn store(capacity: usize) -> (MemoryStore, ManualClock) {
         let clock = ManualClock::at_unix(1_000_000);
-        (MemoryStore::builder().capacity(capacity).clock(clock.clone()).build(), clock)
+        (
+            MemoryStore::builder()
+                .capacity(capacity)
+                .clock(clock.clone())
+                .build(),
+            clock,
+        )
     }
 
     fn fresh(r: Result<Reservation, StoreError>) -> Token {
@@ -412,9 +427,15 @@ mod tests {
         let owner = fresh(s.reserve_now("a", LEASE));
         assert!(!s.release_now("a", stale));
         assert!(!s.commit_now("a", stale, KEEP));
-        assert!(matches!(s.reserve_now("a", LEASE), Ok(Reservation::InFlight { .. })));
+        assert!(matches!(
+            s.reserve_now("a", LEASE),
+            Ok(Reservation::InFlight { .. })
+        ));
         assert!(s.commit_now("a", owner, KEEP));
-        assert!(!s.release_now("a", owner), "a committed id cannot be released");
+        assert!(
+            !s.release_now("a", owner),
+            "a committed id cannot be released"
+        );
         assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
     }
 
@@ -426,7 +447,10 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         let b = fresh(s.reserve_now("b", LEASE));
         assert!(s.commit_now("b", b, KEEP));
-        assert_eq!(s.reserve_now("c", LEASE), Err(StoreError::Full { capacity: 2 }));
+        assert_eq!(
+            s.reserve_now("c", LEASE),
+            Err(StoreError::Full { capacity: 2 })
+        );
         // Both ids are still remembered.
         assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
         assert_eq!(s.reserve_now("b", LEASE), Ok(Reservation::Done));

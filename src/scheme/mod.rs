@@ -71,6 +71,12 @@ impl Default for Tolerance {
 }
 
 /// What a scheme needs besides the request: the time and the tolerance.
+///
+/// ```
+/// use tower_webhook::scheme::{Context, Tolerance};
+/// let ctx = Context::new(std::time::SystemTime::now(), Tolerance::default());
+/// assert_eq!(ctx.tolerance.future.as_secs(), 300);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Context {
     /// The receiver's current time.
@@ -87,6 +93,11 @@ impl Context {
 }
 
 /// What a verified delivery tells about itself.
+///
+/// ```
+/// let e = tower_webhook::scheme::Envelope { id: Some("evt_1".into()), timestamp: None };
+/// assert_eq!(e.id.as_deref(), Some("evt_1"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Envelope {
     /// The sender's event or delivery id, when the scheme carries one.
@@ -96,6 +107,12 @@ pub struct Envelope {
 }
 
 /// Why a delivery failed verification. Every variant answers 401.
+///
+/// ```
+/// use tower_webhook::scheme::VerifyError;
+/// let e = VerifyError::TooOld { header: "webhook-timestamp", age_secs: 900, tolerance_secs: 300 };
+/// assert_eq!(e.to_string(), "`webhook-timestamp` timestamp is 900 s old, more than the 300 s tolerance");
+/// ```
 ///
 /// Messages name the header at fault and never contain a secret or a
 /// signature.
@@ -167,6 +184,10 @@ pub enum VerifyError {
 }
 
 /// Why a [`Signer`](crate::sign::Signer) could not sign.
+///
+/// ```
+/// assert_eq!(tower_webhook::scheme::SignError::Unsupported("x").to_string(), "the `x` scheme cannot sign requests");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignError {
@@ -183,6 +204,31 @@ pub enum SignError {
 /// Implementations must compare signatures in constant time, try every
 /// candidate against every secret without an early exit on a secret-dependent
 /// condition, and never panic on any input.
+///
+/// A sender that puts a shared token in a header (compared in constant
+/// time; a token proves less than a signature over the body):
+///
+/// ```
+/// use subtle::ConstantTimeEq;
+/// use tower_webhook::scheme::{single_header, Context, Envelope, Scheme, VerifyError};
+///
+/// struct Token(Vec<u8>);
+///
+/// impl Scheme for Token {
+///     fn name(&self) -> &'static str { "token" }
+///     fn has_timestamp(&self) -> bool { false }
+///     fn verify(&self, head: &http::request::Parts, _: &[u8], _: &Context) -> Result<Envelope, VerifyError> {
+///         let header = "x-token";
+///         let got = single_header(&head.headers, header)?.ok_or(VerifyError::MissingHeader { header })?;
+///         if bool::from(got.as_bytes().ct_eq(&self.0)) {
+///             Ok(Envelope::default())
+///         } else {
+///             Err(VerifyError::NoMatch { header, candidates: 1, keys: 1 })
+///         }
+///     }
+/// }
+/// let layer = tower_webhook::WebhookLayer::new(Token(b"s3cret".to_vec()));
+/// ```
 pub trait Scheme: Send + Sync + 'static {
     /// A short stable name (`"standard"`, `"stripe"`), used in dedup keys and logs.
     fn name(&self) -> &'static str;
@@ -255,3 +301,63 @@ macro_rules! forward_scheme {
 }
 
 forward_scheme!(Box<S>, Arc<S>);
+
+/// Any scheme, chosen at run time (from configuration, say).
+///
+/// Prefer it to `Box<dyn Scheme>` as the layer's scheme type: it is one
+/// concrete type, which keeps the service's futures provably `Send` in every
+/// server (rustc cannot always prove that through a boxed trait object).
+///
+/// ```
+/// use tower_webhook::scheme::{AnyScheme, Scheme, StandardWebhooks};
+/// let scheme = AnyScheme::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// assert_eq!(scheme.name(), "standard");
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone)]
+pub struct AnyScheme(Arc<dyn Scheme>);
+
+impl AnyScheme {
+    /// Wraps `scheme`.
+    pub fn new(scheme: impl Scheme) -> Self {
+        Self(Arc::new(scheme))
+    }
+}
+
+impl From<Box<dyn Scheme>> for AnyScheme {
+    fn from(scheme: Box<dyn Scheme>) -> Self {
+        Self(Arc::from(scheme))
+    }
+}
+
+impl std::fmt::Debug for AnyScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AnyScheme").field(&self.0.name()).finish()
+    }
+}
+
+impl Scheme for AnyScheme {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
+        self.0.check_head(head, ctx)
+    }
+    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
+        self.0.verify(head, body, ctx)
+    }
+    fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
+        self.0.handshake(head, body)
+    }
+    fn has_timestamp(&self) -> bool {
+        self.0.has_timestamp()
+    }
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
+        self.0.sign(request, id, timestamp)
+    }
+}

@@ -137,12 +137,12 @@ impl StandardWebhooks {
 
     fn read_head<'h>(&self, head: &'h Parts, ctx: &Context) -> Result<Head<'h>, VerifyError> {
         let headers = &head.headers;
-        let names = if headers.contains_key(WEBHOOK.signature) || !headers.contains_key(SVIX.signature)
-        {
-            &WEBHOOK
-        } else {
-            &SVIX
-        };
+        let names =
+            if headers.contains_key(WEBHOOK.signature) || !headers.contains_key(SVIX.signature) {
+                &WEBHOOK
+            } else {
+                &SVIX
+            };
         let required = |name: &'static str| {
             single_header(headers, name)?.ok_or(VerifyError::MissingHeader { header: name })
         };
@@ -299,7 +299,10 @@ mod tests {
     const SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
     fn ctx() -> Context {
-        Context::new(UNIX_EPOCH + Duration::from_secs(1_614_265_330), Tolerance::default())
+        Context::new(
+            UNIX_EPOCH + Duration::from_secs(1_614_265_330),
+            Tolerance::default(),
+        )
     }
 
     fn head(pairs: &[(&str, &str)]) -> Parts {
@@ -318,9 +321,17 @@ mod tests {
 
     #[test]
     fn official_vector_with_both_header_families() {
-        let ok = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
+        let ok = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
         assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
-        let ok = verify(&[("svix-id", ID), ("svix-timestamp", TS), ("svix-signature", SIG)]);
+        let ok = verify(&[
+            ("svix-id", ID),
+            ("svix-timestamp", TS),
+            ("svix-signature", SIG),
+        ]);
         assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
     }
 
@@ -337,72 +348,193 @@ mod tests {
             "V1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
             "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
         ] {
-            let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", sig)]);
+            let r = verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", TS),
+                ("webhook-signature", sig),
+            ]);
             assert!(
                 matches!(r, Err(VerifyError::NoMatch { .. })),
                 "{sig:?} gave {r:?}"
             );
         }
-        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", "")]);
-        assert!(matches!(r, Err(VerifyError::MalformedHeader { .. })), "{r:?}");
+        let r = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", ""),
+        ]);
+        assert!(
+            matches!(r, Err(VerifyError::MalformedHeader { .. })),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn any_v1_among_noise_matches() {
         let sig = format!("v1a,AAAA v2,xyz v1,{} {SIG} junk", "A".repeat(43) + "=");
-        assert!(verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", &sig)]).is_ok());
+        assert!(
+            verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", TS),
+                ("webhook-signature", &sig)
+            ])
+            .is_ok()
+        );
     }
 
     #[test]
     fn too_many_entries_refused_even_if_one_matches() {
         let mut sig = "v1,x ".repeat(MAX_SIGNATURES);
         sig.push_str(SIG);
-        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", &sig)]);
-        assert!(matches!(r, Err(VerifyError::TooManySignatures { .. })), "{r:?}");
+        let r = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", &sig),
+        ]);
+        assert!(
+            matches!(r, Err(VerifyError::TooManySignatures { .. })),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn missing_duplicate_and_bad_headers() {
         let r = verify(&[("webhook-timestamp", TS), ("webhook-signature", SIG)]);
-        assert_eq!(r, Err(VerifyError::MissingHeader { header: "webhook-id" }));
+        assert_eq!(
+            r,
+            Err(VerifyError::MissingHeader {
+                header: "webhook-id"
+            })
+        );
         let r = verify(&[("webhook-id", ID), ("webhook-signature", SIG)]);
-        assert_eq!(r, Err(VerifyError::MissingHeader { header: "webhook-timestamp" }));
+        assert_eq!(
+            r,
+            Err(VerifyError::MissingHeader {
+                header: "webhook-timestamp"
+            })
+        );
         let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS)]);
-        assert_eq!(r, Err(VerifyError::MissingHeader { header: "webhook-signature" }));
-        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", SIG), ("webhook-signature", SIG)]);
-        assert!(matches!(r, Err(VerifyError::MalformedHeader { header: "webhook-signature", .. })), "{r:?}");
-        let r = verify(&[("webhook-id", ""), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
-        assert!(matches!(r, Err(VerifyError::MalformedHeader { header: "webhook-id", .. })), "{r:?}");
-        for ts in ["+1614265330", "01614265330", "1614265330.0", "-1614265330", "99999999999999999999999"] {
-            let r = verify(&[("webhook-id", ID), ("webhook-timestamp", ts), ("webhook-signature", SIG)]);
-            assert!(matches!(r, Err(VerifyError::MalformedHeader { header: "webhook-timestamp", .. })), "{ts}: {r:?}");
+        assert_eq!(
+            r,
+            Err(VerifyError::MissingHeader {
+                header: "webhook-signature"
+            })
+        );
+        let r = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(
+            matches!(
+                r,
+                Err(VerifyError::MalformedHeader {
+                    header: "webhook-signature",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let r = verify(&[
+            ("webhook-id", ""),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(
+            matches!(
+                r,
+                Err(VerifyError::MalformedHeader {
+                    header: "webhook-id",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        for ts in [
+            "+1614265330",
+            "01614265330",
+            "1614265330.0",
+            "-1614265330",
+            "99999999999999999999999",
+        ] {
+            let r = verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", ts),
+                ("webhook-signature", SIG),
+            ]);
+            assert!(
+                matches!(
+                    r,
+                    Err(VerifyError::MalformedHeader {
+                        header: "webhook-timestamp",
+                        ..
+                    })
+                ),
+                "{ts}: {r:?}"
+            );
         }
     }
 
     #[test]
     fn changed_id_timestamp_or_body_fails() {
         let scheme = StandardWebhooks::new(SECRET).unwrap();
-        let h = head(&[("webhook-id", "msg_other"), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
-        assert!(matches!(scheme.verify(&h, BODY, &ctx()), Err(VerifyError::NoMatch { .. })));
-        let h = head(&[("webhook-id", ID), ("webhook-timestamp", "1614265331"), ("webhook-signature", SIG)]);
-        assert!(matches!(scheme.verify(&h, BODY, &ctx()), Err(VerifyError::NoMatch { .. })));
-        let h = head(&[("webhook-id", ID), ("webhook-timestamp", TS), ("webhook-signature", SIG)]);
-        assert!(matches!(scheme.verify(&h, b"{\"test\": 2432232315}", &ctx()), Err(VerifyError::NoMatch { .. })));
+        let h = head(&[
+            ("webhook-id", "msg_other"),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(matches!(
+            scheme.verify(&h, BODY, &ctx()),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        let h = head(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", "1614265331"),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(matches!(
+            scheme.verify(&h, BODY, &ctx()),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        let h = head(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(matches!(
+            scheme.verify(&h, b"{\"test\": 2432232315}", &ctx()),
+            Err(VerifyError::NoMatch { .. })
+        ));
     }
 
     #[test]
     fn sign_then_verify_with_rotation_and_non_utf8_body() {
-        let signer = StandardWebhooks::with_secrets(["whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=", SECRET]).unwrap();
+        let signer = StandardWebhooks::with_secrets([
+            "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=",
+            SECRET,
+        ])
+        .unwrap();
         let body = Bytes::from_static(&[0xff, 0xfe, 0x00, 0x80]);
         let mut req = http::Request::post("/").body(body.clone()).unwrap();
         signer.sign(&mut req, "msg_1", ctx().now).unwrap();
-        let sig = req.headers()["webhook-signature"].to_str().unwrap().to_owned();
+        let sig = req.headers()["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(sig.split(' ').count(), 2);
         let (h, _) = req.into_parts();
         // A receiver holding only the old secret still verifies.
         let old_only = StandardWebhooks::new(SECRET).unwrap();
         assert!(old_only.verify(&h, &body, &ctx()).is_ok());
         let other = StandardWebhooks::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
-        assert!(matches!(other.verify(&h, &body, &ctx()), Err(VerifyError::NoMatch { keys: 1, candidates: 2, .. })));
+        assert!(matches!(
+            other.verify(&h, &body, &ctx()),
+            Err(VerifyError::NoMatch {
+                keys: 1,
+                candidates: 2,
+                ..
+            })
+        ));
     }
 }

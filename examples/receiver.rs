@@ -1,0 +1,67 @@
+//! The demo receiver: `POST /webhook` behind the verifying layer.
+//!
+//! ```text
+//! cargo run --example receiver
+//! ```
+//!
+//! Environment: `WEBHOOK_BIND` (default `127.0.0.1:3000`), `WEBHOOK_SCHEME`
+//! (default `standard`), `WEBHOOK_SECRET` (default: the published development
+//! secret, with a warning), `WEBHOOK_TOLERANCE_SECS` (300), `WEBHOOK_MAX_BODY`
+//! (1048576), `WEBHOOK_PUBLIC_URL` (for schemes that sign the URL).
+//!
+//! For each event the handler receives it prints exactly one line of JSON to
+//! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::error::Error;
+use std::io::Write;
+
+use axum::{Router, http::StatusCode, routing::post};
+use serde_json::{Value, json};
+use tower_webhook::{Verified, WebhookLayer};
+use tracing_subscriber::EnvFilter;
+
+async fn handle(Verified(payload, delivery): Verified<Value>) -> StatusCode {
+    let line = json!({ "id": delivery.id, "payload": payload });
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => StatusCode::NO_CONTENT,
+        // Not recorded: answer an error so the sender retries.
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let config = common::Config::from_env()?;
+    let layer = WebhookLayer::new(config.scheme()?)
+        .tolerance(config.tolerance)
+        .max_body(config.max_body);
+    if let Some(url) = &config.redis_url {
+        return Err(format!(
+            "WEBHOOK_REDIS_URL={url:?} needs the `redis` feature, which this build lacks"
+        )
+        .into());
+    }
+    let app = Router::new()
+        .route("/webhook", post(handle))
+        .route_layer(layer.payload::<Value>());
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| format!("cannot bind WEBHOOK_BIND={}: {e}", config.bind))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        scheme = %config.scheme_name,
+        "receiving webhooks on POST /webhook"
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}

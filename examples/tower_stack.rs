@@ -1,0 +1,67 @@
+//! The same layer in a plain tower `ServiceBuilder`, served by hyper, without axum.
+//!
+//! ```text
+//! cargo run --example tower_stack
+//! ```
+//!
+//! Listens on `WEBHOOK_BIND` (default `127.0.0.1:3000`) and answers every path.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::convert::Infallible;
+use std::error::Error;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::server::conn::http1::Builder;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tower::ServiceBuilder;
+use tower_webhook::{Verified, WebhookLayer};
+
+async fn handle(mut request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let status = match Verified::<serde_json::Value>::take(request.extensions_mut()) {
+        Some(Verified(payload, delivery)) => {
+            println!(
+                "{}",
+                serde_json::json!({ "id": delivery.id, "payload": payload })
+            );
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let config = common::Config::from_env()?;
+    let service = ServiceBuilder::new()
+        // Slow senders are cut off; the webhook layer then answers nothing.
+        .timeout(Duration::from_secs(30))
+        .layer(
+            WebhookLayer::new(config.scheme()?)
+                .tolerance(config.tolerance)
+                .max_body(config.max_body),
+        )
+        .service_fn(handle);
+    let listener = tokio::net::TcpListener::bind(&config.bind).await?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            if let Err(e) = Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                eprintln!("connection error: {e}");
+            }
+        });
+    }
+}
