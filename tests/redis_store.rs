@@ -57,7 +57,10 @@ async fn connect(url: &str, prefix: &str, timeout: Duration) -> RedisStore {
 
 async fn store() -> (RedisStore, String) {
     let prefix = unique_prefix();
-    (connect(&redis_url(), &prefix, Duration::from_secs(2)).await, prefix)
+    (
+        connect(&redis_url(), &prefix, Duration::from_secs(2)).await,
+        prefix,
+    )
 }
 
 async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
@@ -90,7 +93,10 @@ where
         if f().await {
             return;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("gave up waiting for {what}");
@@ -113,7 +119,10 @@ async fn reserve_inflight_commit_done_with_ttls() {
     assert!(ttl > 0 && ttl <= 30_000, "lease TTL {ttl}");
     match s.reserve("a", LEASE).await {
         Ok(Reservation::InFlight { retry_after }) => {
-            assert!(retry_after > Duration::ZERO && retry_after <= LEASE, "{retry_after:?}");
+            assert!(
+                retry_after > Duration::ZERO && retry_after <= LEASE,
+                "{retry_after:?}"
+            );
         }
         other => panic!("expected InFlight, got {other:?}"),
     }
@@ -121,8 +130,16 @@ async fn reserve_inflight_commit_done_with_ttls() {
     let ttl = pttl(&mut conn, &key).await;
     assert!(ttl > 30_000 && ttl <= 120_000, "retention TTL {ttl}");
     assert_eq!(s.reserve("a", LEASE).await, Ok(Reservation::Done));
-    assert_eq!(s.commit("a", t, KEEP).await, Ok(false), "second commit is a no-op");
-    assert_eq!(s.release("a", t).await, Ok(false), "a committed id cannot be released");
+    assert_eq!(
+        s.commit("a", t, KEEP).await,
+        Ok(false),
+        "second commit is a no-op"
+    );
+    assert_eq!(
+        s.release("a", t).await,
+        Ok(false),
+        "a committed id cannot be released"
+    );
     assert_eq!(s.reserve("a", LEASE).await, Ok(Reservation::Done));
 }
 
@@ -132,8 +149,16 @@ async fn release_lets_the_retry_through() {
     let mut conn = raw(&redis_url()).await;
     let t = fresh(s.reserve("a", LEASE).await);
     assert_eq!(s.release("a", t).await, Ok(true));
-    assert_eq!(pttl(&mut conn, &format!("{prefix}a")).await, -2, "key deleted");
-    assert_eq!(s.release("a", t).await, Ok(false), "second release is a no-op");
+    assert_eq!(
+        pttl(&mut conn, &format!("{prefix}a")).await,
+        -2,
+        "key deleted"
+    );
+    assert_eq!(
+        s.release("a", t).await,
+        Ok(false),
+        "second release is a no-op"
+    );
     fresh(s.reserve("a", LEASE).await);
 }
 
@@ -153,14 +178,20 @@ async fn stale_token_cannot_touch_the_new_owner() {
             Ok(Reservation::InFlight { .. }) => {}
             other => panic!("unexpected {other:?}"),
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "lease did not expire");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "lease did not expire"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let owner = owner.unwrap();
     assert_ne!(owner, stale);
     assert_eq!(s.release("a", stale).await, Ok(false));
     assert_eq!(s.commit("a", stale, KEEP).await, Ok(false));
-    assert!(matches!(s.reserve("a", LEASE).await, Ok(Reservation::InFlight { .. })));
+    assert!(matches!(
+        s.reserve("a", LEASE).await,
+        Ok(Reservation::InFlight { .. })
+    ));
     assert_eq!(s.commit("a", owner, KEEP).await, Ok(true));
     assert_eq!(s.release("a", owner).await, Ok(false));
     assert_eq!(s.reserve("a", LEASE).await, Ok(Reservation::Done));
@@ -189,7 +220,9 @@ async fn concurrent_reservations_from_several_stores_one_winner() {
     let mut tasks = Vec::new();
     for i in 0..40 {
         let s = stores[i % 4].clone();
-        tasks.push(tokio::spawn(async move { s.reserve("contended", LEASE).await }));
+        tasks.push(tokio::spawn(
+            async move { s.reserve("contended", LEASE).await },
+        ));
     }
     let mut fresh_count = 0;
     for t in tasks {
@@ -264,7 +297,12 @@ impl Log {
         self.attempts.lock().unwrap().get(id).copied().unwrap_or(0)
     }
     fn handled(&self, id: &str) -> Vec<&'static str> {
-        self.handled.lock().unwrap().get(id).cloned().unwrap_or_default()
+        self.handled
+            .lock()
+            .unwrap()
+            .get(id)
+            .cloned()
+            .unwrap_or_default()
     }
     fn handled_total(&self) -> usize {
         self.handled.lock().unwrap().values().map(Vec::len).sum()
@@ -292,7 +330,13 @@ async fn handle(State(app): State<App>, delivery: Delivery) -> StatusCode {
         Mode::FailFirstAttempt => {}
         Mode::Work(d) => tokio::time::sleep(d).await,
     }
-    app.log.handled.lock().unwrap().entry(id).or_default().push(app.name);
+    app.log
+        .handled
+        .lock()
+        .unwrap()
+        .entry(id)
+        .or_default()
+        .push(app.name);
     StatusCode::NO_CONTENT
 }
 
@@ -307,7 +351,13 @@ impl Drop for Replica {
     }
 }
 
-async fn replica(name: &'static str, store: impl DedupStore, lease: Duration, mode: Mode, log: &Arc<Log>) -> Replica {
+async fn replica(
+    name: &'static str,
+    store: impl DedupStore,
+    lease: Duration,
+    mode: Mode,
+    log: &Arc<Log>,
+) -> Replica {
     let layer = WebhookLayer::new(StandardWebhooks::new(SECRET).unwrap())
         .dedup(store)
         .lease(lease)
@@ -344,45 +394,77 @@ struct Seen {
 }
 
 /// One POST of event `id`, signed at `ts`, to `addr`.
-async fn post_once(client: &HttpClient, addr: SocketAddr, id: &str, ts: SystemTime) -> Result<StatusCode, String> {
+async fn post_once(
+    client: &HttpClient,
+    addr: SocketAddr,
+    id: &str,
+    ts: SystemTime,
+) -> Result<StatusCode, String> {
     let scheme = StandardWebhooks::new(SECRET).unwrap();
     let request = Signer::new(&scheme)
         .id(id)
         .timestamp(ts)
-        .request(&format!("http://{addr}/hook"), format!(r#"{{"id":"{id}"}}"#))
+        .request(
+            &format!("http://{addr}/hook"),
+            format!(r#"{{"id":"{id}"}}"#),
+        )
         .unwrap();
-    let response = client.request(request.map(Full::new)).await.map_err(|e| e.to_string())?;
+    let response = client
+        .request(request.map(Full::new))
+        .await
+        .map_err(|e| e.to_string())?;
     let status = response.status();
-    response.into_body().collect().await.map_err(|e| e.to_string())?;
+    response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(status)
 }
 
-/// A sender: delivers `id` until it gets a 2xx, retrying on 409, 5xx and
-/// transport errors every `pause`, at most `max_attempts` times, going
-/// round the replicas from `first`. Returns the final status.
-async fn deliver(
-    client: &HttpClient,
-    targets: &[SocketAddr],
-    first: usize,
-    id: &str,
-    ts: SystemTime,
+/// A sender: delivers an event until it gets a 2xx, retrying on 409, 5xx
+/// and transport errors every `pause`, at most `max_attempts` times, going
+/// round the replicas.
+#[derive(Clone)]
+struct Sender {
+    client: HttpClient,
+    targets: Vec<SocketAddr>,
     max_attempts: usize,
     pause: Duration,
-    seen: &Seen,
-) -> StatusCode {
-    for attempt in 0..max_attempts {
-        let addr = targets[(first + attempt) % targets.len()];
-        match post_once(client, addr, id, ts).await {
-            Ok(s) if s.is_success() => return s,
-            Ok(StatusCode::CONFLICT) => seen.conflict.fetch_add(1, Ordering::Relaxed),
-            Ok(StatusCode::SERVICE_UNAVAILABLE) => seen.unavailable.fetch_add(1, Ordering::Relaxed),
-            Ok(s) if s.is_server_error() => seen.server_error.fetch_add(1, Ordering::Relaxed),
-            Ok(s) => panic!("{id}: unexpected {s}"),
-            Err(_) => seen.transport.fetch_add(1, Ordering::Relaxed),
-        };
-        tokio::time::sleep(pause).await;
+    seen: Arc<Seen>,
+}
+
+impl Sender {
+    fn new(targets: &[SocketAddr], max_attempts: usize) -> Self {
+        Self {
+            client: http_client(),
+            targets: targets.to_vec(),
+            max_attempts,
+            pause: Duration::from_millis(25),
+            seen: Arc::default(),
+        }
     }
-    panic!("{id}: no 2xx after {max_attempts} attempts");
+
+    /// Delivers `id` signed at `ts`, first to replica `first`; returns the
+    /// final (2xx) status.
+    async fn deliver(&self, first: usize, id: &str, ts: SystemTime) -> StatusCode {
+        let seen = &self.seen;
+        for attempt in 0..self.max_attempts {
+            let addr = self.targets[(first + attempt) % self.targets.len()];
+            match post_once(&self.client, addr, id, ts).await {
+                Ok(s) if s.is_success() => return s,
+                Ok(StatusCode::CONFLICT) => seen.conflict.fetch_add(1, Ordering::Relaxed),
+                Ok(StatusCode::SERVICE_UNAVAILABLE) => {
+                    seen.unavailable.fetch_add(1, Ordering::Relaxed)
+                }
+                Ok(s) if s.is_server_error() => seen.server_error.fetch_add(1, Ordering::Relaxed),
+                Ok(s) => panic!("{id}: unexpected {s}"),
+                Err(_) => seen.transport.fetch_add(1, Ordering::Relaxed),
+            };
+            tokio::time::sleep(self.pause).await;
+        }
+        panic!("{id}: no 2xx after {} attempts", self.max_attempts);
+    }
 }
 
 // 2. Two replicas, one truth.
@@ -393,21 +475,33 @@ async fn two_replicas_handle_every_event_exactly_once() {
     let log = Arc::new(Log::default());
     let lease = Duration::from_secs(10);
     let work = Mode::Work(Duration::from_millis(15));
-    let a = replica("a", connect(&url, &prefix, Duration::from_secs(2)).await, lease, work, &log).await;
-    let b = replica("b", connect(&url, &prefix, Duration::from_secs(2)).await, lease, work, &log).await;
-    let targets = [a.addr, b.addr];
-    let client = http_client();
-    let seen = Arc::new(Seen::default());
+    let a = replica(
+        "a",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        lease,
+        work,
+        &log,
+    )
+    .await;
+    let b = replica(
+        "b",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        lease,
+        work,
+        &log,
+    )
+    .await;
+    let sender = Sender::new(&[a.addr, b.addr], 200);
+    let seen = Arc::clone(&sender.seen);
     let ts = SystemTime::now();
 
     let mut senders = Vec::new();
     for i in 0..200 {
         let (id, copy) = (format!("evt_{}", i % 50), i / 50);
-        let (client, seen) = (client.clone(), Arc::clone(&seen));
+        let sender = sender.clone();
         senders.push(tokio::spawn(async move {
             // Copies of one id alternate between the replicas.
-            let first = (i + copy) % 2;
-            deliver(&client, &targets, first, &id, ts, 200, Duration::from_millis(25), &seen).await
+            sender.deliver((i + copy) % 2, &id, ts).await
         }));
     }
     let statuses = tokio::time::timeout(Duration::from_secs(60), async {
@@ -422,13 +516,37 @@ async fn two_replicas_handle_every_event_exactly_once() {
 
     for i in 0..50 {
         let id = format!("evt_{i}");
-        assert_eq!(log.handled(&id).len(), 1, "{id} handled {:?}", log.handled(&id));
+        assert_eq!(
+            log.handled(&id).len(),
+            1,
+            "{id} handled {:?}",
+            log.handled(&id)
+        );
     }
     assert_eq!(log.handled_total(), 50);
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::NO_CONTENT).count(), 50);
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 150, "duplicates answer 200");
-    let by_a = log.handled.lock().unwrap().values().filter(|v| v[0] == "a").count();
-    assert!(by_a > 0 && by_a < 50, "both replicas took part: a handled {by_a}");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::NO_CONTENT)
+            .count(),
+        50
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        150,
+        "duplicates answer 200"
+    );
+    let by_a = log
+        .handled
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|v| v[0] == "a")
+        .count();
+    assert!(
+        by_a > 0 && by_a < 50,
+        "both replicas took part: a handled {by_a}"
+    );
     eprintln!(
         "two replicas: a handled {by_a}, b {}, 409s {}, 503s {}",
         50 - by_a,
@@ -446,18 +564,44 @@ async fn failed_attempt_is_retried_on_the_other_replica() {
     let log = Arc::new(Log::default());
     let lease = Duration::from_secs(10);
     let mode = Mode::FailFirstAttempt;
-    let a = replica("a", connect(&url, &prefix, Duration::from_secs(2)).await, lease, mode, &log).await;
-    let b = replica("b", connect(&url, &prefix, Duration::from_secs(2)).await, lease, mode, &log).await;
+    let a = replica(
+        "a",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        lease,
+        mode,
+        &log,
+    )
+    .await;
+    let b = replica(
+        "b",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        lease,
+        mode,
+        &log,
+    )
+    .await;
     let client = http_client();
     let ts = SystemTime::now();
 
-    assert_eq!(post_once(&client, a.addr, "evt_fail", ts).await, Ok(StatusCode::INTERNAL_SERVER_ERROR));
+    assert_eq!(
+        post_once(&client, a.addr, "evt_fail", ts).await,
+        Ok(StatusCode::INTERNAL_SERVER_ERROR)
+    );
     assert_eq!(log.handled("evt_fail"), Vec::<&str>::new());
-    assert_eq!(post_once(&client, b.addr, "evt_fail", ts).await, Ok(StatusCode::NO_CONTENT));
+    assert_eq!(
+        post_once(&client, b.addr, "evt_fail", ts).await,
+        Ok(StatusCode::NO_CONTENT)
+    );
     assert_eq!(log.handled("evt_fail"), ["b"]);
     // Later copies, anywhere, do not reach a handler.
-    assert_eq!(post_once(&client, a.addr, "evt_fail", ts).await, Ok(StatusCode::OK));
-    assert_eq!(post_once(&client, b.addr, "evt_fail", ts).await, Ok(StatusCode::OK));
+    assert_eq!(
+        post_once(&client, a.addr, "evt_fail", ts).await,
+        Ok(StatusCode::OK)
+    );
+    assert_eq!(
+        post_once(&client, b.addr, "evt_fail", ts).await,
+        Ok(StatusCode::OK)
+    );
     assert_eq!(log.attempts("evt_fail"), 2);
     assert_eq!(log.handled("evt_fail"), ["b"]);
 }
@@ -466,10 +610,19 @@ async fn failed_attempt_is_retried_on_the_other_replica() {
 struct NeverRelease(RedisStore);
 
 impl DedupStore for NeverRelease {
-    fn reserve<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
         self.0.reserve(key, lease)
     }
-    fn commit<'a>(&'a self, key: &'a str, token: Token, retention: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn commit<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.0.commit(key, token, retention)
     }
     fn release<'a>(&'a self, _: &'a str, _: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -486,20 +639,37 @@ async fn dead_replica_lease_expires_and_the_retry_goes_through() {
     let lease = Duration::from_millis(500);
     let store_a = NeverRelease(connect(&url, &prefix, Duration::from_secs(2)).await);
     let a = replica("a", store_a, lease, Mode::Hang, &log).await;
-    let b = replica("b", connect(&url, &prefix, Duration::from_secs(2)).await, lease, Mode::Work(Duration::ZERO), &log).await;
+    let b = replica(
+        "b",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        lease,
+        Mode::Work(Duration::ZERO),
+        &log,
+    )
+    .await;
     let client = http_client();
     let ts = SystemTime::now();
 
     // The sender gives up on the hanging replica; the replica then dies.
     let started = Instant::now();
-    let gave_up = tokio::time::timeout(Duration::from_millis(100), post_once(&client, a.addr, "evt_dead", ts)).await;
-    assert!(gave_up.is_err(), "the hanging handler answered: {gave_up:?}");
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        post_once(&client, a.addr, "evt_dead", ts),
+    )
+    .await;
+    assert!(
+        gave_up.is_err(),
+        "the hanging handler answered: {gave_up:?}"
+    );
     assert_eq!(log.attempts("evt_dead"), 1);
     drop(a);
 
     // While the lease runs, the other replica says "in flight".
     let status = post_once(&client, b.addr, "evt_dead", ts).await;
-    assert!(started.elapsed() < lease, "too slow to observe the lease; rerun on a less loaded machine");
+    assert!(
+        started.elapsed() < lease,
+        "too slow to observe the lease; rerun on a less loaded machine"
+    );
     assert_eq!(status, Ok(StatusCode::CONFLICT));
 
     let mut last = status;
@@ -513,17 +683,32 @@ async fn dead_replica_lease_expires_and_the_retry_goes_through() {
             break;
         }
     }
-    assert_eq!(last, Ok(StatusCode::NO_CONTENT), "after {:?}", started.elapsed());
-    assert!(started.elapsed() >= lease - Duration::from_millis(50), "went through before the lease ended");
+    assert_eq!(
+        last,
+        Ok(StatusCode::NO_CONTENT),
+        "after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() >= lease - Duration::from_millis(50),
+        "went through before the lease ended"
+    );
     assert_eq!(log.handled("evt_dead"), ["b"]);
-    assert_eq!(post_once(&client, b.addr, "evt_dead", ts).await, Ok(StatusCode::OK));
+    assert_eq!(
+        post_once(&client, b.addr, "evt_dead", ts).await,
+        Ok(StatusCode::OK)
+    );
 }
 
 // ---------------------------------------------------------------------------
 // Outages: a private redis-server that the test stops and starts.
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A `redis-server` child process; killed on drop.
@@ -554,20 +739,31 @@ impl PrivateRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin} (install redis-server or set REDIS_SERVER): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {bin} (install redis-server or set REDIS_SERVER): {e}")
+            });
         self.child = Some(child);
         let url = self.url();
-        eventually(Duration::from_secs(10), "the private redis-server to answer", || {
-            let url = url.clone();
-            async move {
-                let Ok(client) = redis::Client::open(url) else { return false };
-                let ping = async {
-                    let mut c = client.get_multiplexed_async_connection().await?;
-                    redis::cmd("PING").query_async::<String>(&mut c).await
-                };
-                matches!(tokio::time::timeout(Duration::from_millis(500), ping).await, Ok(Ok(_)))
-            }
-        })
+        eventually(
+            Duration::from_secs(10),
+            "the private redis-server to answer",
+            || {
+                let url = url.clone();
+                async move {
+                    let Ok(client) = redis::Client::open(url) else {
+                        return false;
+                    };
+                    let ping = async {
+                        let mut c = client.get_multiplexed_async_connection().await?;
+                        redis::cmd("PING").query_async::<String>(&mut c).await
+                    };
+                    matches!(
+                        tokio::time::timeout(Duration::from_millis(500), ping).await,
+                        Ok(Ok(_))
+                    )
+                }
+            },
+        )
         .await;
     }
 
@@ -580,7 +776,10 @@ impl PrivateRedis {
 
     fn signal(&self, sig: &str) {
         let pid = self.child.as_ref().expect("server running").id();
-        let ok = Command::new("kill").args([sig, &pid.to_string()]).status().unwrap();
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
         assert!(ok.success(), "kill {sig} {pid}");
     }
 }
@@ -605,23 +804,35 @@ async fn redis_outage_answers_503_then_every_event_is_handled_once() {
     let lease = Duration::from_secs(1);
     let op_timeout = Duration::from_millis(200);
     let work = Mode::Work(Duration::from_millis(10));
-    let a = replica("a", connect(&url, &prefix, op_timeout).await, lease, work, &log).await;
-    let b = replica("b", connect(&url, &prefix, op_timeout).await, lease, work, &log).await;
-    let targets = [a.addr, b.addr];
-    let client = http_client();
-    let seen = Arc::new(Seen::default());
+    let a = replica(
+        "a",
+        connect(&url, &prefix, op_timeout).await,
+        lease,
+        work,
+        &log,
+    )
+    .await;
+    let b = replica(
+        "b",
+        connect(&url, &prefix, op_timeout).await,
+        lease,
+        work,
+        &log,
+    )
+    .await;
+    let sender = Sender::new(&[a.addr, b.addr], 400);
+    let seen = Arc::clone(&sender.seen);
     let ts = SystemTime::now();
 
     const EVENTS: usize = 60;
     let stream = {
-        let (client, seen) = (client.clone(), Arc::clone(&seen));
+        let sender = sender.clone();
         tokio::spawn(async move {
             let mut senders = Vec::new();
             for i in 0..EVENTS {
-                let (client, seen) = (client.clone(), Arc::clone(&seen));
+                let sender = sender.clone();
                 senders.push(tokio::spawn(async move {
-                    let id = format!("evt_{i}");
-                    deliver(&client, &targets, i, &id, ts, 400, Duration::from_millis(25), &seen).await
+                    sender.deliver(i, &format!("evt_{i}"), ts).await
                 }));
                 tokio::time::sleep(Duration::from_millis(30)).await;
             }
@@ -633,15 +844,19 @@ async fn redis_outage_answers_503_then_every_event_is_handled_once() {
         })
     };
 
-    eventually(Duration::from_secs(20), "some events handled before the outage", || async {
-        log.handled_total() >= 10
-    })
+    eventually(
+        Duration::from_secs(20),
+        "some events handled before the outage",
+        || async { log.handled_total() >= 10 },
+    )
     .await;
     server.kill();
     let down = Instant::now();
-    eventually(Duration::from_secs(20), "503s during the outage", || async {
-        seen.unavailable.load(Ordering::Relaxed) >= 5
-    })
+    eventually(
+        Duration::from_secs(20),
+        "503s during the outage",
+        || async { seen.unavailable.load(Ordering::Relaxed) >= 5 },
+    )
     .await;
     let handled_while_down = log.handled_total();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -659,7 +874,12 @@ async fn redis_outage_answers_503_then_every_event_is_handled_once() {
     assert!(statuses.iter().all(StatusCode::is_success));
     for i in 0..EVENTS {
         let id = format!("evt_{i}");
-        assert_eq!(log.handled(&id).len(), 1, "{id} handled {:?}", log.handled(&id));
+        assert_eq!(
+            log.handled(&id).len(),
+            1,
+            "{id} handled {:?}",
+            log.handled(&id)
+        );
     }
     assert_eq!(log.handled_total(), EVENTS);
     let unavailable = seen.unavailable.load(Ordering::Relaxed);
@@ -669,7 +889,11 @@ async fn redis_outage_answers_503_then_every_event_is_handled_once() {
         seen.transport.load(Ordering::Relaxed)
     );
     assert!(unavailable >= 5);
-    assert_eq!(seen.server_error.load(Ordering::Relaxed), 0, "no 5xx other than 503");
+    assert_eq!(
+        seen.server_error.load(Ordering::Relaxed),
+        0,
+        "no 5xx other than 503"
+    );
 }
 
 // A frozen Redis: operations time out (503), and the store recovers when it
@@ -683,16 +907,30 @@ async fn frozen_redis_times_out_then_recovers() {
 
     server.signal("-STOP");
     let started = Instant::now();
-    assert_eq!(s.reserve("lost", LEASE).await, Err(StoreError::Timeout(op_timeout)));
+    assert_eq!(
+        s.reserve("lost", LEASE).await,
+        Err(StoreError::Timeout(op_timeout))
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(s.reserve("other", LEASE).await, Err(StoreError::Timeout(op_timeout)));
+    assert_eq!(
+        s.reserve("other", LEASE).await,
+        Err(StoreError::Timeout(op_timeout))
+    );
     server.signal("-CONT");
 
-    eventually(Duration::from_secs(10), "the store to answer again", || async {
-        matches!(s.reserve("after", LEASE).await, Ok(Reservation::Fresh(_)))
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the store to answer again",
+        || async { matches!(s.reserve("after", LEASE).await, Ok(Reservation::Fresh(_))) },
+    )
     .await;
     // Redis applied the reservations whose answers timed out.
-    assert!(matches!(s.reserve("lost", LEASE).await, Ok(Reservation::InFlight { .. })));
-    assert!(matches!(s.reserve("before", LEASE).await, Ok(Reservation::InFlight { .. })));
+    assert!(matches!(
+        s.reserve("lost", LEASE).await,
+        Ok(Reservation::InFlight { .. })
+    ));
+    assert!(matches!(
+        s.reserve("before", LEASE).await,
+        Ok(Reservation::InFlight { .. })
+    ));
 }

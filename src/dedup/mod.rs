@@ -48,9 +48,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
+pub use memory::MemoryStore;
 
 /// A boxed, sendable future, as returned by [`DedupStore`] methods.
 ///

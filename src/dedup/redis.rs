@@ -341,7 +341,9 @@ impl RedisStore {
 }
 
 fn ttl_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).clamp(1, MAX_TTL_MS)
+    u64::try_from(d.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_TTL_MS)
 }
 
 impl DedupStore for RedisStore {
@@ -404,7 +406,11 @@ impl DedupStore for RedisStore {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let n: i64 = self
@@ -440,7 +446,10 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("Redis URL passed to RedisStore::connect is invalid"), "{err}");
+        assert!(
+            err.contains("Redis URL passed to RedisStore::connect is invalid"),
+            "{err}"
+        );
         assert!(!err.contains("hunter2"), "{err}");
     }
 
