@@ -65,6 +65,7 @@
 //! # Feature flags
 //!
 //! - `axum` (default): the [`Verified`] and [`Delivery`] extractors.
+//! - `redis`: `dedup::RedisStore`, a dedup store shared by several replicas.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

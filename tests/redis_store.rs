@@ -700,6 +700,94 @@ async fn dead_replica_lease_expires_and_the_retry_goes_through() {
     );
 }
 
+// A handler future dropped mid-way (client gone, task aborted, panic): the
+// layer releases in the background, and the retry goes through long before
+// the lease ends.
+#[tokio::test]
+async fn dropped_handler_releases_its_reservation_in_redis() {
+    use tower::{Layer as _, ServiceExt as _};
+
+    let prefix = unique_prefix();
+    let url = redis_url();
+    let log = Arc::new(Log::default());
+    let lease = Duration::from_secs(30);
+    let started = Arc::new(tokio::sync::Notify::new());
+    let hanging = {
+        let started = Arc::clone(&started);
+        tower::service_fn(move |_: http::Request<Full<Bytes>>| {
+            let started = Arc::clone(&started);
+            async move {
+                started.notify_one();
+                std::future::pending::<Result<http::Response<Full<Bytes>>, std::convert::Infallible>>().await
+            }
+        })
+    };
+    let a = WebhookLayer::new(StandardWebhooks::new(SECRET).unwrap())
+        .dedup(connect(&url, &prefix, Duration::from_secs(2)).await)
+        .lease(lease)
+        .namespace("test-hook")
+        .layer(hanging);
+    let b = replica(
+        "b",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        lease,
+        Mode::Work(Duration::ZERO),
+        &log,
+    )
+    .await;
+    let client = http_client();
+    let ts = SystemTime::now();
+
+    let scheme = StandardWebhooks::new(SECRET).unwrap();
+    let request = Signer::new(&scheme)
+        .id("evt_dropped")
+        .timestamp(ts)
+        .request("/hook", r#"{"id":"evt_dropped"}"#)
+        .unwrap();
+    let task = tokio::spawn(a.oneshot(request.map(Full::new)));
+    tokio::time::timeout(Duration::from_secs(5), started.notified())
+        .await
+        .expect("the handler did not start");
+    let dropped = Instant::now();
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+
+    let mut last = None;
+    for _ in 0..100 {
+        last = Some(post_once(&client, b.addr, "evt_dropped", ts).await);
+        if last != Some(Ok(StatusCode::CONFLICT)) {
+            break;
+        }
+        assert!(dropped.elapsed() < Duration::from_secs(5), "not released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(last, Some(Ok(StatusCode::NO_CONTENT)));
+    assert!(dropped.elapsed() < lease);
+    assert_eq!(log.handled("evt_dropped"), ["b"]);
+}
+
+// Dropped outside any runtime (the layer releases from a destructor), the
+// store answers an error instead of panicking.
+#[tokio::test]
+async fn without_a_runtime_the_store_errors_instead_of_panicking() {
+    let (s, _) = store().await;
+    let t = fresh(s.reserve("a", LEASE).await);
+    let outcome = std::thread::spawn(move || {
+        let mut release = s.release("a", t);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match release.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(r) => Some(r),
+            std::task::Poll::Pending => None,
+        }
+    })
+    .join()
+    .unwrap();
+    match outcome {
+        Some(Err(StoreError::Unavailable(msg))) => assert!(msg.contains("tokio runtime"), "{msg}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Outages: a private redis-server that the test stops and starts.
 
@@ -859,7 +947,9 @@ async fn redis_outage_answers_503_then_every_event_is_handled_once() {
     )
     .await;
     let handled_while_down = log.handled_total();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Long enough for the connection manager to exhaust its reconnection
+    // attempts at least once: it must start over when asked again.
+    tokio::time::sleep(Duration::from_millis(2500).saturating_sub(down.elapsed())).await;
     assert!(
         log.handled_total() <= handled_while_down + 2,
         "handlers ran while Redis was down (beyond the few already reserved)"

@@ -52,7 +52,8 @@
 //!   (a standalone server, a primary behind a proxy or Sentinel-managed
 //!   address). Each operation touches a single key, so the scripts are
 //!   cluster-safe, but no cluster-aware connection is provided yet.
-//! - Requires Redis 2.6+ (or Valkey); tested with Redis 7.
+//! - Requires Redis 2.6.12+ (or Valkey) and a tokio runtime; tested with
+//!   Redis 7.
 //!
 //! ```no_run
 //! use tower_webhook::{dedup::RedisStore, scheme::StandardWebhooks, WebhookLayer};
@@ -248,6 +249,7 @@ impl RedisStoreBuilder {
         let addr = client.get_connection_info().addr().to_string();
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout.max(Duration::from_millis(250))))
+            .set_response_timeout(Some(self.timeout))
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_secs(1))
             .set_number_of_retries(4);
@@ -331,6 +333,13 @@ impl RedisStore {
         &self,
         op: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, StoreError> {
+        // The layer may release from a destructor; without a runtime the
+        // timer (and the connection) would panic there.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Unavailable(
+                "RedisStore needs a tokio runtime, and none runs on this thread".to_owned(),
+            ));
+        }
         match tokio::time::timeout(self.inner.timeout, op).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) if e.is_timeout() => Err(StoreError::Timeout(self.inner.timeout)),
