@@ -48,10 +48,10 @@
 //! - **Clocks.** Leases and retentions are measured by the Redis server's
 //!   clock, not by the layer's [`Clock`](crate::clock::Clock): a
 //!   [`ManualClock`](crate::clock::ManualClock) does not move them.
-//! - **No Redis Cluster client.** The store talks to one Redis endpoint
-//!   (a standalone server, a primary behind a proxy or Sentinel-managed
-//!   address). Each operation touches a single key, so the scripts are
-//!   cluster-safe, but no cluster-aware connection is provided yet.
+//! - **Redis Cluster** needs the `redis-cluster` feature and
+//!   `RedisStoreBuilder::connect_cluster` (each operation touches one
+//!   key, so it runs on the node that owns it). Sentinel is not built in:
+//!   pass a connection manager to [`RedisStoreBuilder::build`].
 //! - Requires Redis 2.6.12+ (or Valkey) and a tokio runtime; tested with
 //!   Redis 7.
 //!
@@ -71,7 +71,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{RedisError, Script};
+use ::redis::{RedisError, Script, ScriptInvocation};
 
 use super::{BoxFuture, DedupStore, Reservation, StoreError, Token};
 
@@ -122,31 +122,55 @@ end
 return 0
 ";
 
-/// Why [`RedisStore::connect`] failed.
+/// Why [`RedisStore::connect`] (or `connect_cluster`) failed.
 ///
 /// Messages never include the URL itself (it may hold a password), only
 /// the server's address.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
-    /// The Redis URL given to [`RedisStore::connect`] does not parse.
+    /// The Redis URL does not parse.
     #[error(
-        "the Redis URL passed to RedisStore::connect is invalid ({reason}); expected redis://[[user]:password@]host[:port][/db] or unix:///path/to/redis.sock"
+        "the Redis URL passed to {setting} is invalid ({reason}); expected redis://[[user]:password@]host[:port][/db] or unix:///path/to/redis.sock"
     )]
     InvalidUrl {
+        /// The function the URL was passed to (`RedisStore::connect`, ...).
+        setting: &'static str,
         /// What is wrong with it.
         reason: String,
     },
     /// Redis at `addr` could not be reached or refused the connection.
-    #[error(
-        "could not connect to Redis at {addr} (the URL passed to RedisStore::connect): {reason}"
-    )]
+    #[error("could not connect to Redis at {addr} (the URL passed to {setting}): {reason}")]
     Connect {
-        /// The server's address, without credentials.
+        /// The function the URL was passed to (`RedisStore::connect`, ...).
+        setting: &'static str,
+        /// The server's address (or the cluster's seed nodes), without
+        /// credentials.
         addr: String,
         /// The underlying error.
         reason: String,
     },
+}
+
+/// The connection: one endpoint, or a Redis Cluster.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(::redis::cluster_async::ClusterConnection),
+}
+
+impl Conn {
+    async fn invoke<T: ::redis::FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, RedisError> {
+        match self {
+            Self::Single(c) => invocation.invoke_async(&mut c.clone()).await,
+            #[cfg(feature = "redis-cluster")]
+            Self::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
+        }
+    }
 }
 
 /// A [`DedupStore`] in Redis, for several replicas. See the
@@ -169,7 +193,7 @@ pub enum ConnectError {
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     inner: Arc<Inner>,
 }
 
@@ -243,7 +267,9 @@ impl RedisStoreBuilder {
     /// Fails if the URL is invalid or Redis cannot be reached now; once
     /// connected, the store reconnects by itself.
     pub async fn connect(self, url: &str) -> Result<RedisStore, ConnectError> {
+        const SETTING: &str = "RedisStore::connect";
         let client = ::redis::Client::open(url).map_err(|e| ConnectError::InvalidUrl {
+            setting: SETTING,
             reason: e.to_string(),
         })?;
         let addr = client.get_connection_info().addr().to_string();
@@ -256,15 +282,83 @@ impl RedisStoreBuilder {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| ConnectError::Connect {
+                setting: SETTING,
                 addr,
                 reason: e.to_string(),
             })?;
         Ok(self.build(conn))
     }
 
+    /// Connects to the Redis Cluster that `nodes` (URLs of some of its
+    /// nodes) belong to, and builds the store (feature `redis-cluster`).
+    ///
+    /// Each operation touches one key, so each runs on the node that owns
+    /// it; the cluster connection follows slot moves and reconnects by
+    /// itself.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = tower_webhook::dedup::RedisStore::builder()
+    ///     .connect_cluster(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-cluster")]
+    pub async fn connect_cluster<I, S>(self, nodes: I) -> Result<RedisStore, ConnectError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        const SETTING: &str = "RedisStore::connect_cluster";
+        let mut infos = Vec::new();
+        for node in nodes {
+            let info =
+                ::redis::IntoConnectionInfo::into_connection_info(node.as_ref()).map_err(|e| {
+                    ConnectError::InvalidUrl {
+                        setting: SETTING,
+                        reason: e.to_string(),
+                    }
+                })?;
+            infos.push(info);
+        }
+        let addr = infos
+            .iter()
+            .map(|i| i.addr().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let client = ::redis::cluster::ClusterClient::builder(infos)
+            .connection_timeout(self.timeout.max(Duration::from_millis(250)))
+            .response_timeout(self.timeout)
+            .build()
+            .map_err(|e| ConnectError::InvalidUrl {
+                setting: SETTING,
+                reason: e.to_string(),
+            })?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| ConnectError::Connect {
+                setting: SETTING,
+                addr,
+                reason: e.to_string(),
+            })?;
+        Ok(self.build_cluster(conn))
+    }
+
     /// Builds the store on an existing connection manager (its reconnection
     /// settings apply).
     pub fn build(self, conn: ConnectionManager) -> RedisStore {
+        self.build_on(Conn::Single(conn))
+    }
+
+    /// Builds the store on an existing Redis Cluster connection (feature
+    /// `redis-cluster`).
+    #[cfg(feature = "redis-cluster")]
+    pub fn build_cluster(self, conn: ::redis::cluster_async::ClusterConnection) -> RedisStore {
+        self.build_on(Conn::Cluster(conn))
+    }
+
+    fn build_on(self, conn: Conn) -> RedisStore {
         RedisStore {
             conn,
             inner: Arc::new(Inner {
@@ -364,18 +458,9 @@ impl DedupStore for RedisStore {
         Box::pin(async move {
             let token = Token::generate();
             let lease_ms = ttl_ms(lease);
-            let mut conn = self.conn.clone();
-            let (state, pttl): (u8, i64) = self
-                .bounded(
-                    self.inner
-                        .reserve
-                        .key(self.redis_key(key))
-                        .arg(token.as_u64())
-                        .arg(lease_ms)
-                        .arg(DONE)
-                        .invoke_async(&mut conn),
-                )
-                .await?;
+            let mut invocation = self.inner.reserve.key(self.redis_key(key));
+            invocation.arg(token.as_u64()).arg(lease_ms).arg(DONE);
+            let (state, pttl): (u8, i64) = self.bounded(self.conn.invoke(&invocation)).await?;
             Ok(if state == 0 {
                 Reservation::Fresh(token)
             } else if state == 1 {
@@ -399,18 +484,12 @@ impl DedupStore for RedisStore {
         retention: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
-            let n: i64 = self
-                .bounded(
-                    self.inner
-                        .commit
-                        .key(self.redis_key(key))
-                        .arg(token.as_u64())
-                        .arg(ttl_ms(retention))
-                        .arg(DONE)
-                        .invoke_async(&mut conn),
-                )
-                .await?;
+            let mut invocation = self.inner.commit.key(self.redis_key(key));
+            invocation
+                .arg(token.as_u64())
+                .arg(ttl_ms(retention))
+                .arg(DONE);
+            let n: i64 = self.bounded(self.conn.invoke(&invocation)).await?;
             Ok(n == 1)
         })
     }
@@ -421,16 +500,9 @@ impl DedupStore for RedisStore {
         token: Token,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
-            let n: i64 = self
-                .bounded(
-                    self.inner
-                        .release
-                        .key(self.redis_key(key))
-                        .arg(token.as_u64())
-                        .invoke_async(&mut conn),
-                )
-                .await?;
+            let mut invocation = self.inner.release.key(self.redis_key(key));
+            invocation.arg(token.as_u64());
+            let n: i64 = self.bounded(self.conn.invoke(&invocation)).await?;
             Ok(n == 1)
         })
     }
