@@ -9,10 +9,10 @@
 //!   does not know the script yet, for instance after a restart), so each is
 //!   atomic on the server:
 //!   - reserve: if the key is absent, `SET key token PX lease` and answer
-//!     [`Fresh`](Reservation::Fresh); otherwise answer the stored value and
-//!     its `PTTL`: the marker `done` means [`Done`](Reservation::Done),
-//!     anything else is a token, [`InFlight`](Reservation::InFlight) for the
-//!     rest of its lease;
+//!     [`Fresh`](Reservation::Fresh); otherwise look at the stored value:
+//!     the marker `done` means [`Done`](Reservation::Done), a token means
+//!     [`InFlight`](Reservation::InFlight) with `retry_after` set to the
+//!     key's `PTTL` (the rest of the lease);
 //!   - commit: if the value is still the caller's token,
 //!     `SET key done PX retention`;
 //!   - release: if the value is still the caller's token, `DEL key`.
@@ -52,8 +52,13 @@
 //!   `RedisStoreBuilder::connect_cluster` (each operation touches one
 //!   key, so it runs on the node that owns it). Sentinel is not built in:
 //!   pass a connection manager to [`RedisStoreBuilder::build`].
-//! - Requires Redis 2.6.12+ (or Valkey) and a tokio runtime; tested with
-//!   Redis 7.
+//! - **Ids in clear.** Keys hold the endpoint and the event id as sent (the
+//!   memory store hashes them); values hold only a random token or `done`.
+//!   Restrict the prefix with Redis ACLs if other tenants share the server.
+//! - **TLS** (`rediss://`) needs one of the `redis` crate's TLS features
+//!   (for instance `tokio-rustls-comp`) enabled in your own `Cargo.toml`.
+//! - Requires Redis 2.6.12+ (or Valkey) and a tokio runtime with its timer
+//!   enabled (as `#[tokio::main]` does); tested with Redis 7.
 //!
 //! ```no_run
 //! use tower_webhook::{dedup::RedisStore, scheme::StandardWebhooks, WebhookLayer};
@@ -76,9 +81,18 @@ use ::redis::{RedisError, Script, ScriptInvocation};
 use super::{BoxFuture, DedupStore, Reservation, StoreError, Token};
 
 /// Default key prefix: `tower-webhook:`.
+///
+/// ```
+/// assert_eq!(tower_webhook::dedup::redis::DEFAULT_PREFIX, "tower-webhook:");
+/// ```
 pub const DEFAULT_PREFIX: &str = "tower-webhook:";
 
 /// Default bound on each operation: 500 ms.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(tower_webhook::dedup::redis::DEFAULT_TIMEOUT, Duration::from_millis(500));
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The value of a committed id.
@@ -126,6 +140,17 @@ return 0
 ///
 /// Messages never include the URL itself (it may hold a password), only
 /// the server's address.
+///
+/// ```
+/// use tower_webhook::dedup::{redis::ConnectError, RedisStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let err = RedisStore::connect("http://:hunter2@cache.internal").await.unwrap_err();
+/// assert!(matches!(err, ConnectError::InvalidUrl { setting: "RedisStore::connect", .. }));
+/// assert!(!err.to_string().contains("hunter2"));
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
@@ -247,6 +272,11 @@ impl Default for RedisStoreBuilder {
 impl RedisStoreBuilder {
     /// Prepended to every key (default [`DEFAULT_PREFIX`]). Give each
     /// application sharing a Redis its own.
+    ///
+    /// ```
+    /// let builder = tower_webhook::dedup::RedisStore::builder().prefix("billing:");
+    /// assert!(format!("{builder:?}").contains("billing:"));
+    /// ```
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
@@ -255,14 +285,20 @@ impl RedisStoreBuilder {
     /// The longest an operation may take, connecting included (default
     /// [`DEFAULT_TIMEOUT`], at least 1 ms). Past it the operation fails with
     /// [`StoreError::Timeout`] and the layer answers 503.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tower_webhook::dedup::RedisStore::builder().timeout(Duration::from_millis(250));
+    /// assert!(format!("{builder:?}").contains("250ms"));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
     /// Connects to the Redis at `url` (`redis://[[user]:password@]host[:port][/db]`,
-    /// `rediss://` needs TLS support in the `redis` crate, `unix:///path`)
-    /// and builds the store.
+    /// `unix:///path`, or `rediss://` with a TLS feature of the `redis`
+    /// crate) and builds the store.
     ///
     /// Fails if the URL is invalid or Redis cannot be reached now; once
     /// connected, the store reconnects by itself.
@@ -346,13 +382,21 @@ impl RedisStoreBuilder {
     }
 
     /// Builds the store on an existing connection manager (its reconnection
-    /// settings apply).
+    /// settings apply). See the [builder's example](RedisStoreBuilder).
     pub fn build(self, conn: ConnectionManager) -> RedisStore {
         self.build_on(Conn::Single(conn))
     }
 
     /// Builds the store on an existing Redis Cluster connection (feature
     /// `redis-cluster`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::cluster::ClusterClient::new(["redis://10.0.0.1:6379"])?;
+    /// let conn = client.get_async_connection().await?;
+    /// let store = tower_webhook::dedup::RedisStore::builder().build_cluster(conn);
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "redis-cluster")]
     pub fn build_cluster(self, conn: ::redis::cluster_async::ClusterConnection) -> RedisStore {
         self.build_on(Conn::Cluster(conn))
@@ -386,6 +430,11 @@ impl RedisStore {
     }
 
     /// Starts configuring a store.
+    ///
+    /// ```
+    /// let builder = tower_webhook::dedup::RedisStore::builder();
+    /// assert!(format!("{builder:?}").contains("tower-webhook:"));
+    /// ```
     pub fn builder() -> RedisStoreBuilder {
         RedisStoreBuilder::default()
     }
@@ -405,11 +454,25 @@ impl RedisStore {
     }
 
     /// The key prefix.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = tower_webhook::dedup::RedisStore::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(store.prefix(), "tower-webhook:");
+    /// # Ok(()) }
+    /// ```
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
     }
 
     /// The bound on each operation.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = tower_webhook::dedup::RedisStore::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(store.timeout(), tower_webhook::dedup::redis::DEFAULT_TIMEOUT);
+    /// # Ok(()) }
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
