@@ -636,7 +636,7 @@ async fn dead_replica_lease_expires_and_the_retry_goes_through() {
     let prefix = unique_prefix();
     let url = redis_url();
     let log = Arc::new(Log::default());
-    let lease = Duration::from_millis(500);
+    let lease = Duration::from_millis(800);
     let store_a = NeverRelease(connect(&url, &prefix, Duration::from_secs(2)).await);
     let a = replica("a", store_a, lease, Mode::Hang, &log).await;
     let b = replica(
