@@ -1024,3 +1024,46 @@ async fn frozen_redis_times_out_then_recovers() {
         Ok(Reservation::InFlight { .. })
     ));
 }
+
+// A reconnection that fails for a reason other than I/O (here the password
+// was changed, then changed back) must not leave the store broken for good.
+#[tokio::test]
+async fn store_recovers_from_a_failed_reconnection_that_is_not_io() {
+    let server = PrivateRedis::start().await;
+    let mut admin = raw(&server.url()).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "requirepass", "pw-one"][..])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("redis://:pw-one@127.0.0.1:{}", server.port);
+    let s = connect(&url, &unique_prefix(), Duration::from_millis(300)).await;
+    fresh(s.reserve("before", LEASE).await);
+
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "requirepass", "pw-two"][..])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("CLIENT")
+        .arg(&["KILL", "TYPE", "normal", "SKIPME", "yes"][..])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        let r = s.reserve("during", LEASE).await;
+        assert!(r.is_err(), "{r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "requirepass", "pw-one"][..])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(15),
+        "the store to answer again",
+        || async { matches!(s.reserve("after", LEASE).await, Ok(Reservation::Fresh(_))) },
+    )
+    .await;
+}

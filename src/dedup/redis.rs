@@ -31,7 +31,12 @@
 //!   [`StoreError::Timeout`], so the layer answers 503 with `Retry-After`
 //!   and does not call the handler. The connection is a redis
 //!   [`ConnectionManager`], which reconnects in the background; once Redis
-//!   answers again, so does the store, without a restart.
+//!   answers again, so does the store, without a restart. The manager gives
+//!   up for good when a reconnection fails for a reason other than I/O (a
+//!   password changed, then changed back): so after 5 failures in a row, a
+//!   store that made its own connection ([`RedisStore::connect`]) starts
+//!   over with a new one, at most every 2 s. A store given a connection
+//!   ([`RedisStoreBuilder::build`]) keeps that one.
 //!
 //! # Caveats
 //!
@@ -71,9 +76,9 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{RedisError, Script, ScriptInvocation};
@@ -94,6 +99,13 @@ pub const DEFAULT_PREFIX: &str = "tower-webhook:";
 /// assert_eq!(tower_webhook::dedup::redis::DEFAULT_TIMEOUT, Duration::from_millis(500));
 /// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// After this many operations failed in a row, a store that made its own
+/// connection replaces it with a new one...
+const START_OVER_AFTER: u32 = 5;
+
+/// ...at most this often.
+const START_OVER_EVERY: Duration = Duration::from_secs(2);
 
 /// The value of a committed id.
 const DONE: &str = "done";
@@ -218,7 +230,6 @@ impl Conn {
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: Conn,
     inner: Arc<Inner>,
 }
 
@@ -228,6 +239,14 @@ struct Inner {
     reserve: Script,
     commit: Script,
     release: Script,
+    /// Replaced when the store [starts over](RedisStore::note_failure).
+    conn: RwLock<Conn>,
+    /// How to start over, when the store made the connection itself.
+    fresh: Option<(::redis::Client, ConnectionManagerConfig)>,
+    /// Operations failed in a row.
+    failures: AtomicU32,
+    /// When the store last started over.
+    restarted: Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -315,14 +334,14 @@ impl RedisStoreBuilder {
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_secs(1))
             .set_number_of_retries(4);
-        let conn = ConnectionManager::new_with_config(client, config)
+        let conn = ConnectionManager::new_with_config(client.clone(), config.clone())
             .await
             .map_err(|e| ConnectError::Connect {
                 setting: SETTING,
                 addr,
                 reason: e.to_string(),
             })?;
-        Ok(self.build(conn))
+        Ok(self.build_on(Conn::Single(conn), Some((client, config))))
     }
 
     /// Connects to the Redis Cluster that `nodes` (URLs of some of its
@@ -384,7 +403,7 @@ impl RedisStoreBuilder {
     /// Builds the store on an existing connection manager (its reconnection
     /// settings apply). See the [builder's example](RedisStoreBuilder).
     pub fn build(self, conn: ConnectionManager) -> RedisStore {
-        self.build_on(Conn::Single(conn))
+        self.build_on(Conn::Single(conn), None)
     }
 
     /// Builds the store on an existing Redis Cluster connection (feature
@@ -399,18 +418,25 @@ impl RedisStoreBuilder {
     /// ```
     #[cfg(feature = "redis-cluster")]
     pub fn build_cluster(self, conn: ::redis::cluster_async::ClusterConnection) -> RedisStore {
-        self.build_on(Conn::Cluster(conn))
+        self.build_on(Conn::Cluster(conn), None)
     }
 
-    fn build_on(self, conn: Conn) -> RedisStore {
+    fn build_on(
+        self,
+        conn: Conn,
+        fresh: Option<(::redis::Client, ConnectionManagerConfig)>,
+    ) -> RedisStore {
         RedisStore {
-            conn,
             inner: Arc::new(Inner {
                 prefix: self.prefix,
                 timeout: self.timeout,
                 reserve: Script::new(RESERVE),
                 commit: Script::new(COMMIT),
                 release: Script::new(RELEASE),
+                conn: RwLock::new(conn),
+                fresh,
+                failures: AtomicU32::new(0),
+                restarted: Mutex::new(None),
             }),
         }
     }
@@ -485,10 +511,10 @@ impl RedisStore {
         k
     }
 
-    /// Runs `op` under the timeout, mapping errors to [`StoreError`].
-    async fn bounded<T>(
+    /// Runs `invocation` under the timeout, mapping errors to [`StoreError`].
+    async fn run<T: ::redis::FromRedisValue>(
         &self,
-        op: impl Future<Output = Result<T, RedisError>>,
+        invocation: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
         // The layer may release from a destructor; without a runtime the
         // timer (and the connection) would panic there.
@@ -497,11 +523,66 @@ impl RedisStore {
                 "RedisStore needs a tokio runtime, and none runs on this thread".to_owned(),
             ));
         }
-        match tokio::time::timeout(self.inner.timeout, op).await {
+        let conn = self
+            .inner
+            .conn
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let result = match tokio::time::timeout(self.inner.timeout, conn.invoke(invocation)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) if e.is_timeout() => Err(StoreError::Timeout(self.inner.timeout)),
             Ok(Err(e)) => Err(StoreError::Unavailable(format!("redis: {e}"))),
             Err(_) => Err(StoreError::Timeout(self.inner.timeout)),
+        };
+        match &result {
+            Ok(_) => self.inner.failures.store(0, Ordering::Relaxed),
+            Err(_) => self.note_failure(),
+        }
+        result
+    }
+
+    /// The connection manager reconnects by itself after I/O errors, but
+    /// keeps failing without retrying when a reconnection failed for another
+    /// reason (a password changed and changed back, for instance). So when
+    /// operations keep failing, a store that made its own connection starts
+    /// over with a new one (the old one is dropped).
+    fn note_failure(&self) {
+        let failures = self.inner.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        let Some((client, config)) = &self.inner.fresh else {
+            return;
+        };
+        if failures < START_OVER_AFTER {
+            return;
+        }
+        let mut restarted = self
+            .inner
+            .restarted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if restarted.is_some_and(|at| at.elapsed() < START_OVER_EVERY) {
+            return;
+        }
+        *restarted = Some(Instant::now());
+        match ConnectionManager::new_lazy_with_config(client.clone(), config.clone()) {
+            Ok(conn) => {
+                *self
+                    .inner
+                    .conn
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Conn::Single(conn);
+                self.inner.failures.store(0, Ordering::Relaxed);
+                tracing::warn!(
+                    prefix = %self.inner.prefix,
+                    failures,
+                    "Redis dedup store: operations keep failing; starting over with a new connection"
+                );
+            }
+            Err(e) => tracing::warn!(
+                prefix = %self.inner.prefix,
+                error = %e,
+                "Redis dedup store: could not start over with a new connection"
+            ),
         }
     }
 }
@@ -523,7 +604,7 @@ impl DedupStore for RedisStore {
             let lease_ms = ttl_ms(lease);
             let mut invocation = self.inner.reserve.key(self.redis_key(key));
             invocation.arg(token.as_u64()).arg(lease_ms).arg(DONE);
-            let (state, pttl): (u8, i64) = self.bounded(self.conn.invoke(&invocation)).await?;
+            let (state, pttl): (u8, i64) = self.run(&invocation).await?;
             Ok(if state == 0 {
                 Reservation::Fresh(token)
             } else if state == 1 {
@@ -552,7 +633,7 @@ impl DedupStore for RedisStore {
                 .arg(token.as_u64())
                 .arg(ttl_ms(retention))
                 .arg(DONE);
-            let n: i64 = self.bounded(self.conn.invoke(&invocation)).await?;
+            let n: i64 = self.run(&invocation).await?;
             Ok(n == 1)
         })
     }
@@ -565,7 +646,7 @@ impl DedupStore for RedisStore {
         Box::pin(async move {
             let mut invocation = self.inner.release.key(self.redis_key(key));
             invocation.arg(token.as_u64());
-            let n: i64 = self.bounded(self.conn.invoke(&invocation)).await?;
+            let n: i64 = self.run(&invocation).await?;
             Ok(n == 1)
         })
     }
