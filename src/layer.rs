@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::dedup::{DedupStore, MemoryStore};
 use crate::payload::{Decode, Raw, Typed};
 use crate::rejection::Rejection;
+use crate::resolver::Resolver;
 use crate::scheme::{Scheme, Tolerance};
 use crate::service::Webhook;
 
@@ -69,15 +70,32 @@ pub(crate) struct Settings {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct WebhookLayer<S, P = Typed<serde_json::Value>> {
-    pub(crate) scheme: Arc<S>,
+    pub(crate) keys: KeySource<S>,
     pub(crate) settings: Settings,
     _payload: PhantomData<fn() -> P>,
+}
+
+/// Where the scheme (and its keys) for a request comes from.
+pub(crate) enum KeySource<S> {
+    /// One scheme for every request.
+    Static(Arc<S>),
+    /// Looked up per request (per tenant).
+    Resolver(Arc<dyn Resolver<S>>),
+}
+
+impl<S> Clone for KeySource<S> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Static(s) => Self::Static(Arc::clone(s)),
+            Self::Resolver(r) => Self::Resolver(Arc::clone(r)),
+        }
+    }
 }
 
 impl<S, P> Clone for WebhookLayer<S, P> {
     fn clone(&self) -> Self {
         Self {
-            scheme: Arc::clone(&self.scheme),
+            keys: self.keys.clone(),
             settings: self.settings.clone(),
             _payload: PhantomData,
         }
@@ -87,7 +105,13 @@ impl<S, P> Clone for WebhookLayer<S, P> {
 impl<S: Scheme, P> fmt::Debug for WebhookLayer<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookLayer")
-            .field("scheme", &self.scheme.name())
+            .field(
+                "scheme",
+                &match &self.keys {
+                    KeySource::Static(s) => s.name(),
+                    KeySource::Resolver(_) => "<per request>",
+                },
+            )
             .field("max_body", &self.settings.max_body)
             .field("tolerance", &self.settings.tolerance)
             .field("dedup", &self.settings.store.is_some())
@@ -101,8 +125,21 @@ impl<S: Scheme> WebhookLayer<S> {
     /// of tolerance each way, an in-memory dedup store, JSON payloads as
     /// [`serde_json::Value`].
     pub fn new(scheme: S) -> Self {
+        Self::from_keys(KeySource::Static(Arc::new(scheme)))
+    }
+
+    /// A layer that finds the scheme for each request with `resolver` (for
+    /// instance per tenant, with [`TenantKeys`](crate::resolver::TenantKeys)).
+    /// Same defaults as [`new`](Self::new); the tenant becomes part of the
+    /// dedup key. Resolution fails with 401 for unknown tenants and 503 when
+    /// the lookup fails.
+    pub fn with_resolver(resolver: impl Resolver<S>) -> Self {
+        Self::from_keys(KeySource::Resolver(Arc::new(resolver)))
+    }
+
+    fn from_keys(keys: KeySource<S>) -> Self {
         Self {
-            scheme: Arc::new(scheme),
+            keys,
             settings: Settings {
                 max_body: DEFAULT_MAX_BODY,
                 tolerance: Tolerance::default(),
@@ -123,15 +160,19 @@ impl<S: Scheme> WebhookLayer<S> {
 impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     fn with<Q>(self) -> WebhookLayer<S, Q> {
         WebhookLayer {
-            scheme: self.scheme,
+            keys: self.keys,
             settings: self.settings,
             _payload: PhantomData,
         }
     }
 
-    /// The scheme (for instance to build a [`Signer`](crate::sign::Signer) in tests).
-    pub fn scheme(&self) -> &S {
-        &self.scheme
+    /// The scheme, for a layer with one static scheme (for instance to build
+    /// a [`Signer`](crate::sign::Signer) in tests); `None` with a resolver.
+    pub fn scheme(&self) -> Option<&S> {
+        match &self.keys {
+            KeySource::Static(s) => Some(s),
+            KeySource::Resolver(_) => None,
+        }
     }
 
     /// Parses verified bodies into `T` (JSON, or a form by `Content-Type`).
@@ -266,6 +307,6 @@ impl<S: Scheme, P: Decode, Inner> Layer<Inner> for WebhookLayer<S, P> {
     type Service = Webhook<S, P, Inner>;
 
     fn layer(&self, inner: Inner) -> Self::Service {
-        Webhook::new(Arc::clone(&self.scheme), self.settings.clone(), inner)
+        Webhook::new(self.keys.clone(), self.settings.clone(), inner)
     }
 }

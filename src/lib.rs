@@ -80,6 +80,7 @@ mod future;
 mod layer;
 pub mod payload;
 pub mod rejection;
+pub mod resolver;
 pub mod scheme;
 pub mod secret;
 mod service;
