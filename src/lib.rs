@@ -66,6 +66,8 @@
 //! # Feature flags
 //!
 //! - `axum` (default): the [`Verified`] and [`Delivery`] extractors.
+//! - `redis`: `dedup::RedisStore`, a dedup store shared by several replicas.
+//! - `redis-cluster`: `RedisStore` on a Redis Cluster as well.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
