@@ -148,7 +148,7 @@ fn strictly_valid(method: &Method, headers: &HeaderMap, body: &[u8], now: i64) -
         && once
         && cl_ok
         && (1..=256).contains(&id.len())
-        && id.iter().all(|&b| is_visible_ascii(b))
+        && id.iter().all(|&b| is_visible_ascii(b) && b != b'.')
         && canonical_seconds(ts).is_some_and(|t| (t - now).abs() <= TOLERANCE_SECS)
         && sig.iter().all(|&b| is_visible_ascii(b))
         && (1..=32).contains(&entries)

@@ -6,7 +6,7 @@
 //! (mod 16), 1 byte what to flip (0 body, 1 id, 2 timestamp, 3 signature,
 //! else nothing), 2 bytes which bit (u16 LE, modulo the field's bits), 1 byte
 //! timestamp skew in seconds (i8), then `id \0 body` (id bytes are mapped
-//! into visible ASCII without spaces).
+//! into visible ASCII without spaces and dots).
 
 #![no_main]
 
@@ -53,10 +53,15 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, &[][..]),
     };
+    // Visible ASCII without space and without `.` (the signed-content
+    // separator, which event ids may not contain).
     let id: String = id
         .iter()
         .take(256)
-        .map(|b| char::from(0x21 + b % 94))
+        .map(|b| match char::from(0x21 + b % 94) {
+            '.' => '_',
+            c => c,
+        })
         .collect();
     if id.is_empty() {
         return;
