@@ -25,9 +25,32 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod encoding;
+pub mod hmac;
 mod keyed;
+mod presets;
 pub mod standard;
+mod url;
 mod util;
+
+pub mod calendly;
+pub mod dropbox;
+pub mod github;
+pub mod hubspot;
+pub mod intercom;
+pub mod linear;
+pub mod mailgun;
+pub mod paddle;
+pub mod pagerduty;
+pub mod shopify;
+pub mod slack;
+pub mod square;
+pub mod stripe;
+pub mod token;
+pub mod twilio;
+pub mod twitch;
+pub mod typeform;
+pub mod zoom;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -35,9 +58,32 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::request::Parts;
 
+use crate::secret::SecretError;
+
+pub use calendly::Calendly;
+pub use dropbox::Dropbox;
+pub use encoding::{Encoding, hex_decode_exact, hex_encode};
+pub use github::{GitHub, Meta};
+pub use hmac::{Algorithm, HmacBuilder, HmacScheme, Part, TimeUnit};
+pub use hubspot::HubSpot;
+pub use intercom::Intercom;
 pub use keyed::Keyed;
+pub use linear::Linear;
+pub use mailgun::Mailgun;
+pub use paddle::Paddle;
+pub use pagerduty::PagerDuty;
+pub use presets::{PRESETS, by_name};
+pub use shopify::Shopify;
+pub use slack::Slack;
+pub use square::Square;
 pub use standard::StandardWebhooks;
-pub use util::{check_timestamp, parse_unix_digits, single_header};
+pub use stripe::Stripe;
+pub use token::Token;
+pub use twilio::Twilio;
+pub use twitch::Twitch;
+pub use typeform::Typeform;
+pub use util::{check_timestamp, parse_rfc3339, parse_unix_digits, single_header};
+pub use zoom::Zoom;
 
 /// How far a delivery's timestamp may lie from the receiver's clock.
 ///
@@ -176,6 +222,53 @@ pub enum SignError {
     /// A value could not be put into a header or URI.
     #[error("cannot sign: {0}")]
     Invalid(String),
+}
+
+/// Why a scheme could not be configured. Messages name the setting at fault
+/// and never quote a secret.
+///
+/// ```
+/// use tower_webhook::scheme::{SchemeConfigError, Twilio};
+/// let err = Twilio::new("token", "mycompany.com/sms").unwrap_err();
+/// assert!(matches!(err, SchemeConfigError::InvalidPublicUrl { .. }));
+/// assert!(err.to_string().starts_with("WEBHOOK_PUBLIC_URL"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemeConfigError {
+    /// No preset has this name.
+    #[error("unknown webhook scheme `{name}`; known schemes: {known}")]
+    UnknownScheme {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// The scheme signs the endpoint's URL, and none was configured.
+    #[error(
+        "the `{scheme}` scheme signs the endpoint's public URL: set WEBHOOK_PUBLIC_URL to the URL registered with the sender (such as https://example.com/webhooks)"
+    )]
+    MissingPublicUrl {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// The configured public URL cannot be used.
+    #[error("WEBHOOK_PUBLIC_URL is not a usable URL: {reason}")]
+    InvalidPublicUrl {
+        /// What is wrong with it (the URL itself is not quoted).
+        reason: &'static str,
+    },
+    /// A generic scheme's settings contradict each other.
+    #[error("the `{scheme}` scheme is misconfigured: {reason}")]
+    Invalid {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The secret was refused.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// How one sender (or family of senders) signs its deliveries.
