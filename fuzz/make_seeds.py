@@ -131,4 +131,19 @@ for target in range(5):
           struct.pack("<BBBHb", 2, 3, target, 77, 0) + rid + b"\0" + v["body"].encode())
 write("roundtrip", "many-noise", struct.pack("<BBBHb", 15, 15, 9, 0, -5) + rid + b"\0" + b"{}")
 
+# presets: preset index, secret \n METHOD \n headers \n\n body. The order is
+# scheme::PRESETS (from the senders branch); each preset gets the secret of a
+# vector of its sender when there is one.
+PRESETS = ["standard", "stripe", "github", "shopify", "slack", "square", "hubspot", "paddle",
+           "pagerduty", "twilio", "gitlab", "dropbox", "linear", "typeform", "calendly",
+           "zoom", "intercom", "mailgun", "twitch"]
+for i, name in enumerate(PRESETS):
+    secrets = [x["secret"] for x in ALL if isinstance(x.get("secret"), str)
+               and name in x.get("sender", "").lower()]
+    secret = secrets[0] if secrets else "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = next((x["body"] for x in ALL if name in x.get("sender", "").lower()
+                 and isinstance(x.get("body"), str)), '{"type":"ping"}')
+    write("presets", f"{i:02}-{name}",
+          bytes([i]) + f"{secret}\nPOST\ncontent-type: application/json\n\n{body}".encode())
+
 print("seeds written under", SEEDS)
