@@ -1148,3 +1148,21 @@ async fn logs_of_failing_and_passing_deliveries_never_contain_a_secret_or_a_sign
     );
     assert!(matches!(e, Err(VerifyError::NoMatch { .. })));
 }
+
+/// A tolerance too large to add to a timestamp (used to switch the time
+/// check off) must not shrink the dedup retention to the 60 s margin.
+#[tokio::test]
+async fn an_unbounded_tolerance_does_not_shorten_the_retention() {
+    let f = fixture();
+    let h = Counter::new(StatusCode::NO_CONTENT);
+    let svc = f.layer.clone().tolerance(Duration::MAX).layer(h.service());
+    let (status, ..) = send(svc.clone(), signed("msg_forever", BODY)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for hours in [1, 24, 48] {
+        f.clock.set_unix(NOW + hours * 3600);
+        let (status, rejection, ..) = send(svc.clone(), signed("msg_forever", BODY)).await;
+        assert_eq!(status, StatusCode::OK, "replayed {hours} h later");
+        assert!(matches!(rejection, Some(Rejection::Duplicate { .. })));
+    }
+    assert_eq!(h.calls(), 1);
+}
