@@ -1166,3 +1166,50 @@ async fn an_unbounded_tolerance_does_not_shorten_the_retention() {
     }
     assert_eq!(h.calls(), 1);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any id (without `.`), timestamp in the window and body, including
+    /// bodies that start with a timestamp and a dot: of every way to cut the
+    /// signed content into (id, timestamp, body), only the original verifies.
+    #[test]
+    fn no_other_framing_of_signed_content_verifies(
+        id in "[a-zA-Z0-9_-]{1,12}",
+        skew in -300i64..=300,
+        lead in proptest::option::of(-300i64..=300),
+        tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+    ) {
+        let ts = (NOW + skew).to_string();
+        let mut body = lead.map(|d| format!("{}.", NOW + d).into_bytes()).unwrap_or_default();
+        body.extend_from_slice(&tail);
+        let sig = reference_sig(id.as_bytes(), ts.as_bytes(), &body);
+        let mut content = format!("{id}.{ts}.").into_bytes();
+        content.extend_from_slice(&body);
+        let dots: Vec<usize> = content.iter().enumerate().filter(|(_, b)| **b == b'.').map(|(i, _)| i).collect();
+        let scheme = scheme();
+        let ctx = tower_webhook::scheme::Context::new(
+            UNIX_EPOCH + Duration::from_secs(NOW as u64),
+            Default::default(),
+        );
+        let mut accepted = 0;
+        for (k, &first) in dots.iter().enumerate() {
+            for &second in &dots[k + 1..] {
+                let (Ok(i), Ok(t)) = (
+                    HeaderValue::from_bytes(&content[..first]),
+                    HeaderValue::from_bytes(&content[first + 1..second]),
+                ) else { continue };
+                let mut head = Request::post("/webhook").body(()).unwrap().into_parts().0;
+                head.headers.insert("webhook-id", i);
+                head.headers.insert("webhook-timestamp", t);
+                head.headers.insert("webhook-signature", sig.parse().unwrap());
+                if scheme.verify(&head, &content[second + 1..], &ctx).is_ok() {
+                    proptest::prop_assert_eq!(first, id.len(), "re-framed id accepted");
+                    proptest::prop_assert_eq!(&content[second + 1..], &body[..]);
+                    accepted += 1;
+                }
+            }
+        }
+        proptest::prop_assert_eq!(accepted, 1);
+    }
+}
