@@ -1,0 +1,182 @@
+//! Verification cost of each preset against the limit: a bare HMAC-SHA256
+//! over the same signed bytes with a pre-keyed state (clone + update +
+//! finalize), for payloads of 64 B, 1 KiB, 16 KiB and 1 MiB.
+//!
+//! `cargo bench --bench verify` runs Criterion; `cargo bench --bench verify --
+//! --ratios` prints interleaved ratios (see `common/mod.rs`).
+//!
+//! Adding a preset (Stripe, GitHub, ...) is one more entry in [`presets`]:
+//! its scheme, its raw key, and the bytes its sender signs around the body.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::hint::black_box;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, Throughput};
+use hmac::{Hmac, KeyInit, Mac};
+use http::request::Parts;
+use sha2::Sha256;
+use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
+use tower_webhook::sign::Signer;
+
+use common::{Arm, compare, json_body, ratios_mode};
+
+pub const SIZES: [usize; 4] = [64, 1024, 16 * 1024, 1024 * 1024];
+const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A sender preset and what its bare-HMAC limit feeds.
+struct Preset {
+    name: &'static str,
+    scheme: Box<dyn Scheme>,
+    /// The raw HMAC key the sender and the bare arm use.
+    key: Vec<u8>,
+    /// The signed bytes before and after the body, read from a signed head.
+    around: fn(&Parts) -> (Vec<u8>, Vec<u8>),
+}
+
+fn header(head: &Parts, name: &str) -> Vec<u8> {
+    head.headers[name].as_bytes().to_vec()
+}
+
+fn presets() -> Vec<Preset> {
+    vec![Preset {
+        name: "standard",
+        scheme: Box::new(StandardWebhooks::new(STANDARD_SECRET).unwrap()),
+        key: base64::engine::general_purpose::STANDARD
+            .decode(&STANDARD_SECRET["whsec_".len()..])
+            .unwrap(),
+        // `{id}.{timestamp}.{body}`
+        around: |head| {
+            let mut before = header(head, "webhook-id");
+            before.push(b'.');
+            before.extend(header(head, "webhook-timestamp"));
+            before.push(b'.');
+            (before, Vec::new())
+        },
+    }]
+}
+
+/// One signed delivery of `len` bytes, ready for both arms.
+struct Fixture {
+    head: Parts,
+    body: Bytes,
+    before: Vec<u8>,
+    after: Vec<u8>,
+    keyed: Hmac<Sha256>,
+    ctx: Context,
+}
+
+fn fixture(p: &Preset, len: usize) -> Fixture {
+    let now = SystemTime::now();
+    let body = json_body(len);
+    let req = Signer::new(&*p.scheme)
+        .id("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
+        .timestamp(now)
+        .request("/webhook", body.clone())
+        .unwrap();
+    let (head, _) = req.into_parts();
+    let (before, after) = (p.around)(&head);
+    let f = Fixture {
+        head,
+        body,
+        before,
+        after,
+        keyed: <Hmac<Sha256> as KeyInit>::new_from_slice(&p.key).unwrap(),
+        // A long tolerance: the fixture outlives a five-minute run.
+        ctx: Context::new(now, Tolerance::default()),
+    };
+    // Both arms must agree that the delivery verifies.
+    assert!(p.scheme.verify(&f.head, &f.body, &f.ctx).is_ok());
+    let tag = bare(&f);
+    assert_eq!(
+        p.scheme.sign_tag_check(&f, &tag),
+        true,
+        "the bare arm must compute the sender's tag"
+    );
+    f
+}
+
+/// The limit: clone of a pre-keyed state, the signed bytes, finalize.
+fn bare(f: &Fixture) -> [u8; 32] {
+    let mut mac = f.keyed.clone();
+    mac.update(&f.before);
+    mac.update(&f.body);
+    mac.update(&f.after);
+    mac.finalize().into_bytes().into()
+}
+
+/// Checks the bare arm's tag by signing the same delivery again.
+trait TagCheck {
+    fn sign_tag_check(&self, f: &Fixture, tag: &[u8; 32]) -> bool;
+}
+
+impl TagCheck for Box<dyn Scheme> {
+    fn sign_tag_check(&self, f: &Fixture, tag: &[u8; 32]) -> bool {
+        // Every preset puts its tag in a header as base64 or hex; accept either.
+        let b64 = base64::engine::general_purpose::STANDARD.encode(tag);
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        f.head
+            .headers
+            .values()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(&b64) || v.contains(&hex))
+    }
+}
+
+fn ours(p: &Preset, f: &Fixture) -> bool {
+    p.scheme.verify(&f.head, &f.body, &f.ctx).is_ok()
+}
+
+fn size_name(len: usize) -> String {
+    match len {
+        n if n >= 1 << 20 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
+    }
+}
+
+fn run_ratios() {
+    for p in presets() {
+        for len in SIZES {
+            let f = fixture(&p, len);
+            compare(
+                &format!("verify `{}`, {} body", p.name, size_name(len)),
+                vec![
+                    Arm::simple("bare HMAC (pre-keyed)", || bare(black_box(&f))),
+                    Arm::simple(format!("{}::verify", p.name), || ours(&p, black_box(&f))),
+                ],
+            );
+        }
+    }
+}
+
+fn run_criterion() {
+    let mut c = Criterion::default().configure_from_args();
+    for p in presets() {
+        let mut g = c.benchmark_group(format!("verify/{}", p.name));
+        for len in SIZES {
+            let f = fixture(&p, len);
+            g.throughput(Throughput::Bytes(len as u64));
+            g.bench_with_input(BenchmarkId::new("bare_hmac", len), &f, |b, f| {
+                b.iter(|| bare(black_box(f)))
+            });
+            g.bench_with_input(BenchmarkId::new("ours", len), &f, |b, f| {
+                b.iter(|| ours(&p, black_box(f)))
+            });
+        }
+        g.finish();
+    }
+    c.final_summary();
+}
+
+fn main() {
+    if ratios_mode() {
+        run_ratios();
+    } else {
+        run_criterion();
+    }
+}
