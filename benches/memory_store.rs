@@ -1,1 +1,139 @@
-fn main(){}
+//! The memory dedup store with 100 000 and 1 000 000 live ids: one reserve +
+//! commit pair of a fresh id per operation, from one thread and from two
+//! threads at once. Bytes per entry are measured by
+//! `cargo run --release -p bench-peers --bin store_bytes`.
+//!
+//! `cargo bench --bench memory_store` runs Criterion; `cargo bench --bench
+//! memory_store -- --ratios` prints interleaved tables (see `common/mod.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use tower_webhook::dedup::{MemoryStore, Reservation};
+
+use common::{Arm, compare, ratios_mode};
+
+const LEASE: Duration = Duration::from_secs(60);
+const RETENTION: Duration = Duration::from_secs(3600);
+
+/// A key as the layer builds it (scheme, namespace, event id).
+fn key(i: u64) -> String {
+    format!("standard:8:/webhook:msg_{i:016x}")
+}
+
+fn pair(store: &MemoryStore, key: &str) {
+    let Ok(Reservation::Fresh(token)) = store.reserve_now(key, LEASE) else {
+        panic!("store refused a fresh id");
+    };
+    black_box(store.commit_now(key, token, RETENTION));
+}
+
+/// A store holding `live` committed ids, with room for the measurement to
+/// add up to a quarter more before it is rebuilt.
+struct Filled {
+    live: usize,
+    store: MemoryStore,
+    next: u64,
+}
+
+impl Filled {
+    fn new(live: usize) -> Self {
+        let mut f = Self {
+            live,
+            store: MemoryStore::builder().capacity(live * 3 / 2).build(),
+            next: 0,
+        };
+        f.refill();
+        f
+    }
+
+    fn refill(&mut self) {
+        self.store = MemoryStore::builder().capacity(self.live * 3 / 2).build();
+        for _ in 0..self.live {
+            self.next += 1;
+            pair(&self.store, &key(self.next));
+        }
+    }
+
+    /// `threads` × `n` fresh keys, ready before the clock starts.
+    fn keys(&mut self, threads: usize, n: u64) -> Vec<Vec<String>> {
+        if self.store.len() + threads * n as usize > self.live + self.live / 4 {
+            self.refill();
+        }
+        (0..threads)
+            .map(|_| {
+                (0..n)
+                    .map(|_| {
+                        self.next += 1;
+                        key(self.next)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// `n` pairs per thread; the time is wall time, so with two threads the
+/// figure is the time one thread needs per pair while the other works too.
+fn arm<'a>(live: usize, threads: usize) -> Arm<'a> {
+    let mut filled = Filled::new(live);
+    Arm::custom(
+        format!("{}k live ids, {threads} thread(s)", live / 1000),
+        move |n| {
+            let keys = filled.keys(threads, n);
+            let store = &filled.store;
+            if threads == 1 {
+                let start = Instant::now();
+                for k in &keys[0] {
+                    pair(store, k);
+                }
+                return start.elapsed();
+            }
+            let barrier = Barrier::new(threads + 1);
+            std::thread::scope(|s| {
+                for ks in &keys {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        barrier.wait();
+                        for k in ks {
+                            pair(store, k);
+                        }
+                    });
+                }
+                barrier.wait();
+                let start = Instant::now();
+                // The scope joins the threads before returning.
+                start
+            })
+            .elapsed()
+        },
+    )
+}
+
+fn arms<'a>() -> Vec<Arm<'a>> {
+    vec![
+        arm(100_000, 1),
+        arm(100_000, 2),
+        arm(1_000_000, 1),
+        arm(1_000_000, 2),
+    ]
+}
+
+fn main() {
+    if ratios_mode() {
+        compare("memory store: reserve + commit of a fresh id", arms());
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    let mut g = c.benchmark_group("memory_store/reserve_commit");
+    for mut a in arms() {
+        g.bench_function(a.name.clone(), |b| b.iter_custom(|n| (a.run)(n)));
+    }
+    g.finish();
+    c.final_summary();
+}

@@ -173,8 +173,36 @@ fn run_criterion() {
     c.final_summary();
 }
 
+/// `-- --profile <bytes>`: runs `StandardWebhooks::verify` alone in a loop for
+/// `BENCH_SECS` seconds (default 5), for `perf record` or callgrind.
+fn profile_size() -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--profile")?;
+    args.get(i + 1)?.parse().ok()
+}
+
+fn run_profile(len: usize) {
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let p = &presets()[0];
+    let f = fixture(p, len);
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs() < secs {
+        for _ in 0..1000 {
+            black_box(ours(p, black_box(&f)));
+        }
+        n += 1000;
+    }
+    println!("{n} verifications of {len} B");
+}
+
 fn main() {
-    if ratios_mode() {
+    if let Some(len) = profile_size() {
+        run_profile(len);
+    } else if ratios_mode() {
         run_ratios();
     } else {
         run_criterion();

@@ -132,7 +132,10 @@ pub fn compare(title: &str, mut arms: Vec<Arm<'_>>) -> Vec<Row> {
         "\n### {title}\n\n{rounds} interleaved rounds of ~{} ms per arm; load average before: {load_before}, after: {load_after}\n",
         batch.as_millis()
     );
-    println!("| arm | median ns/iter | fastest round ns/iter | ratio to `{}` (median [IQR]) |", rows[0].name);
+    println!(
+        "| arm | median ns/iter | fastest round ns/iter | ratio to `{}` (median [IQR]) |",
+        rows[0].name
+    );
     println!("|---|---:|---:|---:|");
     for r in &rows {
         println!(
