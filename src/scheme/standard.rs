@@ -251,19 +251,53 @@ fn v1_tag(entry: &str) -> Option<[u8; TAG_LEN]> {
     let Some(("v1", encoded)) = entry.split_once(',') else {
         return None;
     };
-    // 32 bytes are 44 base64 characters with padding.
-    if encoded.len() != 44 {
+    decode_tag(encoded.as_bytes())
+}
+
+/// Value of each base64 character (standard alphabet); `0xff` for others.
+const B64_VALUES: [u8; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Decodes exactly 32 bytes from 44 characters of padded standard base64
+/// (43 characters and `=`), refusing non-canonical trailing bits: the only
+/// input from which `base64`'s `STANDARD.decode_slice` yields 32 bytes, and
+/// with the same answer (a test checks both agree).
+///
+/// Hand-written for this one shape: measured (perf, 64 B delivery) the
+/// general decoder took about 10 % of `verify`'s samples (≈ 45 ns a tag).
+fn decode_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
+    let chars: &[u8; 44] = encoded.try_into().ok()?;
+    if chars[43] != b'=' {
         return None;
     }
-    let mut buf = [0u8; 33];
-    match B64.decode_slice(encoded, &mut buf) {
-        Ok(TAG_LEN) => {
-            let mut tag = [0u8; TAG_LEN];
-            tag.copy_from_slice(&buf[..TAG_LEN]);
-            Some(tag)
-        }
-        _ => None,
+    let mut out = [0u8; TAG_LEN];
+    let mut invalid = 0u8;
+    let value = |c: u8, invalid: &mut u8| {
+        let v = B64_VALUES[usize::from(c)];
+        *invalid |= v;
+        u32::from(v & 0x3f)
+    };
+    for (group, bytes) in chars[..40].chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let n = value(group[0], &mut invalid) << 18
+            | value(group[1], &mut invalid) << 12
+            | value(group[2], &mut invalid) << 6
+            | value(group[3], &mut invalid);
+        bytes.copy_from_slice(&n.to_be_bytes()[1..]);
     }
+    let last = value(chars[42], &mut invalid);
+    let n = value(chars[40], &mut invalid) << 18 | value(chars[41], &mut invalid) << 12 | last << 6;
+    out[30..].copy_from_slice(&n.to_be_bytes()[1..3]);
+    // Invalid characters have the top bits set; canonical base64 leaves the
+    // two bits below the last byte zero.
+    (invalid & 0xc0 == 0 && last & 0b11 == 0).then_some(out)
 }
 
 impl Scheme for StandardWebhooks {
@@ -378,6 +412,50 @@ mod tests {
         StandardWebhooks::new(SECRET)
             .unwrap()
             .verify(&head(pairs), BODY, &ctx())
+    }
+
+    #[test]
+    fn decode_tag_agrees_with_the_base64_crate() {
+        let check = |s: &str| {
+            let mut buf = [0u8; 64];
+            let lib = match B64.decode_slice(s, &mut buf) {
+                Ok(TAG_LEN) => Some(buf[..TAG_LEN].to_vec()),
+                _ => None,
+            };
+            assert_eq!(decode_tag(s.as_bytes()).map(|t| t.to_vec()), lib, "{s:?}");
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            let mut tag = [0u8; TAG_LEN];
+            for b in &mut tag {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            let good = B64.encode(tag);
+            check(&good);
+            // Every position replaced by characters in and out of the alphabet.
+            let i = (x >> 8) as usize % 44;
+            for c in [
+                b'A', b'/', b'+', b'=', b'-', b'_', b' ', b'\xff', b'g', b'F', b'E',
+            ] {
+                let mut bad = good.clone().into_bytes();
+                bad[i] = c;
+                if let Ok(s) = String::from_utf8(bad) {
+                    check(&s);
+                }
+            }
+        }
+        for s in [
+            "",
+            "=",
+            &"A".repeat(44),
+            &"A".repeat(43),
+            &format!("{}==", "A".repeat(42)),
+        ] {
+            check(s);
+        }
     }
 
     #[test]
