@@ -7,7 +7,8 @@
 //! Environment: `WEBHOOK_BIND` (default `127.0.0.1:3000`), `WEBHOOK_SCHEME`
 //! (default `standard`), `WEBHOOK_SECRET` (default: the published development
 //! secret, with a warning), `WEBHOOK_TOLERANCE_SECS` (300), `WEBHOOK_MAX_BODY`
-//! (1048576), `WEBHOOK_PUBLIC_URL` (for schemes that sign the URL).
+//! (1048576), `WEBHOOK_PUBLIC_URL` (for schemes that sign the URL),
+//! `WEBHOOK_REDIS_URL` (share dedup between replicas; build with `--features redis`).
 //!
 //! For each event the handler receives it prints exactly one line of JSON to
 //! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
@@ -45,11 +46,23 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let layer = WebhookLayer::new(config.scheme()?)
         .tolerance(config.tolerance)
         .max_body(config.max_body);
-    if let Some(url) = &config.redis_url {
-        return Err(format!(
-            "WEBHOOK_REDIS_URL={url:?} needs the `redis` feature, which this build lacks"
-        )
-        .into());
+    // WEBHOOK_REDIS_URL: share the dedup store between replicas.
+    #[cfg(feature = "redis")]
+    let layer = match &config.redis_url {
+        Some(url) => layer.dedup(
+            tower_webhook::dedup::RedisStore::connect(url)
+                .await
+                .map_err(|e| format!("WEBHOOK_REDIS_URL: {e}"))?,
+        ),
+        None => layer,
+    };
+    #[cfg(not(feature = "redis"))]
+    if config.redis_url.is_some() {
+        return Err(
+            "WEBHOOK_REDIS_URL is set, but this build lacks the `redis` feature \
+                    (cargo run --example receiver --features redis)"
+                .into(),
+        );
     }
     let app = Router::new()
         .route("/webhook", post(handle))

@@ -19,6 +19,20 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of wall-clock time.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use tower_webhook::clock::Clock;
+///
+/// /// A clock that is always one hour late.
+/// struct Late;
+/// impl Clock for Late {
+///     fn now(&self) -> SystemTime {
+///         SystemTime::now() - std::time::Duration::from_secs(3600)
+///     }
+/// }
+/// assert!(Late.now() < SystemTime::now());
+/// ```
 pub trait Clock: Send + Sync + 'static {
     /// The current time.
     fn now(&self) -> SystemTime;

@@ -13,9 +13,31 @@ use crate::dedup::BoxFuture;
 
 /// The body of responses from [`Webhook`](crate::Webhook): the handler's own
 /// body, or the layer's (rejections and handshakes).
+///
+/// ```
+/// use http_body_util::{Either, Full};
+/// let layer_answer: tower_webhook::WebhookBody<String> = Either::Right(Full::new(bytes::Bytes::from_static(b"unauthorized")));
+/// # drop(layer_answer);
+/// ```
 pub type WebhookBody<B> = Either<B, Full<Bytes>>;
 
 /// Resolves to the handler's response, or to the layer's own answer.
+///
+/// ```
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use tower::{Layer, ServiceExt};
+/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+///
+/// let handler = tower::service_fn(|_req: http::Request<Full<Bytes>>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::new())))
+/// });
+/// let svc = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?).layer(handler);
+/// let response = svc.oneshot(http::Request::get("/").body(Full::new(Bytes::new()))?).await?;
+/// assert_eq!(response.status(), 405);
+/// # Ok(()) }
+/// ```
 pub struct ResponseFuture<B, E> {
     pub(crate) inner: BoxFuture<'static, Result<Response<WebhookBody<B>>, E>>,
 }

@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::dedup::{DedupStore, MemoryStore};
 use crate::payload::{Decode, Raw, Typed};
 use crate::rejection::Rejection;
+use crate::resolver::Resolver;
 use crate::scheme::{Scheme, Tolerance};
 use crate::service::Webhook;
 
@@ -46,6 +47,8 @@ pub(crate) struct Settings {
     pub(crate) max_body: usize,
     pub(crate) tolerance: Tolerance,
     pub(crate) store: Option<Arc<dyn DedupStore>>,
+    /// Whether `store` is the default memory store (which follows `.clock()`).
+    pub(crate) default_store: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) lease: Duration,
     pub(crate) retention: Option<Duration>,
@@ -67,15 +70,32 @@ pub(crate) struct Settings {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct WebhookLayer<S, P = Typed<serde_json::Value>> {
-    pub(crate) scheme: Arc<S>,
+    pub(crate) keys: KeySource<S>,
     pub(crate) settings: Settings,
     _payload: PhantomData<fn() -> P>,
+}
+
+/// Where the scheme (and its keys) for a request comes from.
+pub(crate) enum KeySource<S> {
+    /// One scheme for every request.
+    Static(Arc<S>),
+    /// Looked up per request (per tenant).
+    Resolver(Arc<dyn Resolver<S>>),
+}
+
+impl<S> Clone for KeySource<S> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Static(s) => Self::Static(Arc::clone(s)),
+            Self::Resolver(r) => Self::Resolver(Arc::clone(r)),
+        }
+    }
 }
 
 impl<S, P> Clone for WebhookLayer<S, P> {
     fn clone(&self) -> Self {
         Self {
-            scheme: Arc::clone(&self.scheme),
+            keys: self.keys.clone(),
             settings: self.settings.clone(),
             _payload: PhantomData,
         }
@@ -85,7 +105,13 @@ impl<S, P> Clone for WebhookLayer<S, P> {
 impl<S: Scheme, P> fmt::Debug for WebhookLayer<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookLayer")
-            .field("scheme", &self.scheme.name())
+            .field(
+                "scheme",
+                &match &self.keys {
+                    KeySource::Static(s) => s.name(),
+                    KeySource::Resolver(_) => "<per request>",
+                },
+            )
             .field("max_body", &self.settings.max_body)
             .field("tolerance", &self.settings.tolerance)
             .field("dedup", &self.settings.store.is_some())
@@ -99,12 +125,26 @@ impl<S: Scheme> WebhookLayer<S> {
     /// of tolerance each way, an in-memory dedup store, JSON payloads as
     /// [`serde_json::Value`].
     pub fn new(scheme: S) -> Self {
+        Self::from_keys(KeySource::Static(Arc::new(scheme)))
+    }
+
+    /// A layer that finds the scheme for each request with `resolver` (for
+    /// instance per tenant, with [`TenantKeys`](crate::resolver::TenantKeys)).
+    /// Same defaults as [`new`](Self::new); the tenant becomes part of the
+    /// dedup key. Resolution fails with 401 for unknown tenants and 503 when
+    /// the lookup fails.
+    pub fn with_resolver(resolver: impl Resolver<S>) -> Self {
+        Self::from_keys(KeySource::Resolver(Arc::new(resolver)))
+    }
+
+    fn from_keys(keys: KeySource<S>) -> Self {
         Self {
-            scheme: Arc::new(scheme),
+            keys,
             settings: Settings {
                 max_body: DEFAULT_MAX_BODY,
                 tolerance: Tolerance::default(),
                 store: Some(Arc::new(MemoryStore::new())),
+                default_store: true,
                 clock: Arc::new(SystemClock),
                 lease: DEFAULT_LEASE,
                 retention: None,
@@ -120,15 +160,19 @@ impl<S: Scheme> WebhookLayer<S> {
 impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     fn with<Q>(self) -> WebhookLayer<S, Q> {
         WebhookLayer {
-            scheme: self.scheme,
+            keys: self.keys,
             settings: self.settings,
             _payload: PhantomData,
         }
     }
 
-    /// The scheme (for instance to build a [`Signer`](crate::sign::Signer) in tests).
-    pub fn scheme(&self) -> &S {
-        &self.scheme
+    /// The scheme, for a layer with one static scheme (for instance to build
+    /// a [`Signer`](crate::sign::Signer) in tests); `None` with a resolver.
+    pub fn scheme(&self) -> Option<&S> {
+        match &self.keys {
+            KeySource::Static(s) => Some(s),
+            KeySource::Resolver(_) => None,
+        }
     }
 
     /// Parses verified bodies into `T` (JSON, or a form by `Content-Type`).
@@ -172,6 +216,7 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     /// The dedup store (default: a [`MemoryStore`] of its default capacity).
     pub fn dedup(mut self, store: impl DedupStore) -> Self {
         self.settings.store = Some(Arc::new(store));
+        self.settings.default_store = false;
         self
     }
 
@@ -179,12 +224,30 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     /// duplicates and replays within the tolerance included.
     pub fn without_dedup(mut self) -> Self {
         self.settings.store = None;
+        self.settings.default_store = false;
         self
     }
 
     /// The clock timestamps are checked against (default: the system clock).
+    ///
+    /// The default memory store follows it too; a store passed to
+    /// [`dedup`](Self::dedup) keeps its own clock.
+    ///
+    /// ```
+    /// use tower_webhook::{clock::ManualClock, scheme::StandardWebhooks, WebhookLayer};
+    /// let clock = ManualClock::at_unix(1_700_000_000);
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .clock(clock.clone());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.settings.clock = Arc::new(clock);
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        if self.settings.default_store {
+            self.settings.store = Some(Arc::new(
+                MemoryStore::builder().clock(Arc::clone(&clock)).build(),
+            ));
+        }
+        self.settings.clock = clock;
         self
     }
 
@@ -244,6 +307,6 @@ impl<S: Scheme, P: Decode, Inner> Layer<Inner> for WebhookLayer<S, P> {
     type Service = Webhook<S, P, Inner>;
 
     fn layer(&self, inner: Inner) -> Self::Service {
-        Webhook::new(Arc::clone(&self.scheme), self.settings.clone(), inner)
+        Webhook::new(self.keys.clone(), self.settings.clone(), inner)
     }
 }

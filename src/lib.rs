@@ -55,8 +55,9 @@
 //!
 //! # Caveats
 //!
-//! - Schemes without a signed timestamp (GitHub, Shopify) cannot refuse an
-//!   old replay by time; the dedup retention is their only replay guard.
+//! - Schemes without a signed timestamp (GitHub, Shopify, Square, PagerDuty,
+//!   Twilio, GitLab, ...; see `SENDERS.md`) cannot refuse an old replay by
+//!   time; the dedup retention is their only replay guard.
 //! - The default [`MemoryStore`](dedup::MemoryStore) sees one process only;
 //!   share a store across replicas.
 //! - The handler's 2xx is what commits an event: do the work (or enqueue it
@@ -65,6 +66,8 @@
 //! # Feature flags
 //!
 //! - `axum` (default): the [`Verified`] and [`Delivery`] extractors.
+//! - `redis`: `dedup::RedisStore`, a dedup store shared by several replicas.
+//! - `redis-cluster`: `RedisStore` on a Redis Cluster as well.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -78,6 +81,7 @@ mod future;
 mod layer;
 pub mod payload;
 pub mod rejection;
+pub mod resolver;
 pub mod scheme;
 pub mod secret;
 mod service;

@@ -30,6 +30,12 @@ use http::HeaderValue;
 use serde::de::DeserializeOwned;
 
 /// Why a verified body does not parse as the handler's type (400).
+///
+/// ```
+/// use tower_webhook::payload::{Decode, PayloadError, Typed};
+/// let e = Typed::<u32>::decode(&bytes::Bytes::from_static(b"\"x\""), None).unwrap_err();
+/// assert!(matches!(e, PayloadError::Json { type_name: "u32", .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PayloadError {
@@ -52,6 +58,22 @@ pub enum PayloadError {
 }
 
 /// How the layer turns verified bytes into the handler's payload.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tower_webhook::payload::{Decode, PayloadError};
+///
+/// /// Bodies as UTF-8 text.
+/// struct Text;
+/// impl Decode for Text {
+///     type Output = String;
+///     fn decode(body: &Bytes, _: Option<&http::HeaderValue>) -> Result<String, PayloadError> {
+///         Ok(String::from_utf8_lossy(body).into_owned())
+///     }
+/// }
+/// assert_eq!(Text::decode(&Bytes::from_static(b"hi"), None)?, "hi");
+/// # Ok::<(), PayloadError>(())
+/// ```
 pub trait Decode: Send + Sync + 'static {
     /// The payload type handlers receive in [`Verified`](crate::Verified).
     type Output: Send + 'static;
@@ -64,9 +86,22 @@ pub trait Decode: Send + Sync + 'static {
 }
 
 /// JSON into `T`, or a URL-encoded form into `T` when `Content-Type` says so.
+///
+/// ```
+/// use tower_webhook::payload::{Decode, Typed};
+/// let v = Typed::<Vec<u8>>::decode(&bytes::Bytes::from_static(b"[1,2]"), None)?;
+/// assert_eq!(v, [1, 2]);
+/// # Ok::<(), tower_webhook::payload::PayloadError>(())
+/// ```
 pub struct Typed<T>(PhantomData<fn() -> T>);
 
 /// The verified bytes as they arrived.
+///
+/// ```
+/// use tower_webhook::payload::{Decode, Raw};
+/// assert_eq!(&Raw::decode(&bytes::Bytes::from_static(b"\x00"), None)?[..], b"\x00");
+/// # Ok::<(), tower_webhook::payload::PayloadError>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Raw;
 

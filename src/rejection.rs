@@ -16,6 +16,7 @@
 //! | [`Duplicate`](Rejection::Duplicate) | 200 |
 //! | [`InFlight`](Rejection::InFlight) | 409 + `Retry-After` |
 //! | [`Store`](Rejection::Store) | 503 + `Retry-After` |
+//! | [`Tenant`](Rejection::Tenant) | 401, or 503 + `Retry-After` when the key lookup fails |
 //! | [`Payload`](Rejection::Payload) | 400 |
 //!
 //! ```
@@ -33,12 +34,20 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 
 use crate::dedup::StoreError;
 use crate::payload::PayloadError;
+use crate::resolver::ResolveError;
 use crate::scheme::VerifyError;
 
 /// How long a sender is asked to wait when the dedup store is down.
 pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A response the layer gave instead of calling the handler.
+///
+/// ```
+/// use tower_webhook::{scheme::VerifyError, Rejection};
+/// let r = Rejection::from(VerifyError::MissingHeader { header: "webhook-signature" });
+/// assert_eq!(r.status(), 401);
+/// assert_eq!(r.to_string(), "delivery not verified: missing `webhook-signature` header");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -74,6 +83,10 @@ pub enum Rejection {
     /// The dedup store could not answer; failing closed.
     #[error("{0}; failing closed so the sender retries")]
     Store(#[from] StoreError),
+    /// No keys could be found for the request's tenant (401), or the
+    /// lookup failed (503).
+    #[error("{0}")]
+    Tenant(#[from] ResolveError),
     /// The verified body does not parse as the handler's type.
     #[error("verified payload rejected: {0}")]
     Payload(#[from] PayloadError),
@@ -89,7 +102,10 @@ impl Rejection {
             Self::Unverified(_) => StatusCode::UNAUTHORIZED,
             Self::Duplicate { .. } => StatusCode::OK,
             Self::InFlight { .. } => StatusCode::CONFLICT,
-            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(_) | Self::Tenant(ResolveError::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Tenant(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -97,7 +113,7 @@ impl Rejection {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::InFlight { retry_after, .. } => Some(*retry_after),
-            Self::Store(_) => Some(STORE_RETRY_AFTER),
+            Self::Store(_) | Self::Tenant(ResolveError::Unavailable(_)) => Some(STORE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -113,7 +129,10 @@ impl Rejection {
             Self::Unverified(_) => "unauthorized\n",
             Self::Duplicate { .. } => "already processed\n",
             Self::InFlight { .. } => "in progress, retry later\n",
-            Self::Store(_) => "temporarily unavailable, retry later\n",
+            Self::Store(_) | Self::Tenant(ResolveError::Unavailable(_)) => {
+                "temporarily unavailable, retry later\n"
+            }
+            Self::Tenant(_) => "unauthorized\n",
         };
         let mut response = Response::new(Bytes::from_static(body.as_bytes()));
         *response.status_mut() = self.status();

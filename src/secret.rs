@@ -47,6 +47,13 @@ const B64_STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LE
 const B64_URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// Why a secret was refused. Messages name the problem, never the secret.
+///
+/// ```
+/// use tower_webhook::secret::{Secret, SecretError};
+/// let e = Secret::standard("whsec_").unwrap_err();
+/// assert_eq!(e, SecretError::Empty);
+/// assert!(e.to_string().contains("dashboard"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SecretError {

@@ -17,9 +17,10 @@ use tower_service::Service;
 use crate::body::{self, BodyError};
 use crate::dedup::{DedupStore, Reservation, Token};
 use crate::future::{ResponseFuture, WebhookBody};
-use crate::layer::Settings;
+use crate::layer::{KeySource, Settings};
 use crate::payload::Decode;
 use crate::rejection::Rejection;
+use crate::resolver::Resolved;
 use crate::scheme::{self, Envelope, Scheme};
 use crate::verified::{Delivery, Slot, Verified};
 
@@ -28,6 +29,19 @@ use crate::verified::{Delivery, Slot, Verified};
 const RETENTION_MARGIN: Duration = Duration::from_secs(60);
 
 /// The service [`WebhookLayer`](crate::WebhookLayer) wraps around a handler.
+///
+/// ```
+/// use tower::ServiceBuilder;
+/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+///
+/// let svc = ServiceBuilder::new()
+///     .layer(WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?))
+///     .service_fn(|req: http::Request<http_body_util::Full<bytes::Bytes>>| async move {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(req.into_body()))
+///     });
+/// # let _ = svc;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// The inner service receives `Request<Full<Bytes>>` (the buffered body)
 /// with [`Verified<T>`](crate::Verified) and [`Delivery`] in its extensions.
@@ -38,7 +52,7 @@ pub struct Webhook<S, P, Inner> {
 }
 
 struct Shared<S> {
-    scheme: Arc<S>,
+    keys: KeySource<S>,
     settings: Settings,
 }
 
@@ -55,16 +69,15 @@ impl<S, P, Inner: Clone> Clone for Webhook<S, P, Inner> {
 impl<S: Scheme, P, Inner: fmt::Debug> fmt::Debug for Webhook<S, P, Inner> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Webhook")
-            .field("scheme", &self.shared.scheme.name())
             .field("inner", &self.inner)
             .finish_non_exhaustive()
     }
 }
 
 impl<S, P, Inner> Webhook<S, P, Inner> {
-    pub(crate) fn new(scheme: Arc<S>, settings: Settings, inner: Inner) -> Self {
+    pub(crate) fn new(keys: KeySource<S>, settings: Settings, inner: Inner) -> Self {
         Self {
-            shared: Arc::new(Shared { scheme, settings }),
+            shared: Arc::new(Shared { keys, settings }),
             inner,
             _payload: PhantomData,
         }
@@ -117,38 +130,62 @@ where
     ReqBody: Body,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let scheme = &*shared.scheme;
     let settings = &shared.settings;
     let (mut head, body) = request.into_parts();
 
+    let limit = settings.max_body;
+    let too_large = body::content_length(&head.headers).is_some_and(|n| n > limit as u64);
+    let resolved: Resolved<S>;
+    let (scheme, tenant): (&S, Option<&str>) = match &shared.keys {
+        KeySource::Static(s) => (&**s, None),
+        KeySource::Resolver(r) => {
+            // Cheap refusals first: they need no key lookup.
+            if head.method != Method::POST && head.method != Method::GET {
+                return Ok(shared.reject(
+                    "",
+                    Rejection::MethodNotAllowed(head.method.clone()),
+                    None,
+                ));
+            }
+            if too_large {
+                return Ok(shared.reject("", Rejection::PayloadTooLarge { limit }, None));
+            }
+            resolved = match r.resolve(&head).await {
+                Ok(resolved) => resolved,
+                Err(e) => return Ok(shared.reject("", e.into(), None)),
+            };
+            (&*resolved.scheme, resolved.tenant.as_deref())
+        }
+    };
+    let name = scheme.name();
+
     if let Some(answer) = scheme.handshake(&head, None) {
-        return Ok(handshake(scheme.name(), answer));
+        return Ok(handshake(name, answer));
     }
     if head.method != Method::POST {
-        return Ok(shared.reject(Rejection::MethodNotAllowed(head.method.clone()), None));
+        return Ok(shared.reject(name, Rejection::MethodNotAllowed(head.method.clone()), None));
     }
-    let limit = settings.max_body;
-    if body::content_length(&head.headers).is_some_and(|n| n > limit as u64) {
-        return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None));
+    if too_large {
+        return Ok(shared.reject(name, Rejection::PayloadTooLarge { limit }, None));
     }
     let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
     // Reject what the head alone condemns before reading a byte of the body.
     if let Err(e) = scheme.check_head(&head, &ctx) {
-        return Ok(shared.reject(e.into(), None));
+        return Ok(shared.reject(name, e.into(), None));
     }
     let bytes = match body::collect(body, limit).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
-            return Ok(shared.reject(Rejection::PayloadTooLarge { limit }, None));
+            return Ok(shared.reject(name, Rejection::PayloadTooLarge { limit }, None));
         }
-        Err(BodyError::Stream(e)) => return Ok(shared.reject(Rejection::BodyRead(e), None)),
+        Err(BodyError::Stream(e)) => return Ok(shared.reject(name, Rejection::BodyRead(e), None)),
     };
     let envelope = match scheme.verify(&head, &bytes, &ctx) {
         Ok(env) => env,
-        Err(e) => return Ok(shared.reject(e.into(), None)),
+        Err(e) => return Ok(shared.reject(name, e.into(), None)),
     };
     if let Some(answer) = scheme.handshake(&head, Some(&bytes)) {
-        return Ok(handshake(scheme.name(), answer));
+        return Ok(handshake(name, answer));
     }
 
     // Only verified deliveries reach the store.
@@ -156,16 +193,19 @@ where
     let reservation = match &settings.store {
         None => None,
         Some(store) => {
-            let key = shared.key(&head, &dedup_id);
+            let key = shared.key(name, tenant, &head, &dedup_id);
             match store.reserve(&key, settings.lease).await {
                 Ok(Reservation::Fresh(token)) => Some(Reserved::new(Arc::clone(store), key, token)),
                 Ok(Reservation::Done) => {
-                    return Ok(
-                        shared.reject(Rejection::Duplicate { id: dedup_id }, Some(&envelope))
-                    );
+                    return Ok(shared.reject(
+                        name,
+                        Rejection::Duplicate { id: dedup_id },
+                        Some(&envelope),
+                    ));
                 }
                 Ok(Reservation::InFlight { retry_after }) => {
                     return Ok(shared.reject(
+                        name,
                         Rejection::InFlight {
                             id: dedup_id,
                             retry_after,
@@ -173,7 +213,7 @@ where
                         Some(&envelope),
                     ));
                 }
-                Err(e) => return Ok(shared.reject(e.into(), Some(&envelope))),
+                Err(e) => return Ok(shared.reject(name, e.into(), Some(&envelope))),
             }
         }
     };
@@ -184,15 +224,15 @@ where
             if let Some(r) = reservation {
                 r.release().await;
             }
-            return Ok(shared.reject(e.into(), Some(&envelope)));
+            return Ok(shared.reject(name, e.into(), Some(&envelope)));
         }
     };
 
-    let retention = shared.retention(&envelope, &ctx);
+    let retention = shared.retention(scheme, &envelope, &ctx);
     let delivery = Delivery {
         id: envelope.id,
         timestamp: envelope.timestamp,
-        scheme: scheme.name(),
+        scheme: name,
         raw: bytes.clone(),
     };
     head.extensions.insert(delivery.clone());
@@ -217,22 +257,31 @@ where
 impl<S: Scheme> Shared<S> {
     /// The dedup key: scheme, endpoint and event id, length-prefixed so that
     /// no two (namespace, id) pairs give the same key.
-    fn key(&self, head: &http::request::Parts, id: &str) -> String {
+    fn key(
+        &self,
+        scheme: &str,
+        tenant: Option<&str>,
+        head: &http::request::Parts,
+        id: &str,
+    ) -> String {
         let ns = match &self.settings.namespace {
             Some(ns) => &**ns,
             None => head.uri.path(),
         };
-        format!("{}:{}:{ns}:{id}", self.scheme.name(), ns.len())
+        match tenant {
+            None => format!("{scheme}:{}:{ns}:{id}", ns.len()),
+            Some(t) => format!("{scheme}:t{}:{t}:{}:{ns}:{id}", t.len(), ns.len()),
+        }
     }
 
     /// How long a processed id must be remembered: until its timestamp
     /// leaves the window (plus a margin), or the configured retention.
-    fn retention(&self, envelope: &Envelope, ctx: &scheme::Context) -> Duration {
+    fn retention(&self, scheme: &S, envelope: &Envelope, ctx: &scheme::Context) -> Duration {
         if let Some(r) = self.settings.retention {
             return r;
         }
         match envelope.timestamp {
-            Some(ts) if self.scheme.has_timestamp() => {
+            Some(ts) if scheme.has_timestamp() => {
                 let window_end = ts.checked_add(self.settings.tolerance.past).unwrap_or(ts);
                 window_end.duration_since(ctx.now).unwrap_or(Duration::ZERO) + RETENTION_MARGIN
             }
@@ -242,17 +291,18 @@ impl<S: Scheme> Shared<S> {
 
     fn reject<B>(
         &self,
+        scheme: &'static str,
         rejection: Rejection,
         envelope: Option<&Envelope>,
     ) -> Response<WebhookBody<B>> {
-        let scheme = self.scheme.name();
         let id = envelope.and_then(|e| e.id.as_deref()).unwrap_or("");
         let status = rejection.status().as_u16();
         match &rejection {
             Rejection::Duplicate { .. } | Rejection::InFlight { .. } => {
                 tracing::info!(scheme, event_id = id, status, reason = %rejection, "webhook delivery not forwarded");
             }
-            Rejection::Store(_) => {
+            Rejection::Store(_)
+            | Rejection::Tenant(crate::resolver::ResolveError::Unavailable(_)) => {
                 tracing::error!(scheme, event_id = id, status, reason = %rejection, "webhook delivery refused");
             }
             _ => {

@@ -30,6 +30,15 @@ use crate::dedup::Token;
 use crate::scheme::{Scheme, SignError};
 
 /// Signs requests with a scheme's secrets.
+///
+/// ```
+/// use tower_webhook::{scheme::StandardWebhooks, sign::Signer};
+/// let scheme = StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// let mut request = http::Request::post("/hook").body(bytes::Bytes::from_static(b"{}"))?;
+/// Signer::new(&scheme).sign(&mut request)?;
+/// assert!(request.headers()["webhook-id"].to_str()?.starts_with("msg_"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Signer<'a> {
     scheme: &'a dyn Scheme,

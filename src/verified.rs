@@ -24,6 +24,16 @@ use bytes::Bytes;
 use http::Extensions;
 
 /// Facts about a verified delivery.
+///
+/// With axum, extract it on its own: `async fn handle(delivery: Delivery)`;
+/// otherwise read it from the request extensions:
+///
+/// ```
+/// fn event_id(request: &http::Request<()>) -> Option<&str> {
+///     request.extensions().get::<tower_webhook::Delivery>()?.id.as_deref()
+/// }
+/// # assert_eq!(event_id(&http::Request::new(())), None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Delivery {
@@ -40,6 +50,14 @@ pub struct Delivery {
 /// A verified, first-seen delivery: the parsed payload and its [`Delivery`].
 ///
 /// With axum: `async fn handle(Verified(event, delivery): Verified<Event>)`.
+///
+/// ```
+/// async fn handle(tower_webhook::Verified(event, delivery): tower_webhook::Verified<serde_json::Value>) -> &'static str {
+///     println!("{:?}: {event}", delivery.id);
+///     "ok"
+/// }
+/// let _: axum::routing::MethodRouter = axum::routing::post(handle);
+/// ```
 pub struct Verified<T>(pub T, pub Delivery);
 
 impl<T: fmt::Debug> fmt::Debug for Verified<T> {

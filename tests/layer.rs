@@ -691,3 +691,34 @@ async fn without_dedup_every_verified_copy_reaches_the_handler() {
     }
     assert_eq!(h.calls(), 3);
 }
+
+#[tokio::test]
+async fn default_store_follows_the_layer_clock() {
+    let f = fixture();
+    // No `.dedup(...)`: the layer's own memory store must expire with the
+    // injected clock, not the system's.
+    let layer = WebhookLayer::new(scheme()).clock(f.clock.clone());
+    let h = Counter::new(StatusCode::OK);
+    assert_eq!(
+        send(layer.layer(h.service()), signed("msg_1", "{}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(layer.layer(h.service()), signed("msg_1", "{}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(h.calls(), 1);
+    // Past its retention (window end + 1 min margin) the id is forgotten, and
+    // a fresh copy signed at the new time goes through.
+    f.clock.advance(Duration::from_secs(300 + 61));
+    let later = signed_at("msg_1", NOW + 361, "{}");
+    assert_eq!(
+        send(layer.layer(h.service()), later).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(h.calls(), 2);
+}

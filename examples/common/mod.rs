@@ -5,7 +5,7 @@ use std::env;
 use std::error::Error;
 use std::time::Duration;
 
-use tower_webhook::scheme::{AnyScheme, StandardWebhooks};
+use tower_webhook::scheme::{self, AnyScheme, StandardWebhooks};
 
 /// The development secret used when `WEBHOOK_SECRET` is unset. Never use it
 /// in production: it is published in this repository.
@@ -70,14 +70,14 @@ impl Config {
             .split([' ', ','])
             .filter(|s| !s.is_empty())
             .collect();
-        match self.scheme_name.as_str() {
-            "standard" | "svix" => Ok(AnyScheme::new(
+        match self.scheme_name.trim() {
+            "standard" | "svix" if secrets.len() > 1 => Ok(AnyScheme::new(
                 StandardWebhooks::with_secrets(secrets)
                     .map_err(|e| format!("WEBHOOK_SECRET: {e}"))?,
             )),
-            other => Err(
-                format!("WEBHOOK_SCHEME={other:?} is not known; known schemes: standard").into(),
-            ),
+            name => scheme::by_name(name, self.secret.trim(), self.public_url.as_deref())
+                .map(AnyScheme::from)
+                .map_err(|e| format!("WEBHOOK_SCHEME={name:?}: {e}").into()),
         }
     }
 }

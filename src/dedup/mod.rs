@@ -38,6 +38,8 @@
 //! ```
 
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,9 +48,16 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 
 /// A boxed, sendable future, as returned by [`DedupStore`] methods.
+///
+/// ```
+/// let ready: tower_webhook::dedup::BoxFuture<'static, u8> = Box::pin(async { 1 });
+/// # drop(ready);
+/// ```
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Identifies one reservation; commit and release must present it.
@@ -99,6 +108,14 @@ impl Token {
 }
 
 /// The store's answer to a reservation.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::dedup::{MemoryStore, Reservation};
+/// let store = MemoryStore::new();
+/// assert!(matches!(store.reserve_now("k", Duration::from_secs(5)), Ok(Reservation::Fresh(_))));
+/// assert!(matches!(store.reserve_now("k", Duration::from_secs(5)), Ok(Reservation::InFlight { .. })));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reservation {
     /// The id is now reserved for the caller.
@@ -114,6 +131,13 @@ pub enum Reservation {
 
 /// Why the store could not answer. The layer fails closed: 503 with
 /// `Retry-After`, handler not called.
+///
+/// ```
+/// use tower_webhook::{dedup::StoreError, Rejection};
+/// let r = Rejection::from(StoreError::Unavailable("connection refused".into()));
+/// assert_eq!(r.status(), 503);
+/// assert!(r.to_string().contains("connection refused"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -139,6 +163,33 @@ pub enum StoreError {
 /// of one key: exactly one gets [`Reservation::Fresh`]) and make `commit` and
 /// `release` compare-and-set on the token. They must never block the async
 /// runtime.
+///
+/// A store that wraps another and counts reservations:
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::time::Duration;
+/// use tower_webhook::dedup::{BoxFuture, DedupStore, MemoryStore, Reservation, StoreError, Token};
+///
+/// #[derive(Default)]
+/// struct Counting { inner: MemoryStore, reserves: AtomicUsize }
+///
+/// impl DedupStore for Counting {
+///     fn reserve<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+///         self.reserves.fetch_add(1, Ordering::Relaxed);
+///         self.inner.reserve(key, lease)
+///     }
+///     fn commit<'a>(&'a self, key: &'a str, token: Token, retention: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
+///         self.inner.commit(key, token, retention)
+///     }
+///     fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
+///         self.inner.release(key, token)
+///     }
+/// }
+/// let layer = tower_webhook::WebhookLayer::new(
+///     tower_webhook::scheme::StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
+/// ).dedup(Counting::default());
+/// ```
 pub trait DedupStore: Send + Sync + 'static {
     /// Reserves `key` for `lease` unless it is held or done.
     fn reserve<'a>(

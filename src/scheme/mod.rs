@@ -25,9 +25,32 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod encoding;
+pub mod hmac;
 mod keyed;
+mod presets;
 pub mod standard;
+mod url;
 mod util;
+
+pub mod calendly;
+pub mod dropbox;
+pub mod github;
+pub mod hubspot;
+pub mod intercom;
+pub mod linear;
+pub mod mailgun;
+pub mod paddle;
+pub mod pagerduty;
+pub mod shopify;
+pub mod slack;
+pub mod square;
+pub mod stripe;
+pub mod token;
+pub mod twilio;
+pub mod twitch;
+pub mod typeform;
+pub mod zoom;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -35,9 +58,32 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::request::Parts;
 
+use crate::secret::SecretError;
+
+pub use calendly::Calendly;
+pub use dropbox::Dropbox;
+pub use encoding::{Encoding, hex_decode_exact, hex_encode};
+pub use github::{GitHub, Meta};
+pub use hmac::{Algorithm, HmacBuilder, HmacScheme, Part, TimeUnit};
+pub use hubspot::HubSpot;
+pub use intercom::Intercom;
 pub use keyed::Keyed;
+pub use linear::Linear;
+pub use mailgun::Mailgun;
+pub use paddle::Paddle;
+pub use pagerduty::PagerDuty;
+pub use presets::{PRESETS, by_name};
+pub use shopify::Shopify;
+pub use slack::Slack;
+pub use square::Square;
 pub use standard::StandardWebhooks;
-pub use util::{check_timestamp, parse_unix_digits, single_header};
+pub use stripe::Stripe;
+pub use token::Token;
+pub use twilio::Twilio;
+pub use twitch::Twitch;
+pub use typeform::Typeform;
+pub use util::{check_timestamp, parse_rfc3339, parse_unix_digits, single_header};
+pub use zoom::Zoom;
 
 /// How far a delivery's timestamp may lie from the receiver's clock.
 ///
@@ -71,6 +117,12 @@ impl Default for Tolerance {
 }
 
 /// What a scheme needs besides the request: the time and the tolerance.
+///
+/// ```
+/// use tower_webhook::scheme::{Context, Tolerance};
+/// let ctx = Context::new(std::time::SystemTime::now(), Tolerance::default());
+/// assert_eq!(ctx.tolerance.future.as_secs(), 300);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Context {
     /// The receiver's current time.
@@ -87,6 +139,11 @@ impl Context {
 }
 
 /// What a verified delivery tells about itself.
+///
+/// ```
+/// let e = tower_webhook::scheme::Envelope { id: Some("evt_1".into()), timestamp: None };
+/// assert_eq!(e.id.as_deref(), Some("evt_1"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Envelope {
     /// The sender's event or delivery id, when the scheme carries one.
@@ -96,6 +153,12 @@ pub struct Envelope {
 }
 
 /// Why a delivery failed verification. Every variant answers 401.
+///
+/// ```
+/// use tower_webhook::scheme::VerifyError;
+/// let e = VerifyError::TooOld { header: "webhook-timestamp", age_secs: 900, tolerance_secs: 300 };
+/// assert_eq!(e.to_string(), "`webhook-timestamp` timestamp is 900 s old, more than the 300 s tolerance");
+/// ```
 ///
 /// Messages name the header at fault and never contain a secret or a
 /// signature.
@@ -167,6 +230,10 @@ pub enum VerifyError {
 }
 
 /// Why a [`Signer`](crate::sign::Signer) could not sign.
+///
+/// ```
+/// assert_eq!(tower_webhook::scheme::SignError::Unsupported("x").to_string(), "the `x` scheme cannot sign requests");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignError {
@@ -178,11 +245,83 @@ pub enum SignError {
     Invalid(String),
 }
 
+/// Why a scheme could not be configured. Messages name the setting at fault
+/// and never quote a secret.
+///
+/// ```
+/// use tower_webhook::scheme::{SchemeConfigError, Twilio};
+/// let err = Twilio::new("token", "mycompany.com/sms").unwrap_err();
+/// assert!(matches!(err, SchemeConfigError::InvalidPublicUrl { .. }));
+/// assert!(err.to_string().starts_with("WEBHOOK_PUBLIC_URL"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemeConfigError {
+    /// No preset has this name.
+    #[error("unknown webhook scheme `{name}`; known schemes: {known}")]
+    UnknownScheme {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// The scheme signs the endpoint's URL, and none was configured.
+    #[error(
+        "the `{scheme}` scheme signs the endpoint's public URL: set WEBHOOK_PUBLIC_URL to the URL registered with the sender (such as https://example.com/webhooks)"
+    )]
+    MissingPublicUrl {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// The configured public URL cannot be used.
+    #[error("WEBHOOK_PUBLIC_URL is not a usable URL: {reason}")]
+    InvalidPublicUrl {
+        /// What is wrong with it (the URL itself is not quoted).
+        reason: &'static str,
+    },
+    /// A generic scheme's settings contradict each other.
+    #[error("the `{scheme}` scheme is misconfigured: {reason}")]
+    Invalid {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The secret was refused.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
 /// How one sender (or family of senders) signs its deliveries.
 ///
 /// Implementations must compare signatures in constant time, try every
 /// candidate against every secret without an early exit on a secret-dependent
 /// condition, and never panic on any input.
+///
+/// A sender that puts a shared token in a header (compared in constant
+/// time; a token proves less than a signature over the body):
+///
+/// ```
+/// use subtle::ConstantTimeEq;
+/// use tower_webhook::scheme::{single_header, Context, Envelope, Scheme, VerifyError};
+///
+/// struct Token(Vec<u8>);
+///
+/// impl Scheme for Token {
+///     fn name(&self) -> &'static str { "token" }
+///     fn has_timestamp(&self) -> bool { false }
+///     fn verify(&self, head: &http::request::Parts, _: &[u8], _: &Context) -> Result<Envelope, VerifyError> {
+///         let header = "x-token";
+///         let got = single_header(&head.headers, header)?.ok_or(VerifyError::MissingHeader { header })?;
+///         if bool::from(got.as_bytes().ct_eq(&self.0)) {
+///             Ok(Envelope::default())
+///         } else {
+///             Err(VerifyError::NoMatch { header, candidates: 1, keys: 1 })
+///         }
+///     }
+/// }
+/// let layer = tower_webhook::WebhookLayer::new(Token(b"s3cret".to_vec()));
+/// ```
 pub trait Scheme: Send + Sync + 'static {
     /// A short stable name (`"standard"`, `"stripe"`), used in dedup keys and logs.
     fn name(&self) -> &'static str;

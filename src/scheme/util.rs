@@ -123,3 +123,156 @@ pub fn check_timestamp(
 fn secs(millis: i128) -> u64 {
     u64::try_from(millis / 1000).unwrap_or(u64::MAX)
 }
+
+/// Parses an RFC 3339 timestamp (`2019-11-16T10:11:12.634234626Z`, or with a
+/// `+hh:mm`/`-hh:mm` offset) into milliseconds since the Unix epoch.
+/// Fractions beyond milliseconds are truncated; anything else is refused.
+///
+/// ```
+/// use tower_webhook::scheme::parse_rfc3339;
+/// assert_eq!(parse_rfc3339("t", "1970-01-01T00:00:01.5Z"), Ok(1500));
+/// assert_eq!(parse_rfc3339("t", "2019-11-16T10:11:12.634234626Z"), Ok(1_573_899_072_634));
+/// assert_eq!(parse_rfc3339("t", "2019-11-16T11:11:12+01:00"), Ok(1_573_899_072_000));
+/// for bad in ["", "2019-11-16", "2019-11-16T10:11:12", "2019-13-16T10:11:12Z", "2019-11-16T10:11:12.Z", "２019-11-16T10:11:12Z"] {
+///     assert!(parse_rfc3339("t", bad).is_err(), "{bad}");
+/// }
+/// ```
+pub fn parse_rfc3339(header: &'static str, value: &str) -> Result<i64, VerifyError> {
+    let bad = || VerifyError::MalformedHeader {
+        header,
+        reason: "the timestamp is not an RFC 3339 date-time",
+    };
+    let b = value.as_bytes();
+    if b.len() < 20 || b.len() > 40 || !b.is_ascii() {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| -> Result<i64, VerifyError> {
+        let digits = b.get(range).ok_or_else(bad)?;
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        Ok(digits
+            .iter()
+            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
+    };
+    let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return Err(bad());
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(bad());
+    }
+    let mut i = 19;
+    let mut millis = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            if i - start < 3 {
+                millis = millis * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        if i == start {
+            return Err(bad());
+        }
+        for _ in (i - start)..3 {
+            millis *= 10;
+        }
+    }
+    let offset_secs = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
+            let off = h * 3600 + m * 60;
+            if *sign == b'+' { off } else { -off }
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    Ok(secs * 1000 + millis)
+}
+
+/// Formats `t` as RFC 3339 in UTC with milliseconds (`...T10:11:12.634Z`).
+pub(crate) fn format_rfc3339(t: SystemTime) -> String {
+    let millis = unix_millis(t);
+    let secs = millis.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        millis.rem_euclid(1000)
+    )
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn rfc3339_round_trip() {
+        for millis in [
+            0i64,
+            1,
+            999,
+            1_573_899_072_634,
+            951_782_400_000,
+            4_102_444_799_999,
+        ] {
+            let t = UNIX_EPOCH + Duration::from_millis(millis.unsigned_abs());
+            let text = format_rfc3339(t);
+            assert_eq!(parse_rfc3339("t", &text), Ok(millis), "{text}");
+        }
+        assert_eq!(
+            format_rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_000)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the README's demo for real: the receiver on a free port, the sender
+# against it, and checks what the receiver printed on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -q --features redis --example receiver --example send
+bin=${CARGO_TARGET_DIR:-target}/debug/examples
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+out=$(mktemp); err=$(mktemp)
+WEBHOOK_BIND=127.0.0.1:$port $bin/receiver >"$out" 2>"$err" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$out" "$err"' EXIT
+for _ in $(seq 1 100); do
+  grep -q "receiving webhooks" "$err" && break
+  sleep 0.1
+done
+send() { WEBHOOK_URL=http://127.0.0.1:$port/webhook $bin/send "$@" 2>/dev/null; }
+fail() { echo "demo smoke test failed: $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
+
+[ "$(send --id msg_smoke '{"type":"invoice.paid"}')" = "204 No Content" ] || fail "first delivery"
+[ "$(send --id msg_smoke '{"type":"invoice.paid"}')" = "200 OK" ] || fail "duplicate"
+[ "$(send --timestamp 1000 '{"type":"x"}')" = "401 Unauthorized" ] || fail "stale timestamp"
+[ "$(WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw send '{"type":"x"}')" = "401 Unauthorized" ] || fail "wrong secret"
+sleep 0.2
+[ "$(wc -l <"$out")" -eq 1 ] || fail "expected exactly one line on stdout"
+[ "$(cat "$out")" = '{"id":"msg_smoke","payload":{"type":"invoice.paid"}}' ] || fail "unexpected stdout line"
+grep -q "development secret" "$err" || fail "no warning about the development secret"
+kill $pid 2>/dev/null || true
+
+# Every preset: the receiver started with WEBHOOK_SCHEME, the sender signing
+# with the same settings; a first delivery is handled, a copy is not.
+presets="standard stripe github shopify slack square hubspot paddle pagerduty twilio gitlab dropbox linear typeform calendly zoom intercom mailgun twitch"
+for scheme in $presets; do
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  : >"$out"; : >"$err"
+  export WEBHOOK_SCHEME=$scheme WEBHOOK_BIND=127.0.0.1:$port WEBHOOK_PUBLIC_URL=http://127.0.0.1:$port/webhook
+  $bin/receiver >"$out" 2>"$err" &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q "receiving webhooks" "$err" && break; sleep 0.05; done
+  # Linear signs a millisecond timestamp inside the body.
+  body="{\"id\":\"evt_$scheme\",\"type\":\"x\",\"webhookTimestamp\":$(date +%s%3N)}"
+  [ "$(send --id "evt_$scheme" "$body")" = "204 No Content" ] || fail "$scheme: first delivery"
+  [ "$(send --id "evt_$scheme" "$body")" = "200 OK" ] || fail "$scheme: duplicate"
+  sleep 0.1
+  [ "$(wc -l <"$out")" -eq 1 ] || fail "$scheme: expected one line on stdout"
+  kill $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+done
+unset WEBHOOK_SCHEME WEBHOOK_BIND WEBHOOK_PUBLIC_URL
+
+# Two replicas sharing Redis (WEBHOOK_REDIS_URL): a copy that lands on the
+# other replica is recognised.
+redis_url=$(bash scripts/ensure-redis.sh)
+pa=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+pb=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+: >"$out"; : >"$err"
+WEBHOOK_REDIS_URL=$redis_url WEBHOOK_BIND=127.0.0.1:$pa $bin/receiver >>"$out" 2>>"$err" &
+pid=$!
+WEBHOOK_REDIS_URL=$redis_url WEBHOOK_BIND=127.0.0.1:$pb $bin/receiver >>"$out" 2>"$err.b" &
+pid_b=$!
+trap 'kill $pid $pid_b 2>/dev/null || true; rm -f "$out" "$err" "$err.b"' EXIT
+for _ in $(seq 1 100); do
+  grep -q "receiving webhooks" "$err" && grep -q "receiving webhooks" "$err.b" && break
+  sleep 0.05
+done
+id="evt_replicas_$(date +%s%N)"
+port=$pa; [ "$(send --id "$id" '{"type":"x"}')" = "204 No Content" ] || fail "replica A: first delivery"
+port=$pb; [ "$(send --id "$id" '{"type":"x"}')" = "200 OK" ] || fail "replica B: copy not recognised"
+sleep 0.1
+[ "$(wc -l <"$out")" -eq 1 ] || fail "replicas: expected one line on stdout"
+echo "demo smoke test: standard checks, $(echo $presets | wc -w) presets and two replicas on Redis hold"

@@ -1,0 +1,47 @@
+//! [Intercom](https://developers.intercom.com/docs/references/webhooks/webhook-models#signed-notifications).
+//!
+//! - Header `X-Hub-Signature: sha1=<hex>`: HMAC-**SHA1** of the raw body keyed
+//!   with the app's client secret (its text). SHA-1 is what Intercom sends;
+//!   HMAC-SHA1 is still not forgeable in practice.
+//! - Event id: the body's JSON `id` (`notif_...`). No signed timestamp.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use tower_webhook::scheme::{Context, Intercom, Scheme, Tolerance};
+//! use tower_webhook::sign::Signer;
+//!
+//! let scheme = Intercom::new("client-secret")?;
+//! let (head, body) = Signer::new(&scheme).request("/ic", r#"{"id":"notif_1"}"#)?.into_parts();
+//! let envelope = scheme.verify(&head, &body, &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! assert_eq!(envelope.id.as_deref(), Some("notif_1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use super::hmac::{delegate_to_engine, text_secret_constructors};
+use super::{Algorithm, HmacScheme};
+use crate::secret::{KeyRing, SecretError};
+
+/// Intercom's `X-Hub-Signature: sha1=` scheme; see the [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{Intercom, Scheme};
+/// assert_eq!(Intercom::new("secret")?.name(), "intercom");
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Intercom(HmacScheme);
+
+text_secret_constructors!(Intercom);
+delegate_to_engine!(Intercom);
+
+impl Intercom {
+    /// A ring of key bytes.
+    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        HmacScheme::builder("intercom", "x-hub-signature")
+            .algorithm(Algorithm::Sha1)
+            .prefix("sha1=")
+            .id_json("/id")
+            .build_keys(ring)
+            .map(Self)
+    }
+}

@@ -1,0 +1,80 @@
+//! [Linear](https://linear.app/developers/webhooks#securing-webhooks).
+//!
+//! - Header `Linear-Signature: <hex>`: HMAC-SHA256 of the raw body keyed with
+//!   the webhook's signing secret (its text).
+//! - Timestamp: the body's JSON `webhookTimestamp` (Unix milliseconds),
+//!   checked against the tolerance once the signature verified (Linear
+//!   suggests one minute).
+//! - Event id: the `Linear-Delivery` header.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use tower_webhook::scheme::{Context, Linear, Scheme, Tolerance};
+//! use tower_webhook::sign::Signer;
+//!
+//! let scheme = Linear::new("lin_wh_secret")?;
+//! let now = UNIX_EPOCH + Duration::from_millis(1_676_056_940_508);
+//! let body = r#"{"action":"create","webhookTimestamp":1676056940508}"#;
+//! let (head, body) = Signer::new(&scheme).id("d-1").request("/linear", body)?.into_parts();
+//! let envelope = scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?;
+//! assert_eq!(envelope.id.as_deref(), Some("d-1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use super::hmac::{delegate_to_engine, text_secret_constructors};
+use super::{HmacScheme, TimeUnit};
+use crate::secret::{KeyRing, SecretError};
+
+/// Linear's `Linear-Signature` scheme; see the [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{Linear, Scheme};
+/// assert!(Linear::new("secret")?.has_timestamp());
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Linear(HmacScheme);
+
+text_secret_constructors!(Linear);
+delegate_to_engine!(Linear);
+
+impl Linear {
+    /// A ring of key bytes.
+    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        HmacScheme::builder("linear", "linear-signature")
+            .timestamp_json("/webhookTimestamp", TimeUnit::Millis)
+            .id_header("linear-delivery")
+            .build_keys(ring)
+            .map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn body_timestamp_enforced() {
+        let s = Linear::new("k").unwrap();
+        let at = |ms| Context::new(UNIX_EPOCH + Duration::from_millis(ms), Tolerance::default());
+        let (head, body) = crate::sign::Signer::new(&s)
+            .request("/", r#"{"webhookTimestamp":1000000}"#)
+            .unwrap()
+            .into_parts();
+        assert!(s.verify(&head, &body, &at(1_000_000)).is_ok());
+        assert!(matches!(
+            s.verify(&head, &body, &at(2_000_000)),
+            Err(VerifyError::TooOld { .. })
+        ));
+        let (head, body) = crate::sign::Signer::new(&s)
+            .request("/", r#"{"no":1}"#)
+            .unwrap()
+            .into_parts();
+        assert!(matches!(
+            s.verify(&head, &body, &at(1_000_000)),
+            Err(VerifyError::MalformedBody { .. })
+        ));
+    }
+}

@@ -1,0 +1,87 @@
+//! [PagerDuty](https://developer.pagerduty.com/docs/webhooks/webhook-signatures/)
+//! webhooks v3.
+//!
+//! - Header `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`: one `v1` per
+//!   active secret of the subscription; any match verifies.
+//! - Signed content: the raw body, HMAC-SHA256 keyed with the subscription's
+//!   secret (its text, as shown by PagerDuty; not base64-decoded).
+//! - Event id: the body's JSON `event.id`. No signed timestamp.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use tower_webhook::scheme::{Context, PagerDuty, Scheme, Tolerance};
+//! use tower_webhook::sign::Signer;
+//!
+//! let scheme = PagerDuty::new("lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK")?;
+//! let (head, body) = Signer::new(&scheme).request("/pd", r#"{"event":{"id":"01BWDW"}}"#)?.into_parts();
+//! let envelope = scheme.verify(&head, &body, &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! assert_eq!(envelope.id.as_deref(), Some("01BWDW"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use super::HmacScheme;
+use super::hmac::{delegate_to_engine, text_secret_constructors};
+use crate::secret::{KeyRing, SecretError};
+
+/// PagerDuty's v3 `X-PagerDuty-Signature` scheme; see the [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{PagerDuty, Scheme};
+/// assert!(!PagerDuty::new("secret")?.has_timestamp());
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PagerDuty(HmacScheme);
+
+text_secret_constructors!(PagerDuty);
+delegate_to_engine!(PagerDuty);
+
+impl PagerDuty {
+    /// A ring of key bytes.
+    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        HmacScheme::builder("pagerduty", "x-pagerduty-signature")
+            .separator(',')
+            .prefix("v1=")
+            .id_json("/event/id")
+            .build_keys(ring)
+            .map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
+    use std::time::SystemTime;
+
+    #[test]
+    fn rotation_list_and_tamper() {
+        let old = PagerDuty::new("old").unwrap();
+        let (head, body) = crate::sign::Signer::new(&old)
+            .request("/", "{}")
+            .unwrap()
+            .into_parts();
+        let sig = head.headers["x-pagerduty-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let both = PagerDuty::with_secrets(["new", "old"]).unwrap();
+        let ctx = Context::new(SystemTime::now(), Tolerance::default());
+        let mut h = head.clone();
+        h.headers.insert(
+            "x-pagerduty-signature",
+            format!("v1={},{sig}", "ab".repeat(32)).parse().unwrap(),
+        );
+        assert!(both.verify(&h, &body, &ctx).is_ok());
+        assert!(matches!(
+            both.verify(&h, b"{ }", &ctx),
+            Err(VerifyError::NoMatch { candidates: 2, .. })
+        ));
+        assert!(
+            PagerDuty::new("new")
+                .unwrap()
+                .verify(&head, &body, &ctx)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! [Slack](https://api.slack.com/authentication/verifying-requests-from-slack).
+//!
+//! - Headers `X-Slack-Signature: v0=<hex>` and `X-Slack-Request-Timestamp`
+//!   (Unix seconds, checked against the tolerance; Slack asks for 5 minutes).
+//! - Signed content: `v0:{timestamp}:{body}`, HMAC-SHA256 keyed with the
+//!   app's signing secret (its text).
+//! - Event id: the body's JSON `event_id` (Events API); slash commands and
+//!   interactivity (form bodies) carry none and are deduplicated on the body.
+//! - Handshake: the signed `url_verification` POST is answered with its
+//!   `challenge` (`{"challenge": "..."}`), without calling the handler.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use tower_webhook::scheme::{Context, Scheme, Slack, Tolerance};
+//! use tower_webhook::sign::Signer;
+//!
+//! let scheme = Slack::new("8f742231b10e8888abcd99yyyzzz85a5")?;
+//! let now = UNIX_EPOCH + Duration::from_secs(1_531_420_618);
+//! let body = r#"{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
+//! let (head, body) = Signer::new(&scheme).timestamp(now).request("/slack", body)?.into_parts();
+//! scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?;
+//! let answer = scheme.handshake(&head, Some(&body)).expect("a url_verification");
+//! assert_eq!(answer.body().as_ref(), br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use super::hmac::{Handshake, delegate_to_engine, text_secret_constructors};
+use super::{HmacScheme, Part, TimeUnit};
+use crate::secret::{KeyRing, SecretError};
+
+/// Slack's `v0` request signing; see the [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{Scheme, Slack};
+/// let scheme = Slack::new("8f742231b10e8888abcd99yyyzzz85a5")?;
+/// assert!(scheme.has_timestamp());
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Slack(HmacScheme);
+
+text_secret_constructors!(Slack);
+delegate_to_engine!(Slack);
+
+impl Slack {
+    /// A ring of key bytes.
+    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        HmacScheme::builder("slack", "x-slack-signature")
+            .prefix("v0=")
+            .timestamp_header("x-slack-request-timestamp", TimeUnit::Seconds)
+            .content([
+                Part::Literal("v0:"),
+                Part::Timestamp,
+                Part::Literal(":"),
+                Part::Body,
+            ])
+            .id_json("/event_id")
+            .handshake(Handshake::Slack)
+            .build_keys(ring)
+            .map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+    fn ctx(secs: u64) -> Context {
+        Context::new(UNIX_EPOCH + Duration::from_secs(secs), Tolerance::default())
+    }
+
+    fn signed(body: &str) -> (http::request::Parts, bytes::Bytes) {
+        let s = Slack::new(SECRET).unwrap();
+        crate::sign::Signer::new(&s)
+            .timestamp(ctx(1_531_420_618).now)
+            .request("/", body.to_owned())
+            .unwrap()
+            .into_parts()
+    }
+
+    #[test]
+    fn event_id_tamper_and_staleness() {
+        let s = Slack::new(SECRET).unwrap();
+        let (head, body) = signed(r#"{"type":"event_callback","event_id":"Ev1"}"#);
+        assert_eq!(
+            s.verify(&head, &body, &ctx(1_531_420_618))
+                .unwrap()
+                .id
+                .as_deref(),
+            Some("Ev1")
+        );
+        assert!(matches!(
+            s.verify(&head, b"{}", &ctx(1_531_420_618)),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        assert!(matches!(
+            s.verify(&head, &body, &ctx(1_531_421_000)),
+            Err(VerifyError::TooOld { .. })
+        ));
+        assert!(s.handshake(&head, Some(&body)).is_none());
+        let mut h2 = head.clone();
+        h2.headers
+            .insert("x-slack-request-timestamp", "1531420619".parse().unwrap());
+        assert!(matches!(
+            s.verify(&h2, &body, &ctx(1_531_420_618)),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        h2.headers.remove("x-slack-request-timestamp");
+        assert!(matches!(
+            s.verify(&h2, &body, &ctx(1_531_420_618)),
+            Err(VerifyError::MissingHeader {
+                header: "x-slack-request-timestamp"
+            })
+        ));
+    }
+
+    #[test]
+    fn url_verification_handshake() {
+        let s = Slack::new(SECRET).unwrap();
+        let (head, body) = signed(r#"{"token":"t","challenge":"abc","type":"url_verification"}"#);
+        assert!(s.verify(&head, &body, &ctx(1_531_420_618)).is_ok());
+        let answer = s.handshake(&head, Some(&body)).unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.headers()["content-type"], "application/json");
+        assert_eq!(answer.body().as_ref(), br#"{"challenge":"abc"}"#);
+        // Never before the body is known (so never unsigned).
+        assert!(s.handshake(&head, None).is_none());
+    }
+}

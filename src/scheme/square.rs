@@ -1,0 +1,118 @@
+//! [Square](https://developer.squareup.com/docs/webhooks/step3validate).
+//!
+//! - Header `x-square-hmacsha256-signature: <base64>`: HMAC-SHA256 of the
+//!   notification URL followed by the raw body, keyed with the subscription's
+//!   signature key (its text).
+//! - The notification URL is configuration: the URL exactly as registered in
+//!   the Square dashboard. It cannot be read from the request (proxies rewrite
+//!   `Host`, routers strip prefixes). The URL is tried as configured and with
+//!   the port toggled (`:443` added or removed).
+//! - Event id: the body's JSON `event_id`. No signed timestamp: replays are
+//!   refused by the dedup retention alone.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use http::Request;
+//! use tower_webhook::scheme::{Context, Scheme, Square, Tolerance};
+//!
+//! // The test vector of Square's own Python SDK.
+//! let scheme = Square::new("signature-key", "https://webhook.site/webhooks")?;
+//! let (head, ()) = Request::post("/webhooks")
+//!     .header("x-square-hmacsha256-signature", "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=")
+//!     .body(())?
+//!     .into_parts();
+//! let body = br#"{"data":{"type":"webhooks","id":">id<"}}"#;
+//! scheme.verify(&head, body, &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use super::hmac::{delegate_to_engine, text_ring};
+use super::{Encoding, HmacScheme, Part, SchemeConfigError};
+use crate::secret::KeyRing;
+
+/// Square's `x-square-hmacsha256-signature` scheme; see the [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{SchemeConfigError, Square};
+/// let err = Square::new("key", "webhook.example.com").unwrap_err();
+/// assert!(matches!(err, SchemeConfigError::InvalidPublicUrl { .. }));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Square(HmacScheme);
+
+delegate_to_engine!(Square);
+
+impl Square {
+    /// One signature key and the notification URL registered with Square.
+    pub fn new(
+        signature_key: impl AsRef<str>,
+        notification_url: &str,
+    ) -> Result<Self, SchemeConfigError> {
+        Self::with_secrets([signature_key], notification_url)
+    }
+
+    /// Several signature keys active at once (rotation), newest first.
+    pub fn with_secrets<I>(keys: I, notification_url: &str) -> Result<Self, SchemeConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Self::from_ring(&text_ring(keys)?, notification_url)
+    }
+
+    /// A ring of key bytes and the notification URL.
+    pub fn from_ring(ring: &KeyRing, notification_url: &str) -> Result<Self, SchemeConfigError> {
+        HmacScheme::builder("square", "x-square-hmacsha256-signature")
+            .encoding(Encoding::Base64)
+            .content([Part::Url, Part::Body])
+            .id_json("/event_id")
+            .public_url(notification_url)?
+            .build(ring)
+            .map(Self)
+    }
+
+    /// How many keys are active.
+    pub fn key_count(&self) -> usize {
+        self.0.key_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
+    use std::time::SystemTime;
+
+    const SIG: &str = "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=";
+    const BODY: &[u8] = br#"{"data":{"type":"webhooks","id":">id<"}}"#;
+
+    fn verify(url: &str, sig: &str, body: &[u8]) -> Result<crate::scheme::Envelope, VerifyError> {
+        let head = http::Request::post("/x")
+            .header("x-square-hmacsha256-signature", sig)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        Square::new("signature-key", url).unwrap().verify(
+            &head,
+            body,
+            &Context::new(SystemTime::now(), Tolerance::default()),
+        )
+    }
+
+    #[test]
+    fn url_matters_port_variants_accepted() {
+        assert!(verify("https://webhook.site/webhooks", SIG, BODY).is_ok());
+        assert!(verify("https://webhook.site:443/webhooks", SIG, BODY).is_ok());
+        assert!(verify("https://webhook.site/webhooks2", SIG, BODY).is_err());
+        assert!(verify("http://webhook.site/webhooks", SIG, BODY).is_err());
+        assert!(verify("https://webhook.site/webhooks", SIG, b"{}").is_err());
+        assert!(verify("https://webhook.site/webhooks", "nope", BODY).is_err());
+    }
+
+    #[test]
+    fn missing_url_names_the_setting() {
+        let err = Square::new("k", "").unwrap_err();
+        assert!(err.to_string().contains("WEBHOOK_PUBLIC_URL"), "{err}");
+    }
+}

@@ -1,0 +1,47 @@
+//! [Typeform](https://www.typeform.com/developers/webhooks/secure-your-webhooks/).
+//!
+//! - Header `Typeform-Signature: sha256=<base64>`: HMAC-SHA256 of the raw
+//!   body keyed with the webhook's secret (its text).
+//! - Event id: the body's JSON `event_id`. No signed timestamp.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use tower_webhook::scheme::{Context, Scheme, Tolerance, Typeform};
+//! use tower_webhook::sign::Signer;
+//!
+//! let scheme = Typeform::new("typeform-secret")?;
+//! let (head, body) = Signer::new(&scheme).request("/tf", r#"{"event_id":"01H"}"#)?.into_parts();
+//! assert!(head.headers["typeform-signature"].to_str()?.starts_with("sha256="));
+//! let envelope = scheme.verify(&head, &body, &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! assert_eq!(envelope.id.as_deref(), Some("01H"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use super::hmac::{delegate_to_engine, text_secret_constructors};
+use super::{Encoding, HmacScheme};
+use crate::secret::{KeyRing, SecretError};
+
+/// Typeform's `Typeform-Signature` scheme; see the [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{Scheme, Typeform};
+/// assert_eq!(Typeform::new("secret")?.name(), "typeform");
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Typeform(HmacScheme);
+
+text_secret_constructors!(Typeform);
+delegate_to_engine!(Typeform);
+
+impl Typeform {
+    /// A ring of key bytes.
+    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        HmacScheme::builder("typeform", "typeform-signature")
+            .prefix("sha256=")
+            .encoding(Encoding::Base64)
+            .id_json("/event_id")
+            .build_keys(ring)
+            .map(Self)
+    }
+}

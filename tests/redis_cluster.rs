@@ -1,0 +1,239 @@
+//! `RedisStore` on a real Redis Cluster (feature `redis-cluster`).
+//!
+//! Starts its own three-node cluster (`redis-server` and `redis-cli` from
+//! `PATH`, or `REDIS_SERVER` / `REDIS_CLI`) on free loopback ports, and
+//! fails, rather than skips, when it cannot.
+#![cfg(feature = "redis-cluster")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tower_webhook::dedup::{DedupStore, RedisStore, Reservation, StoreError, Token};
+
+const LEASE: Duration = Duration::from_secs(30);
+const KEEP: Duration = Duration::from_secs(120);
+
+/// A free port whose cluster bus port (+10000) is free too.
+fn free_cluster_port(taken: &[u16]) -> u16 {
+    for _ in 0..1000 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if port < 55_000
+            && !taken.contains(&port)
+            && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()
+        {
+            return port;
+        }
+    }
+    panic!("no free port pair for a cluster node");
+}
+
+/// Three cluster-enabled `redis-server`s, joined; killed on drop.
+struct Cluster {
+    ports: Vec<u16>,
+    children: Vec<Child>,
+    dir: PathBuf,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let server = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
+        let cli = std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".to_owned());
+        let dir = std::env::temp_dir().join(format!(
+            "tower-webhook-cluster-{}-{:016x}",
+            std::process::id(),
+            Token::generate().as_u64()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cluster = Self {
+            ports: Vec::new(),
+            children: Vec::new(),
+            dir,
+        };
+        for _ in 0..3 {
+            let port = free_cluster_port(&cluster.ports);
+            let child = Command::new(&server)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes"])
+                .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+                .args(["--cluster-node-timeout", "2000"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&cluster.dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start {server} (install redis-server or set REDIS_SERVER): {e}")
+                });
+            cluster.ports.push(port);
+            cluster.children.push(child);
+        }
+        for port in cluster.ports.clone() {
+            cluster.wait_for(port, "PONG", &["PING"]).await;
+        }
+        let nodes: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let created = Command::new(&cli)
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("cannot run {cli} (install redis-tools or set REDIS_CLI): {e}")
+            });
+        assert!(created.success(), "redis-cli --cluster create failed");
+        for port in cluster.ports.clone() {
+            cluster
+                .wait_for(port, "cluster_state:ok", &["CLUSTER", "INFO"])
+                .await;
+        }
+        cluster
+    }
+
+    /// Waits until `cmd` on the node at `port` answers something containing `want`.
+    async fn wait_for(&self, port: u16, want: &str, cmd: &[&str]) {
+        let started = Instant::now();
+        for _ in 0..500 {
+            let answer = async {
+                let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+                let mut c = client.get_multiplexed_async_connection().await?;
+                let mut command = redis::cmd(cmd[0]);
+                for a in &cmd[1..] {
+                    command.arg(*a);
+                }
+                command.query_async::<String>(&mut c).await
+            };
+            if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(500), answer).await {
+                if s.contains(want) {
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "node {port}: no {want:?} after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("node {port}: gave up waiting for {want:?}");
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect()
+    }
+}
+
+fn fresh(r: Result<Reservation, StoreError>) -> Token {
+    match r {
+        Ok(Reservation::Fresh(t)) => t,
+        other => panic!("expected Fresh, got {other:?}"),
+    }
+}
+
+async fn store(cluster: &Cluster, prefix: &str) -> RedisStore {
+    RedisStore::builder()
+        .prefix(prefix)
+        .timeout(Duration::from_secs(2))
+        .connect_cluster(cluster.urls())
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test cluster: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_holds_on_every_node_of_a_cluster() {
+    let cluster = Cluster::start().await;
+    let prefix = format!("tower-webhook-test:{:016x}:", Token::generate().as_u64());
+    let s = store(&cluster, &prefix).await;
+    let other = store(&cluster, &prefix).await;
+    let client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
+    let mut raw = client.get_async_connection().await.unwrap();
+
+    // Enough ids to land on every node's slots.
+    for i in 0..60 {
+        let id = format!("standard:9:test-hook:evt_{i}");
+        let t = fresh(s.reserve(&id, LEASE).await);
+        assert!(matches!(
+            other.reserve(&id, LEASE).await,
+            Ok(Reservation::InFlight { .. })
+        ));
+        let pttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{prefix}{id}"))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert!(pttl > 0 && pttl <= 30_000, "{id}: lease TTL {pttl}");
+        if i % 2 == 0 {
+            assert_eq!(
+                other.commit(&id, Token::generate(), KEEP).await,
+                Ok(false),
+                "foreign token"
+            );
+            assert_eq!(s.commit(&id, t, KEEP).await, Ok(true));
+            assert_eq!(other.reserve(&id, LEASE).await, Ok(Reservation::Done));
+            let pttl: i64 = redis::cmd("PTTL")
+                .arg(format!("{prefix}{id}"))
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            assert!(
+                pttl > 30_000 && pttl <= 120_000,
+                "{id}: retention TTL {pttl}"
+            );
+        } else {
+            assert_eq!(
+                other.release(&id, Token::generate()).await,
+                Ok(false),
+                "foreign token"
+            );
+            assert_eq!(s.release(&id, t).await, Ok(true));
+            fresh(other.reserve(&id, LEASE).await);
+        }
+    }
+
+    // The ids did spread over the nodes.
+    for port in &cluster.ports {
+        let node = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+        let mut c = node.get_multiplexed_async_connection().await.unwrap();
+        let keys: i64 = redis::cmd("DBSIZE").query_async(&mut c).await.unwrap();
+        assert!(keys > 0, "node {port} holds no key");
+    }
+
+    // Concurrent reservations of one id from both stores: one winner.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let s = if i % 2 == 0 { s.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(
+            async move { s.reserve("contended", LEASE).await },
+        ));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if let Ok(Reservation::Fresh(_)) = t.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}

@@ -1,0 +1,217 @@
+//! Presets through the whole layer: a Twilio form delivery, a Stripe event
+//! deduplicated by its body id, and every handshake answered without calling
+//! the handler (and never before the signature verified, for signed ones).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde::Deserialize;
+use tower::{Layer, Service, ServiceExt};
+use tower_webhook::scheme::{Dropbox, Meta, Scheme, Slack, Stripe, Twilio, Twitch, Zoom};
+use tower_webhook::sign::Signer;
+use tower_webhook::{Verified, WebhookLayer};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Sms {
+    from: String,
+    body: String,
+}
+
+/// A handler that counts its calls and answers with what `describe` says.
+fn handler<T: Send + 'static>(
+    calls: Arc<AtomicUsize>,
+    describe: fn(&T) -> String,
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future: Send,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |mut req: Request<Full<Bytes>>| {
+        let calls = calls.clone();
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let text = Verified::<T>::take(req.extensions_mut())
+                .map(|v| describe(&v.0))
+                .unwrap_or_default();
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
+        }
+    })
+}
+
+async fn send<S, B>(svc: &mut S, req: Request<Bytes>) -> (StatusCode, Bytes)
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let res = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(req.map(Full::new))
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.into_body().collect().await.unwrap().to_bytes())
+}
+
+#[tokio::test]
+async fn twilio_form_delivery_parses_and_dedups() {
+    let scheme = Twilio::new("auth-token", "https://example.com/sms").unwrap();
+    let signer_scheme = scheme.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut svc = WebhookLayer::new(scheme)
+        .payload::<Sms>()
+        .layer(handler::<Sms>(calls.clone(), |s| {
+            format!("{}: {}", s.from, s.body)
+        }));
+    let signed = || {
+        Signer::new(&signer_scheme)
+            .id("idem-1")
+            .content_type("application/x-www-form-urlencoded")
+            .request("/sms", "From=%2B15551234567&Body=hello+there&To=%2B1555")
+            .unwrap()
+    };
+    let (status, body) = send(&mut svc, signed()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_ref(), b"+15551234567: hello there");
+    let (status, _) = send(&mut svc, signed()).await;
+    assert_eq!(status, StatusCode::OK, "a redelivery is acknowledged");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "and not handled twice");
+
+    let mut tampered = signed();
+    *tampered.body_mut() = Bytes::from_static(b"From=%2B15551234567&Body=pwned&To=%2B1555");
+    let (status, _) = send(&mut svc, tampered).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn stripe_event_id_from_body_dedups() {
+    let scheme = Stripe::new("whsec_layer").unwrap();
+    let signer_scheme = scheme.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut svc = WebhookLayer::new(scheme)
+        .layer(handler::<serde_json::Value>(calls.clone(), |v| {
+            v["type"].to_string()
+        }));
+    for _ in 0..2 {
+        // Signed afresh each time: only the event id in the body is shared.
+        let req = Signer::new(&signer_scheme)
+            .request("/", r#"{"id":"evt_1","type":"invoice.paid"}"#)
+            .unwrap();
+        let (status, _) = send(&mut svc, req).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn slack_url_verification_answered_only_when_signed() {
+    let scheme = Slack::new("slack-secret").unwrap();
+    let signer_scheme = scheme.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut svc = WebhookLayer::new(scheme)
+        .layer(handler::<serde_json::Value>(calls.clone(), |_| {
+            String::new()
+        }));
+    let body = r#"{"token":"x","challenge":"c-123","type":"url_verification"}"#;
+    let req = Signer::new(&signer_scheme).request("/slack", body).unwrap();
+    let (status, answer) = send(&mut svc, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer.as_ref(), br#"{"challenge":"c-123"}"#);
+
+    let forged = Request::post("/slack")
+        .header("x-slack-request-timestamp", "1")
+        .header("x-slack-signature", "v0=00")
+        .body(Bytes::from(body))
+        .unwrap();
+    let (status, answer) = send(&mut svc, forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(!answer.as_ref().windows(5).any(|w| w == b"c-123"));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn zoom_and_twitch_signed_post_handshakes() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let zoom = Zoom::new("zoom-token").unwrap();
+    let req = Signer::new(&zoom)
+        .request(
+            "/zoom",
+            r#"{"payload":{"plainToken":"pt"},"event":"endpoint.url_validation"}"#,
+        )
+        .unwrap();
+    let mut svc = WebhookLayer::new(zoom)
+        .layer(handler::<serde_json::Value>(calls.clone(), |_| {
+            String::new()
+        }));
+    let (status, answer) = send(&mut svc, req).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(json["plainToken"], "pt");
+    assert_eq!(json["encryptedToken"].as_str().unwrap().len(), 64);
+
+    let twitch = Twitch::new("twitch-secret").unwrap();
+    let mut req = Signer::new(&twitch)
+        .request("/twitch", r#"{"challenge":"ch-9","subscription":{}}"#)
+        .unwrap();
+    req.headers_mut().insert(
+        "twitch-eventsub-message-type",
+        "webhook_callback_verification".parse().unwrap(),
+    );
+    let mut svc = WebhookLayer::new(twitch)
+        .layer(handler::<serde_json::Value>(calls.clone(), |_| {
+            String::new()
+        }));
+    let (status, answer) = send(&mut svc, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer.as_ref(), b"ch-9");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn get_challenges_dropbox_and_meta() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut svc =
+        WebhookLayer::new(Dropbox::new("db").unwrap())
+            .layer(handler::<serde_json::Value>(calls.clone(), |_| {
+                String::new()
+            }));
+    let get = |uri: &str| Request::get(uri).body(Bytes::new()).unwrap();
+    let (status, answer) = send(&mut svc, get("/dropbox?challenge=xyz")).await;
+    assert_eq!((status, answer.as_ref()), (StatusCode::OK, &b"xyz"[..]));
+    let (status, _) = send(&mut svc, get("/dropbox")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+
+    let meta = Meta::new("app-secret").unwrap().verify_token("vt");
+    assert_eq!(meta.name(), "meta");
+    let mut svc = WebhookLayer::new(meta)
+        .layer(handler::<serde_json::Value>(calls.clone(), |_| {
+            String::new()
+        }));
+    let (status, answer) = send(
+        &mut svc,
+        get("/meta?hub.mode=subscribe&hub.verify_token=vt&hub.challenge=77"),
+    )
+    .await;
+    assert_eq!((status, answer.as_ref()), (StatusCode::OK, &b"77"[..]));
+    let (status, _) = send(
+        &mut svc,
+        get("/meta?hub.mode=subscribe&hub.verify_token=no&hub.challenge=77"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}

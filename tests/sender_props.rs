@@ -1,0 +1,376 @@
+//! Property tests for every preset: what the [`Signer`] signs verifies, and
+//! any changed byte of the body, the signature header or the timestamp header
+//! makes it fail. Each preset has one secret here: with several, the signer
+//! lists one signature per secret and changing one of them rightly still
+//! verifies (rotation is covered by the unit tests).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use http::HeaderValue;
+use proptest::prelude::*;
+use tower_webhook::scheme::{
+    Calendly, Context, Dropbox, GitHub, HubSpot, Intercom, Linear, Mailgun, Paddle, PagerDuty,
+    Scheme, Shopify, Slack, Square, Stripe, Token, Tolerance, Twilio, Twitch, Typeform, Zoom,
+};
+use tower_webhook::sign::Signer;
+
+const URL: &str = "https://example.com/hook";
+
+/// What to tamper with for one preset.
+struct Spec {
+    scheme: Box<dyn Scheme>,
+    /// The header holding the signature (or token); `None` when it is in the body.
+    signature: Option<&'static str>,
+    timestamp: Option<&'static str>,
+    /// Whether every body byte is covered by the signature.
+    body_covered: bool,
+    content_type: &'static str,
+}
+
+fn spec(name: &str) -> Spec {
+    let plain = |scheme: Box<dyn Scheme>, signature, timestamp| Spec {
+        scheme,
+        signature: Some(signature),
+        timestamp,
+        body_covered: true,
+        content_type: "application/json",
+    };
+    match name {
+        "stripe" => plain(
+            Box::new(Stripe::new("whsec_a").unwrap()),
+            "stripe-signature",
+            None,
+        ),
+        "github" => plain(
+            Box::new(GitHub::new("gh").unwrap()),
+            "x-hub-signature-256",
+            None,
+        ),
+        "shopify" => plain(
+            Box::new(Shopify::new("shp").unwrap()),
+            "x-shopify-hmac-sha256",
+            None,
+        ),
+        "slack" => plain(
+            Box::new(Slack::new("sl").unwrap()),
+            "x-slack-signature",
+            Some("x-slack-request-timestamp"),
+        ),
+        "square" => plain(
+            Box::new(Square::new("sq", URL).unwrap()),
+            "x-square-hmacsha256-signature",
+            None,
+        ),
+        "hubspot" => plain(
+            Box::new(HubSpot::new("hs", URL).unwrap()),
+            "x-hubspot-signature-v3",
+            Some("x-hubspot-request-timestamp"),
+        ),
+        "paddle" => plain(
+            Box::new(Paddle::new("p1").unwrap()),
+            "paddle-signature",
+            None,
+        ),
+        "pagerduty" => plain(
+            Box::new(PagerDuty::new("pd1").unwrap()),
+            "x-pagerduty-signature",
+            None,
+        ),
+        "twilio" => plain(
+            Box::new(Twilio::new("tw", URL).unwrap()),
+            "x-twilio-signature",
+            None,
+        ),
+        "twilio-form" => Spec {
+            content_type: "application/x-www-form-urlencoded",
+            ..plain(
+                Box::new(Twilio::new("tw", URL).unwrap()),
+                "x-twilio-signature",
+                None,
+            )
+        },
+        "dropbox" => plain(
+            Box::new(Dropbox::new("db").unwrap()),
+            "x-dropbox-signature",
+            None,
+        ),
+        "linear" => plain(
+            Box::new(Linear::new("li").unwrap()),
+            "linear-signature",
+            None,
+        ),
+        "typeform" => plain(
+            Box::new(Typeform::new("tf").unwrap()),
+            "typeform-signature",
+            None,
+        ),
+        "calendly" => plain(
+            Box::new(Calendly::new("ca").unwrap()),
+            "calendly-webhook-signature",
+            None,
+        ),
+        "zoom" => plain(
+            Box::new(Zoom::new("zm").unwrap()),
+            "x-zm-signature",
+            Some("x-zm-request-timestamp"),
+        ),
+        "twitch" => plain(
+            Box::new(Twitch::new("tw").unwrap()),
+            "twitch-eventsub-message-signature",
+            Some("twitch-eventsub-message-timestamp"),
+        ),
+        "intercom" => plain(
+            Box::new(Intercom::new("ic").unwrap()),
+            "x-hub-signature",
+            None,
+        ),
+        "gitlab" => Spec {
+            body_covered: false,
+            ..plain(
+                Box::new(Token::gitlab("gl-token").unwrap()),
+                "x-gitlab-token",
+                None,
+            )
+        },
+        "mailgun" => Spec {
+            signature: None,
+            body_covered: false,
+            ..plain(Box::new(Mailgun::new("mg").unwrap()), "", None)
+        },
+        other => panic!("no spec for {other}"),
+    }
+}
+
+/// A body the preset can sign: JSON for those that read fields from it.
+fn body_for(name: &str, raw: &[u8], millis: i64) -> Vec<u8> {
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    match name {
+        "linear" => format!(r#"{{"webhookTimestamp":{millis},"data":"{hex}"}}"#).into_bytes(),
+        "mailgun" => format!(r#"{{"event-data":{{"id":"{hex}"}}}}"#).into_bytes(),
+        "twilio-form" => format!("Body={hex}&From=%2B1555&To=x").into_bytes(),
+        _ => raw.to_vec(),
+    }
+}
+
+/// A replacement for `orig` that differs from it even ignoring case.
+fn other_char(orig: u8, pick: usize) -> u8 {
+    const SET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzGHIJKL+/=,;";
+    let candidates: Vec<u8> = SET
+        .iter()
+        .copied()
+        .filter(|c| !c.eq_ignore_ascii_case(&orig))
+        .collect();
+    candidates[pick % candidates.len()]
+}
+
+fn run(
+    name: &str,
+    raw: &[u8],
+    secs: u64,
+    pos: usize,
+    pick: usize,
+    flip: u8,
+) -> Result<(), TestCaseError> {
+    let spec = spec(name);
+    let scheme = spec.scheme.as_ref();
+    let now = UNIX_EPOCH + Duration::from_secs(secs);
+    let ctx = Context::new(now, Tolerance::default());
+    let millis = i64::try_from(secs).unwrap() * 1000;
+    let request = Signer::new(scheme)
+        .id("evt-1")
+        .timestamp(now)
+        .content_type(spec.content_type)
+        .request("/hook", body_for(name, raw, millis))
+        .unwrap();
+    let (head, body) = request.into_parts();
+    let verified = scheme.verify(&head, &body, &ctx);
+    prop_assert!(verified.is_ok(), "{name}: {verified:?}");
+
+    if spec.body_covered && !body.is_empty() {
+        let mut bad = body.to_vec();
+        let i = pos % bad.len();
+        bad[i] ^= flip;
+        prop_assert!(
+            scheme.verify(&head, &bad, &ctx).is_err(),
+            "{name}: body byte {i} changed"
+        );
+    }
+
+    let mutate = |header: &'static str| -> Result<(), TestCaseError> {
+        let value = head.headers[header].as_bytes().to_vec();
+        let i = pos % value.len();
+        let mut bad = value.clone();
+        bad[i] = other_char(value[i], pick);
+        let mut h = head.clone();
+        h.headers
+            .insert(header, HeaderValue::from_bytes(&bad).unwrap());
+        let r = scheme.verify(&h, &body, &ctx);
+        prop_assert!(r.is_err(), "{name}: {header} byte {i} changed: {r:?}");
+        Ok(())
+    };
+    if let Some(header) = spec.signature {
+        mutate(header)?;
+    }
+    if let Some(header) = spec.timestamp {
+        let value = head.headers[header].to_str().unwrap().to_owned();
+        // Change one digit (RFC 3339 timestamps hold separators too).
+        let digits: Vec<usize> = value
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_digit())
+            .map(|(i, _)| i)
+            .collect();
+        let i = digits[pos % digits.len()];
+        let mut bad = value.into_bytes();
+        bad[i] = b'0' + ((bad[i] - b'0' + 1 + u8::try_from(pick % 9).unwrap()) % 10);
+        let mut h = head.clone();
+        h.headers
+            .insert(header, HeaderValue::from_bytes(&bad).unwrap());
+        prop_assert!(
+            scheme.verify(&h, &body, &ctx).is_err(),
+            "{name}: {header} byte {i} changed"
+        );
+    }
+    if name == "mailgun" {
+        // The signed fields live in the body: change one byte of the signature.
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        let start = text.find(r#""signature":""#).unwrap() + r#""signature":""#.len();
+        let mut bad = text.into_bytes();
+        let i = start + pos % 64;
+        bad[i] = other_char(bad[i], pick);
+        prop_assert!(scheme.verify(&head, &bad, &ctx).is_err());
+    }
+    // Too late: beyond the tolerance, schemes with a timestamp refuse.
+    if scheme.has_timestamp() {
+        let late = Context::new(now + Duration::from_secs(3600), Tolerance::default());
+        prop_assert!(
+            scheme.verify(&head, &body, &late).is_err(),
+            "{name}: stale accepted"
+        );
+    }
+    Ok(())
+}
+
+macro_rules! props {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            $(
+                #[test]
+                fn $test(
+                    raw in proptest::collection::vec(any::<u8>(), 0..200),
+                    secs in 1_000_000_000u64..4_000_000_000,
+                    pos in any::<usize>(),
+                    pick in any::<usize>(),
+                    flip in 1u8..=255,
+                ) {
+                    run($name, &raw, secs, pos, pick, flip)?;
+                }
+            )*
+        }
+    };
+}
+
+props! {
+    stripe => "stripe",
+    github => "github",
+    shopify => "shopify",
+    slack => "slack",
+    square => "square",
+    hubspot => "hubspot",
+    paddle => "paddle",
+    pagerduty => "pagerduty",
+    twilio_json => "twilio",
+    twilio_form => "twilio-form",
+    dropbox => "dropbox",
+    linear => "linear",
+    typeform => "typeform",
+    calendly => "calendly",
+    zoom => "zoom",
+    intercom => "intercom",
+    gitlab => "gitlab",
+    mailgun => "mailgun",
+    twitch => "twitch",
+}
+
+/// Every header any preset reads.
+const HEADERS: &[&str] = &[
+    "stripe-signature",
+    "x-hub-signature-256",
+    "x-hub-signature",
+    "x-github-delivery",
+    "x-shopify-hmac-sha256",
+    "x-shopify-event-id",
+    "x-slack-signature",
+    "x-slack-request-timestamp",
+    "x-square-hmacsha256-signature",
+    "x-hubspot-signature-v3",
+    "x-hubspot-request-timestamp",
+    "paddle-signature",
+    "x-pagerduty-signature",
+    "x-twilio-signature",
+    "i-twilio-idempotency-token",
+    "x-gitlab-token",
+    "idempotency-key",
+    "x-dropbox-signature",
+    "linear-signature",
+    "linear-delivery",
+    "typeform-signature",
+    "calendly-webhook-signature",
+    "x-zm-signature",
+    "x-zm-request-timestamp",
+    "twitch-eventsub-message-signature",
+    "twitch-eventsub-message-timestamp",
+    "twitch-eventsub-message-id",
+    "twitch-eventsub-message-type",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+];
+
+fn header_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[\\x20-\\x7e]{0,120}",
+        "[0-9a-fA-F=,;:.+/ tvhs1-]{0,160}",
+        "(t=|ts=|v1=|h1=|sha256=|v0=)[0-9a-f]{0,70}([,;](t=|v1=|h1=)[0-9a-f]{0,70}){0,4}",
+        "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?(Z|[+-][0-9]{2}:[0-9]{2})?",
+        Just("application/x-www-form-urlencoded".to_owned()),
+        Just("webhook_callback_verification".to_owned()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// No preset panics on any head or body, in any of its entry points.
+    #[test]
+    fn no_preset_panics_on_any_input(
+        values in proptest::collection::vec((0..HEADERS.len(), header_text()), 0..12),
+        query in "[a-zA-Z0-9=&%.+_-]{0,60}",
+        body in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            "\\{\"(id|challenge|type|event|payload|webhookTimestamp|signature)\":(\"[a-z_.]{0,20}\"|[0-9]{1,16}|\\{\"plainToken\":\"x\"\\})\\}".prop_map(String::into_bytes),
+        ],
+        get in any::<bool>(),
+    ) {
+        let mut builder = http::Request::builder()
+            .method(if get { "GET" } else { "POST" })
+            .uri(format!("/hook?{query}"));
+        for (i, v) in &values {
+            builder = builder.header(HEADERS[*i], v.as_str());
+        }
+        let Ok(request) = builder.body(()) else { return Ok(()) };
+        let (head, ()) = request.into_parts();
+        let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), Tolerance::default());
+        for name in tower_webhook::scheme::PRESETS {
+            let scheme = tower_webhook::scheme::by_name(name, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Some(URL)).unwrap();
+            let _ = scheme.handshake(&head, None);
+            let _ = scheme.check_head(&head, &ctx);
+            let _ = scheme.verify(&head, &body, &ctx);
+            let _ = scheme.handshake(&head, Some(&body));
+        }
+    }
+}

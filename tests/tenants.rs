@@ -1,0 +1,149 @@
+//! Per-tenant keys: a resolver picks each request's scheme; tenants never
+//! share secrets or dedup ids.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use common::*;
+use http::{Request, StatusCode};
+use http_body_util::Full;
+use tower::Layer;
+use tower_webhook::resolver::{ResolveError, TenantKeys};
+use tower_webhook::scheme::StandardWebhooks;
+use tower_webhook::sign::Signer;
+use tower_webhook::{Rejection, WebhookLayer};
+
+fn layer(lookups: Arc<AtomicUsize>, f: &Fixture) -> WebhookLayer<StandardWebhooks> {
+    let keys = TenantKeys::new(
+        |head| head.uri.path().strip_prefix("/hooks/").map(str::to_owned),
+        move |tenant: String| {
+            lookups.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let secret = match tenant.as_str() {
+                    "acme" => SECRET,
+                    "globex" => OTHER_SECRET,
+                    "flaky" => return Err("secrets backend timed out"),
+                    _ => return Ok(None),
+                };
+                Ok(Some(StandardWebhooks::new(secret).unwrap()))
+            }
+        },
+    )
+    .clock(f.clock.clone());
+    WebhookLayer::with_resolver(keys)
+        .clock(f.clock.clone())
+        .dedup(f.store.clone())
+}
+
+fn signed_for(path: &str, secret: &str, id: &str) -> Request<Full<Bytes>> {
+    let s = StandardWebhooks::new(secret).unwrap();
+    Signer::new(&s)
+        .id(id)
+        .timestamp(UNIX_EPOCH + Duration::from_secs(NOW as u64))
+        .request(path, "{}")
+        .unwrap()
+        .map(Full::new)
+}
+
+#[tokio::test]
+async fn each_tenant_verifies_with_its_own_secret() {
+    let f = fixture();
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = layer(lookups.clone(), &f);
+    let h = Counter::new(StatusCode::OK);
+    let ok = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/acme", SECRET, "evt_1"),
+    )
+    .await;
+    assert_eq!(ok.0, StatusCode::OK);
+    let ok = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/globex", OTHER_SECRET, "evt_1"),
+    )
+    .await;
+    assert_eq!(ok.0, StatusCode::OK, "same id, other tenant: processed");
+    // acme's secret does not open globex's endpoint.
+    let cross = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/globex", SECRET, "evt_2"),
+    )
+    .await;
+    assert_eq!(cross.0, StatusCode::UNAUTHORIZED);
+    // Duplicate within one tenant.
+    let dup = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/acme", SECRET, "evt_1"),
+    )
+    .await;
+    assert_eq!(dup.0, StatusCode::OK);
+    assert!(matches!(dup.1, Some(Rejection::Duplicate { .. })));
+    assert_eq!(h.calls(), 2);
+    assert_eq!(
+        lookups.load(Ordering::SeqCst),
+        2,
+        "one lookup per tenant, then cached"
+    );
+}
+
+#[tokio::test]
+async fn unknown_tenant_is_401_and_failed_lookup_is_503() {
+    let f = fixture();
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = layer(lookups.clone(), &f);
+    let h = Counter::new(StatusCode::OK);
+    let (status, rejection, ..) = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/initech", SECRET, "e"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        rejection,
+        Some(Rejection::Tenant(ResolveError::UnknownTenant(
+            "initech".into()
+        )))
+    );
+    let (status, rejection, _, headers) = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/flaky", SECRET, "e"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "5");
+    assert!(matches!(
+        rejection,
+        Some(Rejection::Tenant(ResolveError::Unavailable(_)))
+    ));
+    let (status, rejection, ..) = send(
+        layer.layer(h.service()),
+        signed_for("/elsewhere", SECRET, "e"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(rejection, Some(Rejection::Tenant(ResolveError::NoTenant)));
+    // Refusals that need no keys do not cost a lookup.
+    let before = lookups.load(Ordering::SeqCst);
+    let mut put = signed_for("/hooks/acme", SECRET, "e");
+    *put.method_mut() = http::Method::PUT;
+    assert_eq!(
+        send(layer.layer(h.service()), put).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let mut big = signed_for("/hooks/acme", SECRET, "e");
+    big.headers_mut()
+        .insert("content-length", "999999999".parse().unwrap());
+    assert_eq!(
+        send(layer.layer(h.service()), big).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(lookups.load(Ordering::SeqCst), before);
+    assert_eq!(h.calls(), 0);
+    assert!(f.store.is_empty());
+}
