@@ -9,10 +9,13 @@
 #
 #   scripts/loadtest.sh                 # defaults below
 #   PAIRS=5 DURATION=10 CONNECTIONS=32 scripts/loadtest.sh
+#   REDIS=1 scripts/loadtest.sh         # also the layer on RedisStore
+#                                       # (scripts/ensure-redis.sh finds or starts a Redis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PAIRS=${PAIRS:-3}
+REDIS=${REDIS:-0}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-39871}
@@ -58,9 +61,15 @@ run() { # mode -> one LT line
 }
 
 : >"$WORK/results"
+MODES="bare layer"
+if [ "$REDIS" = 1 ]; then
+  REDIS_URL=$(bash scripts/ensure-redis.sh)
+  export REDIS_URL
+  echo "# layer-redis uses $REDIS_URL (its server is not pinned)"
+  MODES="$MODES layer-redis"
+fi
 for i in $(seq "$PAIRS"); do
-  run bare | tee -a "$WORK/results"
-  run layer | tee -a "$WORK/results"
+  for mode in $MODES; do run "$mode" | tee -a "$WORK/results"; done
 done
 
 # Summary: medians per mode, and the ratios layer / bare.
@@ -71,7 +80,8 @@ function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <=
 END {
   split("rps p50_us p99_us server_cpu_us_per_req server_busy_pct", keys, " ")
   printf "\n| app | req/s | p50 µs | p99 µs | server CPU µs/req | server core busy %% | non-2xx | wraps |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
-  for (mi = 1; mi <= 2; mi++) { m = (mi == 1) ? "bare" : "layer"
+  nm = split("bare layer layer-redis", modes, " ")
+  for (mi = 1; mi <= nm; mi++) { m = modes[mi]; if (!((m, "rps") in c)) continue
     for (ki = 1; ki <= 5; ki++) { n = c[m, keys[ki]]; delete a; for (i = 1; i <= n; i++) a[i] = v[m, keys[ki], i]; med[m, keys[ki]] = median(a, n) }
     nx = 0; w = 0; for (i = 1; i <= c[m, "non2xx"]; i++) { nx += v[m, "non2xx", i]; w += v[m, "wraps", i] }
     printf "| %s | %.0f | %d | %d | %d | %d | %d | %d |\n", m, med[m, "rps"], med[m, "p50_us"], med[m, "p99_us"], med[m, "server_cpu_us_per_req"], med[m, "server_busy_pct"], nx, w }
@@ -79,4 +89,8 @@ END {
   printf "\nlayer / bare: throughput %.3f (bar >= 0.80), p99 %.3f (bar <= 1.30)\n",
     med["layer", "rps"] / med["bare", "rps"], med["layer", "p99_us"] / med["bare", "p99_us"]
   printf "layer / bare: server CPU per request %.3f\n", med["layer", "server_cpu_us_per_req"] / med["bare", "server_cpu_us_per_req"]
+  if (("layer-redis", "rps") in c)
+    printf "layer-redis / bare: throughput %.3f, p99 %.3f, server CPU per request %.3f\n",
+      med["layer-redis", "rps"] / med["bare", "rps"], med["layer-redis", "p99_us"] / med["bare", "p99_us"],
+      med["layer-redis", "server_cpu_us_per_req"] / med["bare", "server_cpu_us_per_req"]
 }' "$WORK/results"
