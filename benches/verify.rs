@@ -20,7 +20,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
 use sha2::Sha256;
-use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
+use tower_webhook::scheme::{Context, GitHub, Scheme, StandardWebhooks, Stripe, Tolerance};
 use tower_webhook::sign::Signer;
 
 use common::{Arm, compare, json_body, ratios_mode};
@@ -42,22 +42,55 @@ fn header(head: &Parts, name: &str) -> Vec<u8> {
     head.headers[name].as_bytes().to_vec()
 }
 
+/// The value after `name=` in a `name=value,...` header.
+fn entry(head: &Parts, header: &str, name: &str) -> Vec<u8> {
+    let value = head.headers[header].to_str().unwrap();
+    value
+        .split(',')
+        .find_map(|e| e.strip_prefix(name))
+        .unwrap()
+        .as_bytes()
+        .to_vec()
+}
+
+const TEXT_SECRET: &str = "whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH";
+
 fn presets() -> Vec<Preset> {
-    vec![Preset {
-        name: "standard",
-        scheme: Box::new(StandardWebhooks::new(STANDARD_SECRET).unwrap()),
-        key: base64::engine::general_purpose::STANDARD
-            .decode(&STANDARD_SECRET["whsec_".len()..])
-            .unwrap(),
-        // `{id}.{timestamp}.{body}`
-        around: |head| {
-            let mut before = header(head, "webhook-id");
-            before.push(b'.');
-            before.extend(header(head, "webhook-timestamp"));
-            before.push(b'.');
-            (before, Vec::new())
+    vec![
+        Preset {
+            name: "standard",
+            scheme: Box::new(StandardWebhooks::new(STANDARD_SECRET).unwrap()),
+            key: base64::engine::general_purpose::STANDARD
+                .decode(&STANDARD_SECRET["whsec_".len()..])
+                .unwrap(),
+            // `{id}.{timestamp}.{body}`
+            around: |head| {
+                let mut before = header(head, "webhook-id");
+                before.push(b'.');
+                before.extend(header(head, "webhook-timestamp"));
+                before.push(b'.');
+                (before, Vec::new())
+            },
         },
-    }]
+        Preset {
+            name: "stripe",
+            scheme: Box::new(Stripe::new(TEXT_SECRET).unwrap()),
+            key: TEXT_SECRET.as_bytes().to_vec(),
+            // `{t}.{body}`; the event id is read from the body's JSON.
+            around: |head| {
+                let mut before = entry(head, "stripe-signature", "t=");
+                before.push(b'.');
+                (before, Vec::new())
+            },
+        },
+        Preset {
+            name: "github",
+            scheme: Box::new(GitHub::new(TEXT_SECRET).unwrap()),
+            key: TEXT_SECRET.as_bytes().to_vec(),
+            // The body alone.
+            around: |_| (Vec::new(), Vec::new()),
+        },
+    ]
 }
 
 /// One signed delivery of `len` bytes, ready for both arms.

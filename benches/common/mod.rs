@@ -151,12 +151,14 @@ pub fn ratios_mode() -> bool {
     std::env::args().any(|a| a == "--ratios")
 }
 
-/// A body of exactly `len` bytes of JSON text: `{"data":"xxxx..."}`.
+/// A body of exactly `len` bytes (at least 40) of JSON text:
+/// `{"id":"evt_1","data":"xxxx..."}` (schemes such as Stripe's read the
+/// event id from the body).
 pub fn json_body(len: usize) -> bytes::Bytes {
-    let overhead = r#"{"data":""}"#.len();
-    let fill = len.saturating_sub(overhead);
+    let open = r#"{"id":"evt_1NLh6bLkdIwHu7ix","data":""#;
+    let fill = len.saturating_sub(open.len() + 2);
     let mut s = String::with_capacity(len);
-    s.push_str(r#"{"data":""#);
+    s.push_str(open);
     s.extend(std::iter::repeat_n('x', fill));
     s.push_str(r#""}"#);
     bytes::Bytes::from(s)

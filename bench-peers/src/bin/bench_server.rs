@@ -45,8 +45,8 @@ fn main() {
                     .payload::<Event>(),
             ),
             "layer-redis" => {
-                let url = std::env::var("REDIS_URL")
-                    .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+                let url =
+                    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
                 let store = RedisStore::connect(&url).await.unwrap();
                 Router::new()
                     .route("/webhook", post(typed))
