@@ -57,6 +57,8 @@ pub struct Row {
     /// Interquartile range of that ratio.
     pub ratio_q1: f64,
     pub ratio_q3: f64,
+    /// Median over rounds of (this arm / second arm), same round.
+    pub ratio_to_second: f64,
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -116,6 +118,10 @@ pub fn compare(title: &str, mut arms: Vec<Arm<'_>>) -> Vec<Row> {
                 .map(|r| per_iter[i][r] / per_iter[0][r])
                 .collect();
             ratios.sort_by(f64::total_cmp);
+            let mut to_second: Vec<f64> = (0..rounds)
+                .map(|r| per_iter[i][r] / per_iter[1.min(k - 1)][r])
+                .collect();
+            to_second.sort_by(f64::total_cmp);
             let mut sorted = per_iter[i].clone();
             sorted.sort_by(f64::total_cmp);
             Row {
@@ -125,6 +131,7 @@ pub fn compare(title: &str, mut arms: Vec<Arm<'_>>) -> Vec<Row> {
                 ratio: quantile(&ratios, 0.5),
                 ratio_q1: quantile(&ratios, 0.25),
                 ratio_q3: quantile(&ratios, 0.75),
+                ratio_to_second: quantile(&to_second, 0.5),
             }
         })
         .collect();
