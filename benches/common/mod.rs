@@ -139,16 +139,29 @@ pub fn compare(title: &str, mut arms: Vec<Arm<'_>>) -> Vec<Row> {
         "\n### {title}\n\n{rounds} interleaved rounds of ~{} ms per arm; load average before: {load_before}, after: {load_after}\n",
         batch.as_millis()
     );
-    println!(
+    // With three arms or more, also the ratio to the second arm (in the
+    // peers bench: how many times tower-webhook's time each peer takes).
+    let second = k >= 3;
+    print!(
         "| arm | median ns/iter | fastest round ns/iter | ratio to `{}` (median [IQR]) |",
         rows[0].name
     );
-    println!("|---|---:|---:|---:|");
+    if second {
+        print!(" ratio to `{}` (median) |", rows[1].name);
+    }
+    println!(
+        "\n|---|---:|---:|---:|{}",
+        if second { "---:|" } else { "" }
+    );
     for r in &rows {
-        println!(
+        print!(
             "| {} | {:.1} | {:.1} | {:.3} [{:.3}–{:.3}] |",
             r.name, r.median_ns, r.min_ns, r.ratio, r.ratio_q1, r.ratio_q3
         );
+        if second {
+            print!(" {:.2} |", r.ratio_to_second);
+        }
+        println!();
     }
     rows
 }
