@@ -82,6 +82,12 @@ pub enum SecretError {
         /// What the decoder objected to (never the secret itself).
         reason: String,
     },
+    /// A token that travels in a header must be visible ASCII; this one
+    /// holds other characters, so no delivery could ever carry it.
+    #[error(
+        "webhook token holds characters other than visible ASCII, which a header cannot carry; copy the token exactly as the sender shows it"
+    )]
+    NotVisibleAscii,
     /// A key ring must hold at least one secret.
     #[error("key ring is empty: configure at least one webhook secret")]
     EmptyRing,

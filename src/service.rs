@@ -282,8 +282,15 @@ impl<S: Scheme> Shared<S> {
         }
         match envelope.timestamp {
             Some(ts) if scheme.has_timestamp() => {
-                let window_end = ts.checked_add(self.settings.tolerance.past).unwrap_or(ts);
-                window_end.duration_since(ctx.now).unwrap_or(Duration::ZERO) + RETENTION_MARGIN
+                match ts.checked_add(self.settings.tolerance.past) {
+                    Some(window_end) => {
+                        window_end.duration_since(ctx.now).unwrap_or(Duration::ZERO)
+                            + RETENTION_MARGIN
+                    }
+                    // A tolerance past what time can hold: the window never
+                    // ends, so keep the id as long as an untimed one.
+                    None => self.settings.untimed_retention,
+                }
             }
             _ => self.settings.untimed_retention,
         }

@@ -795,6 +795,20 @@ impl HmacScheme {
                 .map_err(|e| SignError::Invalid(e.to_string()))?;
             (req.into_parts().0, request.body().clone())
         };
+        if let Some((TimestampSource::Json(pointer), _)) = c.timestamp {
+            // The sender writes the timestamp into the body it signs; a body
+            // without it could never verify.
+            let carried = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.pointer(pointer).map(serde_json::Value::is_number))
+                .unwrap_or(false);
+            if !carried {
+                return Err(SignError::Invalid(format!(
+                    "the `{}` scheme signs a timestamp inside the JSON body: put it at `{pointer}`",
+                    c.name
+                )));
+            }
+        }
         let url = self
             .config
             .public_url

@@ -51,6 +51,15 @@ impl Linear {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn signing_a_body_without_its_timestamp_is_refused() {
+        let s = super::Linear::new("secret").unwrap();
+        let err = crate::sign::Signer::new(&s)
+            .request("/", r#"{"action":"x"}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("/webhookTimestamp"), "{err}");
+    }
+
     use super::*;
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
@@ -68,8 +77,16 @@ mod tests {
             s.verify(&head, &body, &at(2_000_000)),
             Err(VerifyError::TooOld { .. })
         ));
-        let (head, body) = crate::sign::Signer::new(&s)
-            .request("/", r#"{"no":1}"#)
+        // Signed by hand: the Signer refuses a body without the timestamp.
+        let body = bytes::Bytes::from_static(br#"{"no":1}"#);
+        let keys = crate::scheme::Keyed::<sha2::Sha256>::new(&crate::secret::KeyRing::single(
+            crate::secret::Secret::from_text("k").unwrap(),
+        ))
+        .unwrap();
+        let tag = keys.sign_first(|m| hmac::Mac::update(m, &body));
+        let (head, ()) = http::Request::post("/")
+            .header("linear-signature", crate::scheme::hex_encode(&tag))
+            .body(())
             .unwrap()
             .into_parts();
         assert!(matches!(

@@ -10,6 +10,10 @@
 //!   secret; other versions (such as the asymmetric `v1a`) are ignored; a
 //!   header with more than [`MAX_SIGNATURES`] entries is refused whole.
 //! - Secrets are `whsec_` + base64 (see [`Secret::standard`]).
+//! - Event ids are 1 to [`MAX_ID_LEN`] visible ASCII bytes without `.`, so
+//!   that the signed content splits into id, timestamp and body one way only
+//!   (timestamps are digits only, without sign or leading zero, for the same
+//!   reason).
 //!
 //! Caveats: the asymmetric `v1a` (Ed25519) variant is not verified; a
 //! delivery signed only with `v1a` is refused.
@@ -148,6 +152,17 @@ impl StandardWebhooks {
             return Err(VerifyError::MalformedHeader {
                 header: names.id,
                 reason: "the event id is empty",
+            });
+        }
+        // `.` separates the parts of the signed content `{id}.{ts}.{body}`.
+        // An id holding one would make that framing ambiguous: a delivery
+        // (id `a`, body `{ts2}.{rest}`) could be re-framed as a different,
+        // equally valid one (id `a.{ts}`, timestamp `ts2`, body `rest`) that
+        // escapes dedup and hands the handler another body.
+        if id.contains('.') {
+            return Err(VerifyError::MalformedHeader {
+                header: names.id,
+                reason: "the event id contains `.`, the separator of the signed content",
             });
         }
         if id.len() > MAX_ID_LEN {
@@ -355,6 +370,11 @@ impl Scheme for StandardWebhooks {
         id: &str,
         timestamp: SystemTime,
     ) -> Result<(), SignError> {
+        if id.contains('.') {
+            return Err(SignError::Invalid(format!(
+                "event id {id:?} contains `.`, the separator of the signed content"
+            )));
+        }
         let ts = unix_seconds(timestamp).to_string();
         let body = request.body().clone();
         let signature = self
@@ -613,6 +633,40 @@ mod tests {
                 "{ts}: {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn ids_with_the_separator_are_neither_accepted_nor_signed() {
+        // Signed over `a.{TS}` + `.` + TS + `.` + body: the same bytes as
+        // id `a`, timestamp TS, body `{TS}.{body}`.
+        let scheme = StandardWebhooks::new(SECRET).unwrap();
+        let mut req = http::Request::post("/")
+            .body(Bytes::from(format!("{TS}.{{}}")))
+            .unwrap();
+        scheme.sign(&mut req, "a", ctx().now).unwrap();
+        let sig = req.headers()["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let reframed = head(&[
+            ("webhook-id", &format!("a.{TS}")),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", &sig),
+        ]);
+        assert!(matches!(
+            scheme.verify(&reframed, b"{}", &ctx()),
+            Err(VerifyError::MalformedHeader {
+                header: "webhook-id",
+                ..
+            })
+        ));
+        let (original, body) = req.into_parts();
+        assert!(scheme.verify(&original, &body, &ctx()).is_ok());
+        let mut req = http::Request::post("/").body(Bytes::new()).unwrap();
+        assert!(matches!(
+            scheme.sign(&mut req, "evt.1", ctx().now),
+            Err(SignError::Invalid(_))
+        ));
     }
 
     #[test]

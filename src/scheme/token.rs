@@ -85,7 +85,7 @@ impl Token {
         I::Item: AsRef<str>,
     {
         Ok(
-            Self::from_ring("gitlab", "x-gitlab-token", &text_ring(secrets)?)
+            Self::from_ring("gitlab", "x-gitlab-token", &header_ring(secrets)?)
                 .id_header("idempotency-key")
                 .id_header("x-gitlab-event-uuid"),
         )
@@ -102,10 +102,11 @@ impl Token {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        Ok(Self::from_ring(name, header, &text_ring(secrets)?))
+        Ok(Self::from_ring(name, header, &header_ring(secrets)?))
     }
 
-    /// A ring of secrets, compared with the header's bytes.
+    /// A ring of secrets, compared with the header's bytes. Prefer
+    /// [`header`](Self::header), which refuses tokens a header cannot carry.
     pub fn from_ring(name: &'static str, header: &'static str, ring: &KeyRing) -> Self {
         let digests = ring
             .iter()
@@ -211,8 +212,34 @@ impl Scheme for Token {
     }
 }
 
+/// A ring of text tokens that a header can carry (visible ASCII).
+fn header_ring<I>(secrets: I) -> Result<KeyRing, SecretError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let ring = text_ring(secrets)?;
+    if ring
+        .iter()
+        .any(|s| !s.expose_secret().iter().all(|b| (0x21..=0x7e).contains(b)))
+    {
+        return Err(SecretError::NotVisibleAscii);
+    }
+    Ok(ring)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tokens_a_header_cannot_carry_are_refused() {
+        assert_eq!(
+            super::Token::gitlab("tökén").unwrap_err(),
+            crate::secret::SecretError::NotVisibleAscii
+        );
+        assert!(super::Token::gitlab("has space").is_err());
+        assert!(super::Token::gitlab("glpat-abc_123").is_ok());
+    }
+
     use super::*;
     use crate::scheme::Tolerance;
 
