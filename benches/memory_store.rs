@@ -34,9 +34,12 @@ fn pair(store: &MemoryStore, key: &str) {
 }
 
 /// A store holding `live` committed ids, with room for the measurement to
-/// add up to a quarter more before it is rebuilt.
+/// add more; it is rebuilt (untimed) before a batch would overflow it or let
+/// it grow more than a quarter above `live` (or the batch's own size, when
+/// Criterion asks for large batches).
 struct Filled {
     live: usize,
+    room: usize,
     store: MemoryStore,
     next: u64,
 }
@@ -45,15 +48,19 @@ impl Filled {
     fn new(live: usize) -> Self {
         let mut f = Self {
             live,
-            store: MemoryStore::builder().capacity(live * 3 / 2).build(),
+            room: 0,
+            store: MemoryStore::builder().capacity(1).build(),
             next: 0,
         };
-        f.refill();
+        f.refill(live / 4);
         f
     }
 
-    fn refill(&mut self) {
-        self.store = MemoryStore::builder().capacity(self.live * 3 / 2).build();
+    fn refill(&mut self, room: usize) {
+        self.room = room;
+        // Ids spread over 16 shards unevenly: leave a margin.
+        let capacity = (self.live + room) * 5 / 4 + 4096;
+        self.store = MemoryStore::builder().capacity(capacity).build();
         for _ in 0..self.live {
             self.next += 1;
             pair(&self.store, &key(self.next));
@@ -62,8 +69,9 @@ impl Filled {
 
     /// `threads` × `n` fresh keys, ready before the clock starts.
     fn keys(&mut self, threads: usize, n: u64) -> Vec<Vec<String>> {
-        if self.store.len() + threads * n as usize > self.live + self.live / 4 {
-            self.refill();
+        let batch = threads * n as usize;
+        if self.store.len() + batch > self.live + self.room {
+            self.refill(batch.max(self.live / 4));
         }
         (0..threads)
             .map(|_| {
