@@ -80,14 +80,32 @@ where
     /// secrets and candidates and the content length, never on how many bytes
     /// of a candidate were right.
     pub fn matches_any(&self, candidates: &[&[u8]], feed: impl Fn(&mut Hmac<D>)) -> bool {
+        self.any_tag_matches(feed, |tag| {
+            let mut matched = Choice::from(0);
+            for candidate in candidates {
+                matched |= ct_eq(tag, candidate);
+            }
+            matched
+        })
+    }
+
+    /// Computes the tag of every secret over the content `feed` writes and
+    /// hands each to `check`, which compares it (in constant time) with the
+    /// candidates; true when any check said so. Every secret is tried.
+    ///
+    /// Lets a scheme compare against candidates it decodes on the fly, with
+    /// no array of decoded candidates to fill and copy.
+    pub(crate) fn any_tag_matches(
+        &self,
+        feed: impl Fn(&mut Hmac<D>),
+        mut check: impl FnMut(&[u8]) -> Choice,
+    ) -> bool {
         let mut matched = Choice::from(0);
         for keyed in &self.macs {
             let mut mac = keyed.clone();
             feed(&mut mac);
             let tag = mac.finalize().into_bytes();
-            for candidate in candidates {
-                matched |= tag.as_slice().ct_eq(candidate);
-            }
+            matched |= check(tag.as_slice());
         }
         bool::from(matched)
     }
@@ -111,6 +129,34 @@ where
         feed(&mut mac);
         mac.finalize().into_bytes().to_vec()
     }
+}
+
+/// Constant-time equality of a tag and a candidate (different lengths are
+/// unequal, and the length is not secret).
+///
+/// Equal lengths are compared eight bytes at a time, XOR-ed and OR-ed into
+/// one word, which `subtle` then compares with zero: one optimisation barrier
+/// per comparison instead of one per byte as `subtle`'s slice comparison
+/// does. Measured (perf, 64 B Standard Webhooks delivery): `subtle::black_box`
+/// took 4.4 % of `verify`'s samples with the slice comparison.
+pub(crate) fn ct_eq(tag: &[u8], candidate: &[u8]) -> Choice {
+    if tag.len() != candidate.len() {
+        return Choice::from(0);
+    }
+    let word = |bytes: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(bytes);
+        u64::from_ne_bytes(w)
+    };
+    let mut acc = 0u64;
+    let (tw, cw) = (tag.chunks_exact(8), candidate.chunks_exact(8));
+    for (t, c) in tw.remainder().iter().zip(cw.remainder()) {
+        acc |= u64::from(t ^ c);
+    }
+    for (t, c) in tw.zip(cw) {
+        acc |= word(t) ^ word(c);
+    }
+    acc.ct_eq(&0)
 }
 
 #[cfg(test)]
@@ -146,5 +192,21 @@ mod tests {
         assert!(!keys.matches_any(&[], |m| m.update(b"x")));
         assert!(!keys.matches_any(&[&tag], |m| m.update(b"y")));
         assert_eq!(keys.sign_all(|m| m.update(b"x")).len(), 2);
+    }
+
+    #[test]
+    fn ct_eq_agrees_with_slice_equality() {
+        let a: Vec<u8> = (0..37).collect();
+        for len in [0, 1, 7, 8, 9, 31, 32, 33, 37] {
+            assert!(bool::from(ct_eq(&a[..len], &a[..len])));
+            for i in 0..len {
+                let mut b = a[..len].to_vec();
+                b[i] ^= 0x80;
+                assert!(!bool::from(ct_eq(&a[..len], &b)), "len {len} byte {i}");
+            }
+            if len > 0 {
+                assert!(!bool::from(ct_eq(&a[..len], &a[..len - 1])));
+            }
+        }
     }
 }
