@@ -394,6 +394,16 @@ impl HmacBuilder {
                 reason: "the timestamp is signed but no timestamp source is configured",
             });
         }
+        if c.content.contains(&Part::Timestamp)
+            && matches!(c.timestamp, Some((TimestampSource::Json(_), _)))
+        {
+            // The body already carries (and signs) it; there is no separate
+            // text to sign.
+            return Err(SchemeConfigError::Invalid {
+                scheme: c.name,
+                reason: "a timestamp read from the JSON body is signed with the body: leave Part::Timestamp out of the content",
+            });
+        }
         if c.content.contains(&Part::Id) && c.id_headers.is_empty() {
             return Err(SchemeConfigError::Invalid {
                 scheme: c.name,
@@ -1032,6 +1042,17 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn a_body_timestamp_cannot_also_be_signed_as_a_part() {
+        let ring = KeyRing::single(crate::secret::Secret::from_text("k").unwrap());
+        let err = HmacScheme::builder("x", "x-sig")
+            .timestamp_json("/ts", TimeUnit::Millis)
+            .content([Part::Timestamp, Part::Literal("."), Part::Body])
+            .build(&ring)
+            .unwrap_err();
+        assert!(err.to_string().contains("Part::Timestamp"), "{err}");
     }
 
     #[test]
