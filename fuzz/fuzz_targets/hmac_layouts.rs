@@ -46,18 +46,31 @@ fn layout(b: &[u8; 6]) -> Option<(HmacScheme, bool)> {
         _ => builder,
     };
     let has_ts = timestamp == 1 || timestamp == 3 || (timestamp == 2 && separator.is_some());
-    builder = if b[5] & 1 == 0 { builder.id_header(ID) } else { builder.id_json("/id") };
+    builder = if b[5] & 1 == 0 {
+        builder.id_header(ID)
+    } else {
+        builder.id_json("/id")
+    };
     let body_signed = b[5] & 2 == 0 || !has_ts;
     let parts: Vec<Part> = match (has_ts, b[5] >> 2 & 3) {
         (true, 0) => vec![Part::Timestamp, Part::Literal("."), Part::Body],
-        (true, 1) => vec![Part::Literal("v0:"), Part::Timestamp, Part::Literal(":"), Part::Body],
+        (true, 1) => vec![
+            Part::Literal("v0:"),
+            Part::Timestamp,
+            Part::Literal(":"),
+            Part::Body,
+        ],
         (true, 2) if !body_signed => vec![Part::Method, Part::Id, Part::Timestamp],
         (_, 3) => vec![Part::Id, Part::Literal("."), Part::Body],
         _ => vec![Part::Body],
     };
     let signs_body = parts.contains(&Part::Body);
     let ring = KeyRing::single(Secret::from_text("fuzz-secret").ok()?);
-    builder.content(parts).build(&ring).ok().map(|s| (s, signs_body))
+    builder
+        .content(parts)
+        .build(&ring)
+        .ok()
+        .map(|s| (s, signs_body))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -82,7 +95,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = http::HeaderValue::from_bytes(ts) {
         builder = builder.header(TS, v);
     }
-    if let Ok((head, ())) = builder.header(ID, "evt_1").body(()).map(Request::into_parts) {
+    if let Ok((head, ())) = builder
+        .header(ID, "evt_1")
+        .body(())
+        .map(Request::into_parts)
+    {
         let _ = scheme.check_head(&head, &ctx);
         let _ = scheme.verify(&head, body, &ctx);
     }
