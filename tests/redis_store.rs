@@ -357,6 +357,35 @@ impl Drop for Replica {
     }
 }
 
+/// Two replicas ("a" and "b"), each with its own `RedisStore` on `url`
+/// under `prefix`: what two servers behind a load balancer look like.
+async fn two_replicas(
+    url: &str,
+    prefix: &str,
+    op_timeout: Duration,
+    lease: Duration,
+    mode: Mode,
+    log: &Arc<Log>,
+) -> (Replica, Replica) {
+    let a = replica(
+        "a",
+        connect(url, prefix, op_timeout).await,
+        lease,
+        mode,
+        log,
+    )
+    .await;
+    let b = replica(
+        "b",
+        connect(url, prefix, op_timeout).await,
+        lease,
+        mode,
+        log,
+    )
+    .await;
+    (a, b)
+}
+
 async fn replica(
     name: &'static str,
     store: impl DedupStore,
@@ -481,22 +510,7 @@ async fn two_replicas_handle_every_event_exactly_once() {
     let log = Arc::new(Log::default());
     let lease = Duration::from_secs(10);
     let work = Mode::Work(Duration::from_millis(15));
-    let a = replica(
-        "a",
-        connect(&url, &prefix, Duration::from_secs(2)).await,
-        lease,
-        work,
-        &log,
-    )
-    .await;
-    let b = replica(
-        "b",
-        connect(&url, &prefix, Duration::from_secs(2)).await,
-        lease,
-        work,
-        &log,
-    )
-    .await;
+    let (a, b) = two_replicas(&url, &prefix, Duration::from_secs(2), lease, work, &log).await;
     let sender = Sender::new(&[a.addr, b.addr], 200);
     let seen = Arc::clone(&sender.seen);
     let ts = SystemTime::now();
@@ -570,22 +584,7 @@ async fn failed_attempt_is_retried_on_the_other_replica() {
     let log = Arc::new(Log::default());
     let lease = Duration::from_secs(10);
     let mode = Mode::FailFirstAttempt;
-    let a = replica(
-        "a",
-        connect(&url, &prefix, Duration::from_secs(2)).await,
-        lease,
-        mode,
-        &log,
-    )
-    .await;
-    let b = replica(
-        "b",
-        connect(&url, &prefix, Duration::from_secs(2)).await,
-        lease,
-        mode,
-        &log,
-    )
-    .await;
+    let (a, b) = two_replicas(&url, &prefix, Duration::from_secs(2), lease, mode, &log).await;
     let client = http_client();
     let ts = SystemTime::now();
 
@@ -896,22 +895,7 @@ async fn redis_outage_answers_503_then_every_event_is_handled_once() {
     let lease = Duration::from_secs(1);
     let op_timeout = Duration::from_millis(200);
     let work = Mode::Work(Duration::from_millis(10));
-    let a = replica(
-        "a",
-        connect(&url, &prefix, op_timeout).await,
-        lease,
-        work,
-        &log,
-    )
-    .await;
-    let b = replica(
-        "b",
-        connect(&url, &prefix, op_timeout).await,
-        lease,
-        work,
-        &log,
-    )
-    .await;
+    let (a, b) = two_replicas(&url, &prefix, op_timeout, lease, work, &log).await;
     let sender = Sender::new(&[a.addr, b.addr], 400);
     let seen = Arc::clone(&sender.seen);
     let ts = SystemTime::now();
