@@ -793,18 +793,7 @@ impl HmacScheme {
             .timestamp
             .map(|(_, unit)| unit.render(timestamp))
             .unwrap_or_default();
-        let (head, body) = {
-            let mut builder = http::Request::builder()
-                .method(request.method().clone())
-                .uri(request.uri().clone());
-            if let Some(h) = builder.headers_mut() {
-                *h = request.headers().clone();
-            }
-            let req = builder
-                .body(())
-                .map_err(|e| SignError::Invalid(e.to_string()))?;
-            (req.into_parts().0, request.body().clone())
-        };
+        let (head, body) = super::util::head_and_body(request)?;
         if let Some((TimestampSource::Json(pointer), _)) = c.timestamp {
             // The sender writes the timestamp into the body it signs; a body
             // without it could never verify.

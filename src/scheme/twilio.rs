@@ -219,16 +219,7 @@ impl Scheme for Twilio {
         id: &str,
         _timestamp: SystemTime,
     ) -> Result<(), SignError> {
-        let (mut head, body) = {
-            let mut b = http::Request::builder()
-                .method(request.method().clone())
-                .uri(request.uri().clone());
-            if let Some(h) = b.headers_mut() {
-                *h = request.headers().clone();
-            }
-            let r = b.body(()).map_err(|e| SignError::Invalid(e.to_string()))?;
-            (r.into_parts().0, request.body().clone())
-        };
+        let (mut head, body) = super::util::head_and_body(request)?;
         let covered = if is_form(&head) {
             Covered::Form(
                 sorted_params(&body)

@@ -3,9 +3,11 @@
 
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use http::HeaderMap;
+use http::request::Parts;
 
-use super::{Context, VerifyError};
+use super::{Context, SignError, VerifyError};
 use crate::clock::unix_millis;
 
 /// The value of a header that must appear at most once, as visible ASCII.
@@ -249,6 +251,23 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
         m,
         d,
     )
+}
+
+/// A copy of a request's head (method, URI, headers) and its body, for
+/// schemes whose signing reads the request as a verifier would see it.
+pub(crate) fn head_and_body(request: &http::Request<Bytes>) -> Result<(Parts, Bytes), SignError> {
+    let mut builder = http::Request::builder()
+        .method(request.method().clone())
+        .uri(request.uri().clone());
+    if let Some(h) = builder.headers_mut() {
+        *h = request.headers().clone();
+    }
+    let head = builder
+        .body(())
+        .map_err(|e| SignError::Invalid(e.to_string()))?
+        .into_parts()
+        .0;
+    Ok((head, request.body().clone()))
 }
 
 #[cfg(test)]
