@@ -44,16 +44,16 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use hmac::Mac;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 use subtle::Choice;
 
 use super::keyed::ct_eq;
-use super::{
-    Context, Envelope, Keyed, Scheme, SignError, VerifyError, check_timestamp, parse_unix_digits,
-};
-use crate::clock::unix_seconds;
+use super::{Context, Envelope, Keyed, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, Secret, SecretError};
+
+mod head;
+
+use head::Head;
 
 /// The most entries a signature header may hold. Senders list one signature
 /// per active secret (two during a rotation); more than this is refused.
@@ -80,33 +80,6 @@ const TAG_LEN: usize = 32;
 #[derive(Clone, Debug)]
 pub struct StandardWebhooks {
     keys: Keyed<Sha256>,
-}
-
-struct Names {
-    id: &'static str,
-    timestamp: &'static str,
-    signature: &'static str,
-}
-
-const WEBHOOK: Names = Names {
-    id: "webhook-id",
-    timestamp: "webhook-timestamp",
-    signature: "webhook-signature",
-};
-
-const SVIX: Names = Names {
-    id: "svix-id",
-    timestamp: "svix-timestamp",
-    signature: "svix-signature",
-};
-
-/// The three headers, read and checked.
-struct Head<'h> {
-    names: &'static Names,
-    id: &'h str,
-    timestamp: &'h str,
-    timestamp_secs: i64,
-    signature: &'h str,
 }
 
 impl StandardWebhooks {
@@ -138,125 +111,6 @@ impl StandardWebhooks {
     /// How many secrets are active.
     pub fn key_count(&self) -> usize {
         self.keys.len()
-    }
-
-    fn read_head<'h>(&self, head: &'h Parts, ctx: &Context) -> Result<Head<'h>, VerifyError> {
-        let found = Found::scan(&head.headers);
-        let (names, base) = if found.count[2] > 0 || found.count[5] == 0 {
-            (&WEBHOOK, 0)
-        } else {
-            (&SVIX, 3)
-        };
-        let id = found.required(base, names.id)?;
-        if id.is_empty() {
-            return Err(VerifyError::MalformedHeader {
-                header: names.id,
-                reason: "the event id is empty",
-            });
-        }
-        // `.` separates the parts of the signed content `{id}.{ts}.{body}`.
-        // An id holding one would make that framing ambiguous: a delivery
-        // (id `a`, body `{ts2}.{rest}`) could be re-framed as a different,
-        // equally valid one (id `a.{ts}`, timestamp `ts2`, body `rest`) that
-        // escapes dedup and hands the handler another body.
-        if id.contains('.') {
-            return Err(VerifyError::MalformedHeader {
-                header: names.id,
-                reason: "the event id contains `.`, the separator of the signed content",
-            });
-        }
-        if id.len() > MAX_ID_LEN {
-            return Err(VerifyError::MalformedHeader {
-                header: names.id,
-                reason: "the event id is longer than 256 bytes",
-            });
-        }
-        let timestamp = found.required(base + 1, names.timestamp)?;
-        let signature = found.required(base + 2, names.signature)?;
-        let timestamp_secs = parse_unix_digits(names.timestamp, timestamp, 12)?;
-        check_timestamp(names.timestamp, timestamp_secs.saturating_mul(1000), ctx)?;
-        Ok(Head {
-            names,
-            id,
-            timestamp,
-            timestamp_secs,
-            signature,
-        })
-    }
-}
-
-/// The six headers the scheme reads, found in one pass over the header map.
-///
-/// One pass comparing names replaces four to five `HeaderMap` look-ups by
-/// `&str`, each of which parses and hashes the name: measured (perf, 64 B
-/// delivery), those look-ups took about a third of `verify`'s samples.
-struct Found<'h> {
-    /// First value of `webhook-id`, `-timestamp`, `-signature`, then `svix-*`.
-    first: [Option<&'h HeaderValue>; 6],
-    /// How many times each appears (saturating).
-    count: [u8; 6],
-}
-
-impl<'h> Found<'h> {
-    fn scan(headers: &'h HeaderMap) -> Self {
-        let mut found = Found {
-            first: [None; 6],
-            count: [0; 6],
-        };
-        for (name, value) in headers {
-            let i = match name.as_str() {
-                "webhook-id" => 0,
-                "webhook-timestamp" => 1,
-                "webhook-signature" => 2,
-                "svix-id" => 3,
-                "svix-timestamp" => 4,
-                "svix-signature" => 5,
-                _ => continue,
-            };
-            if found.first[i].is_none() {
-                found.first[i] = Some(value);
-            }
-            found.count[i] = found.count[i].saturating_add(1);
-        }
-        found
-    }
-
-    /// The value of header `i`, which must appear exactly once, as visible
-    /// ASCII (the rules of [`single_header`](super::single_header)).
-    fn required(&self, i: usize, name: &'static str) -> Result<&'h str, VerifyError> {
-        let Some(value) = self.first[i] else {
-            return Err(VerifyError::MissingHeader { header: name });
-        };
-        if self.count[i] > 1 {
-            return Err(VerifyError::MalformedHeader {
-                header: name,
-                reason: "it appears more than once",
-            });
-        }
-        value.to_str().map_err(|_| VerifyError::MalformedHeader {
-            header: name,
-            reason: "it is not visible ASCII",
-        })
-    }
-}
-
-/// The non-empty entries of a signature header.
-fn entries(value: &str) -> impl Iterator<Item = &str> {
-    value.split(' ').filter(|e| !e.is_empty())
-}
-
-/// Refuses a signature header with no entry or more than [`MAX_SIGNATURES`].
-fn check_signatures(header: &'static str, value: &str) -> Result<(), VerifyError> {
-    match entries(value).take(MAX_SIGNATURES + 1).count() {
-        0 => Err(VerifyError::MalformedHeader {
-            header,
-            reason: "it holds no signature",
-        }),
-        n if n > MAX_SIGNATURES => Err(VerifyError::TooManySignatures {
-            header,
-            max: MAX_SIGNATURES,
-        }),
-        _ => Ok(()),
     }
 }
 
@@ -321,28 +175,24 @@ impl Scheme for StandardWebhooks {
     }
 
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
-        let h = self.read_head(head, ctx)?;
-        check_signatures(h.names.signature, h.signature)
+        Head::read(head, ctx).map(drop)
     }
 
     fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
-        let h = self.read_head(head, ctx)?;
-        check_signatures(h.names.signature, h.signature)?;
+        let h = Head::read(head, ctx)?;
         // Candidates are decoded while comparing, once per secret (usually
         // one): no array of 32 decoded tags to zero, fill and copy.
         let mut candidates = 0usize;
         let matched = self.keys.any_tag_matches(
             |mac| {
-                mac.update(h.id.as_bytes());
-                mac.update(b".");
-                mac.update(h.timestamp.as_bytes());
-                mac.update(b".");
-                mac.update(body);
+                for part in h.signed_parts(body) {
+                    mac.update(part);
+                }
             },
             |tag| {
                 let mut matched = Choice::from(0);
                 candidates = 0;
-                for candidate in entries(h.signature).filter_map(v1_tag) {
+                for candidate in h.entries().filter_map(v1_tag) {
                     candidates += 1;
                     matched |= ct_eq(tag, &candidate);
                 }
@@ -356,12 +206,7 @@ impl Scheme for StandardWebhooks {
                 keys: self.keys.len(),
             });
         }
-        Ok(Envelope {
-            id: Some(h.id.to_owned()),
-            timestamp: Some(crate::clock::from_unix_millis(
-                h.timestamp_secs.saturating_mul(1000),
-            )),
-        })
+        Ok(h.envelope())
     }
 
     fn sign(
@@ -370,34 +215,17 @@ impl Scheme for StandardWebhooks {
         id: &str,
         timestamp: SystemTime,
     ) -> Result<(), SignError> {
-        if id.contains('.') {
-            return Err(SignError::Invalid(format!(
-                "event id {id:?} contains `.`, the separator of the signed content"
-            )));
-        }
-        let ts = unix_seconds(timestamp).to_string();
-        let body = request.body().clone();
-        let signature = self
-            .keys
-            .sign_all(|mac| {
-                mac.update(id.as_bytes());
-                mac.update(b".");
-                mac.update(ts.as_bytes());
-                mac.update(b".");
-                mac.update(&body);
-            })
-            .iter()
-            .map(|tag| format!("v1,{}", B64.encode(tag)))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let value = |v: &str| {
-            HeaderValue::from_str(v).map_err(|_| SignError::Invalid(format!("header value {v:?}")))
-        };
-        let headers = request.headers_mut();
-        headers.insert(WEBHOOK.id, value(id)?);
-        headers.insert(WEBHOOK.timestamp, value(&ts)?);
-        headers.insert(WEBHOOK.signature, value(&signature)?);
-        Ok(())
+        head::sign_request(request, id, timestamp, |parts| {
+            self.keys
+                .sign_all(|mac| {
+                    for part in parts {
+                        mac.update(part);
+                    }
+                })
+                .iter()
+                .map(|tag| format!("v1,{}", B64.encode(tag)))
+                .collect()
+        })
     }
 }
 
