@@ -91,6 +91,25 @@ pub enum SecretError {
     /// A key ring must hold at least one secret.
     #[error("key ring is empty: configure at least one webhook secret")]
     EmptyRing,
+    /// An asymmetric key (an Ed25519 or ECDSA P-256 public or private key)
+    /// was refused.
+    ///
+    /// ```
+    /// # #[cfg(feature = "ed25519")] {
+    /// use tower_webhook::scheme::StandardWebhooksEd25519;
+    /// use tower_webhook::secret::SecretError;
+    /// let e = StandardWebhooksEd25519::from_public_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap_err();
+    /// assert!(matches!(e, SecretError::InvalidKey { .. }));
+    /// assert!(e.to_string().contains("HMAC secret"));
+    /// # }
+    /// ```
+    #[error("invalid {what}: {reason}")]
+    InvalidKey {
+        /// The kind of key expected, such as "Ed25519 public key (`whpk_...`)".
+        what: &'static str,
+        /// What is wrong and how to fix it. Never quotes the key.
+        reason: String,
+    },
 }
 
 /// Key bytes, zeroized on drop, redacted in `Debug`.
@@ -143,16 +162,8 @@ impl Secret {
         if encoded.is_empty() {
             return Err(SecretError::Empty);
         }
-        let decoded = match B64_STANDARD.decode(encoded) {
-            Ok(d) => d,
-            Err(first) => B64_URL_SAFE
-                .decode(encoded)
-                .map_err(|_| SecretError::InvalidBase64 {
-                    prefix,
-                    reason: describe_base64_error(&first),
-                })?,
-        };
-        let decoded = Zeroizing::new(decoded);
+        let decoded = decode_base64_lenient(encoded)
+            .map_err(|reason| SecretError::InvalidBase64 { prefix, reason })?;
         if decoded.len() < MIN_STANDARD_KEY_LEN {
             return Err(SecretError::TooShort {
                 len: decoded.len(),
@@ -175,6 +186,19 @@ impl Secret {
     /// Always `false`: an empty secret cannot be constructed.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+}
+
+/// Decodes base64 in the standard or the URL-safe alphabet, padded or not,
+/// into a buffer zeroized on drop. The error describes the first alphabet's
+/// objection without quoting the input.
+pub(crate) fn decode_base64_lenient(encoded: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    match B64_STANDARD.decode(encoded) {
+        Ok(d) => Ok(Zeroizing::new(d)),
+        Err(first) => B64_URL_SAFE
+            .decode(encoded)
+            .map(Zeroizing::new)
+            .map_err(|_| describe_base64_error(&first)),
     }
 }
 

@@ -77,6 +77,8 @@ pub use shopify::Shopify;
 pub use slack::Slack;
 pub use square::Square;
 pub use standard::StandardWebhooks;
+#[cfg(feature = "ed25519")]
+pub use standard::ed25519::StandardWebhooksEd25519;
 pub use stripe::Stripe;
 pub use token::Token;
 pub use twilio::Twilio;

@@ -51,6 +51,8 @@ use super::keyed::ct_eq;
 use super::{Context, Envelope, Keyed, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, Secret, SecretError};
 
+#[cfg(feature = "ed25519")]
+pub mod ed25519;
 mod head;
 
 use head::Head;
@@ -216,7 +218,8 @@ impl Scheme for StandardWebhooks {
         timestamp: SystemTime,
     ) -> Result<(), SignError> {
         head::sign_request(request, id, timestamp, |parts| {
-            self.keys
+            Ok(self
+                .keys
                 .sign_all(|mac| {
                     for part in parts {
                         mac.update(part);
@@ -224,7 +227,7 @@ impl Scheme for StandardWebhooks {
                 })
                 .iter()
                 .map(|tag| format!("v1,{}", B64.encode(tag)))
-                .collect()
+                .collect())
         })
     }
 }

@@ -221,12 +221,12 @@ pub(super) fn sign_request(
     request: &mut http::Request<Bytes>,
     id: &str,
     timestamp: SystemTime,
-    sign: impl FnOnce(&[&[u8]; 5]) -> Vec<String>,
+    sign: impl FnOnce(&[&[u8]; 5]) -> Result<Vec<String>, SignError>,
 ) -> Result<(), SignError> {
     check_sign_id(id)?;
     let ts = crate::clock::unix_seconds(timestamp).to_string();
     let body = request.body().clone();
-    let signature = sign(&[id.as_bytes(), b".", ts.as_bytes(), b".", &body]).join(" ");
+    let signature = sign(&[id.as_bytes(), b".", ts.as_bytes(), b".", &body])?.join(" ");
     let value = |v: &str| {
         HeaderValue::from_str(v).map_err(|_| SignError::Invalid(format!("header value {v:?}")))
     };
