@@ -42,6 +42,8 @@ pub mod linear;
 pub mod mailgun;
 pub mod paddle;
 pub mod pagerduty;
+#[cfg(feature = "sendgrid")]
+pub mod sendgrid;
 pub mod shopify;
 pub mod slack;
 pub mod square;
@@ -73,6 +75,8 @@ pub use mailgun::Mailgun;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
 pub use presets::{PRESETS, by_name};
+#[cfg(feature = "sendgrid")]
+pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
 pub use slack::Slack;
 pub use square::Square;
