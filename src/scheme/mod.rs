@@ -74,7 +74,7 @@ pub use linear::Linear;
 pub use mailgun::Mailgun;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
-pub use presets::{PRESETS, by_name};
+pub use presets::{FEATURE_PRESETS, PRESETS, by_name};
 #[cfg(feature = "sendgrid")]
 pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
@@ -296,6 +296,17 @@ pub enum SchemeConfigError {
     /// The secret was refused.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The preset exists, but this build of the crate lacks the cargo
+    /// feature it needs (see [`FEATURE_PRESETS`]).
+    #[error(
+        "the `{scheme}` webhook scheme needs the `{feature}` cargo feature of tower-webhook: add `features = [\"{feature}\"]` to the tower-webhook dependency in Cargo.toml and rebuild"
+    )]
+    FeatureDisabled {
+        /// The preset's name.
+        scheme: &'static str,
+        /// The cargo feature to enable.
+        feature: &'static str,
+    },
 }
 
 /// How one sender (or family of senders) signs its deliveries.

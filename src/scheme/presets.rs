@@ -1,16 +1,25 @@
 //! Building a preset from its name, for configuration files and environment
 //! variables.
 
+#[cfg(feature = "sendgrid")]
+use super::SendGrid;
+#[cfg(feature = "ed25519")]
+use super::StandardWebhooksEd25519;
 use super::{
     Calendly, Dropbox, GitHub, HubSpot, Intercom, Linear, Mailgun, Paddle, PagerDuty, Scheme,
     SchemeConfigError, Shopify, Slack, Square, StandardWebhooks, Stripe, Token, Twilio, Twitch,
     Typeform, Zoom,
 };
 
-/// The names [`by_name`] knows, in lower case.
+/// The names [`by_name`] can build, in lower case: those of
+/// [`FEATURE_PRESETS`] only when their cargo feature is enabled.
 ///
 /// ```
 /// assert!(tower_webhook::scheme::PRESETS.contains(&"stripe"));
+/// assert_eq!(
+///     tower_webhook::scheme::PRESETS.contains(&"sendgrid"),
+///     cfg!(feature = "sendgrid"),
+/// );
 /// ```
 pub const PRESETS: &[&str] = &[
     "standard",
@@ -32,12 +41,43 @@ pub const PRESETS: &[&str] = &[
     "intercom",
     "mailgun",
     "twitch",
+    #[cfg(feature = "ed25519")]
+    "standard-ed25519",
+    #[cfg(feature = "sendgrid")]
+    "sendgrid",
 ];
+
+/// The presets that need a cargo feature of this crate, with the feature:
+/// listed whether or not it is enabled. [`by_name`] answers
+/// [`SchemeConfigError::FeatureDisabled`] for them when it is not.
+///
+/// ```
+/// use tower_webhook::scheme::FEATURE_PRESETS;
+/// assert!(FEATURE_PRESETS.contains(&("standard-ed25519", "ed25519")));
+/// assert!(FEATURE_PRESETS.contains(&("sendgrid", "sendgrid")));
+/// ```
+pub const FEATURE_PRESETS: &[(&str, &str)] =
+    &[("standard-ed25519", "ed25519"), ("sendgrid", "sendgrid")];
+
+/// The error for a feature-gated preset `name` (already trimmed and in lower
+/// case) built without its feature; `None` for other names.
+fn feature_disabled(name: &str) -> Option<SchemeConfigError> {
+    FEATURE_PRESETS
+        .iter()
+        .find(|(preset, _)| *preset == name)
+        .map(|&(scheme, feature)| SchemeConfigError::FeatureDisabled { scheme, feature })
+}
 
 /// Builds the preset named `name` (see [`PRESETS`]; case and surrounding
 /// spaces are ignored) with one `secret`. `public_url` is the endpoint's URL
 /// as registered with the sender, needed by `square`, `hubspot` and `twilio`
 /// (and ignored by the others).
+///
+/// For the asymmetric presets `secret` is a key: for `standard-ed25519`
+/// (feature `ed25519`) the sender's `whpk_` public key, or a `whsk_` secret
+/// key to sign test deliveries too; for `sendgrid` (feature `sendgrid`) the
+/// verification key from SendGrid's console. Without the feature, these
+/// names give [`SchemeConfigError::FeatureDisabled`], which names it.
 ///
 /// ```
 /// use tower_webhook::scheme::{by_name, SchemeConfigError};
@@ -51,6 +91,11 @@ pub const PRESETS: &[&str] = &[
 /// let err = by_name("strpe", "key", None).err().unwrap();
 /// assert!(matches!(err, SchemeConfigError::UnknownScheme { .. }));
 /// assert!(err.to_string().contains("stripe"));
+///
+/// # #[cfg(not(feature = "sendgrid"))] {
+/// let err = by_name("sendgrid", "MFkw...", None).err().unwrap();
+/// assert!(err.to_string().contains(r#"features = ["sendgrid"]"#));
+/// # }
 /// # Ok::<(), SchemeConfigError>(())
 /// ```
 pub fn by_name(
@@ -85,11 +130,17 @@ pub fn by_name(
         "intercom" => Box::new(Intercom::new(secret)?),
         "mailgun" => Box::new(Mailgun::new(secret)?),
         "twitch" => Box::new(Twitch::new(secret)?),
+        #[cfg(feature = "ed25519")]
+        "standard-ed25519" => Box::new(StandardWebhooksEd25519::new(secret)?),
+        #[cfg(feature = "sendgrid")]
+        "sendgrid" => Box::new(SendGrid::new(secret)?),
         _ => {
-            return Err(SchemeConfigError::UnknownScheme {
-                name,
-                known: PRESETS.join(", "),
-            });
+            return Err(feature_disabled(&name).unwrap_or_else(|| {
+                SchemeConfigError::UnknownScheme {
+                    name,
+                    known: PRESETS.join(", "),
+                }
+            }));
         }
     })
 }
@@ -98,18 +149,67 @@ pub fn by_name(
 mod tests {
     use super::*;
 
+    /// A key each preset accepts: the asymmetric ones take public keys.
+    fn key_for(name: &str) -> &'static str {
+        match name {
+            "standard-ed25519" => "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+            "sendgrid" => {
+                "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+            }
+            _ => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        }
+    }
+
     #[test]
     fn every_listed_preset_builds_with_its_own_name() {
         for name in PRESETS {
-            let scheme = by_name(
-                name,
-                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                Some("https://example.com/hook"),
-            )
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let scheme = by_name(name, key_for(name), Some("https://example.com/hook"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(scheme.name(), *name);
         }
         assert!(by_name(" Stripe ", "x", None).is_ok());
+    }
+
+    #[test]
+    fn feature_gated_presets_are_built_or_name_their_feature() {
+        for &(name, feature) in FEATURE_PRESETS {
+            let e = feature_disabled(name).unwrap();
+            assert_eq!(
+                e,
+                SchemeConfigError::FeatureDisabled {
+                    scheme: name,
+                    feature
+                }
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("`{name}`"))
+                    && text.contains(&format!("features = [\"{feature}\"]")),
+                "{text}"
+            );
+            let built = by_name(&format!(" {} ", name.to_uppercase()), key_for(name), None);
+            let enabled = match feature {
+                "ed25519" => cfg!(feature = "ed25519"),
+                "sendgrid" => cfg!(feature = "sendgrid"),
+                other => panic!("feature {other} not covered"),
+            };
+            assert_eq!(PRESETS.contains(&name), enabled, "{name}");
+            match built {
+                Ok(scheme) => {
+                    assert!(enabled, "{name} built without its feature");
+                    assert_eq!(scheme.name(), name);
+                }
+                Err(e) => {
+                    assert!(!enabled, "{name}: {e}");
+                    assert_eq!(e, feature_disabled(name).unwrap());
+                }
+            }
+        }
+        assert_eq!(feature_disabled("stripe"), None);
+        assert!(matches!(
+            by_name("ed25519", "k", None),
+            Err(SchemeConfigError::UnknownScheme { .. })
+        ));
     }
 
     #[test]
@@ -136,9 +236,24 @@ mod tests {
             format!("{:?}", Twitch::new(S).unwrap()),
             format!("{:?}", Intercom::new(S).unwrap()),
             format!("{:?}", Mailgun::new(S).unwrap()),
+            #[cfg(feature = "ed25519")]
+            format!(
+                "{:?}",
+                StandardWebhooksEd25519::new(
+                    "whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg=="
+                )
+                .unwrap()
+            ),
+            #[cfg(feature = "sendgrid")]
+            format!(
+                "{:?}",
+                SendGrid::from_private_key("QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=").unwrap()
+            ),
         ];
         for out in outputs {
-            assert!(!out.contains("SuperSecret"), "{out}");
+            for secret in ["SuperSecret", "6Xb/dCcH", "QkJCQkJC"] {
+                assert!(!out.contains(secret), "{out}");
+            }
         }
     }
 
