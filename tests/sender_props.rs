@@ -18,6 +18,26 @@ use tower_webhook::sign::Signer;
 
 const URL: &str = "https://example.com/hook";
 
+/// The Svix test vector's Ed25519 secret key (seed and public key).
+#[cfg(feature = "ed25519")]
+const ED25519_SECRET: &str =
+    "whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg==";
+/// A P-256 private scalar (0x42 x 32), base64.
+#[cfg(feature = "sendgrid")]
+const P256_PRIVATE: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
+
+/// A key each preset accepts through `by_name`: the asymmetric ones take
+/// public keys.
+fn key_for(name: &str) -> &'static str {
+    match name {
+        "standard-ed25519" => "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+        "sendgrid" => {
+            "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+        }
+        _ => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    }
+}
+
 /// What to tamper with for one preset.
 struct Spec {
     scheme: Box<dyn Scheme>,
@@ -139,6 +159,21 @@ fn spec(name: &str) -> Spec {
             body_covered: false,
             ..plain(Box::new(Mailgun::new("mg").unwrap()), "", None)
         },
+        #[cfg(feature = "ed25519")]
+        "standard-ed25519" => plain(
+            Box::new(
+                tower_webhook::scheme::StandardWebhooksEd25519::from_secret_key(ED25519_SECRET)
+                    .unwrap(),
+            ),
+            "webhook-signature",
+            Some("webhook-timestamp"),
+        ),
+        #[cfg(feature = "sendgrid")]
+        "sendgrid" => plain(
+            Box::new(tower_webhook::scheme::SendGrid::from_private_key(P256_PRIVATE).unwrap()),
+            "x-twilio-email-event-webhook-signature",
+            Some("x-twilio-email-event-webhook-timestamp"),
+        ),
         other => panic!("no spec for {other}"),
     }
 }
@@ -295,6 +330,18 @@ props! {
     twitch => "twitch",
 }
 
+#[cfg(feature = "ed25519")]
+mod ed25519 {
+    use super::*;
+    props! { standard_ed25519 => "standard-ed25519" }
+}
+
+#[cfg(feature = "sendgrid")]
+mod sendgrid {
+    use super::*;
+    props! { sendgrid => "sendgrid" }
+}
+
 /// Every header any preset reads.
 const HEADERS: &[&str] = &[
     "stripe-signature",
@@ -328,6 +375,11 @@ const HEADERS: &[&str] = &[
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    "svix-id",
+    "svix-timestamp",
+    "svix-signature",
+    "x-twilio-email-event-webhook-signature",
+    "x-twilio-email-event-webhook-timestamp",
     "content-type",
 ];
 
@@ -336,6 +388,8 @@ fn header_text() -> impl Strategy<Value = String> {
         "[\\x20-\\x7e]{0,120}",
         "[0-9a-fA-F=,;:.+/ tvhs1-]{0,160}",
         "(t=|ts=|v1=|h1=|sha256=|v0=)[0-9a-f]{0,70}([,;](t=|v1=|h1=)[0-9a-f]{0,70}){0,4}",
+        "(v1a?,[A-Za-z0-9+/]{86}== ?){1,10}",
+        "ME[QUY]CI[A-Za-z0-9+/]{60,90}={0,2}",
         "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?(Z|[+-][0-9]{2}:[0-9]{2})?",
         Just("application/x-www-form-urlencoded".to_owned()),
         Just("webhook_callback_verification".to_owned()),
@@ -366,7 +420,7 @@ proptest! {
         let (head, ()) = request.into_parts();
         let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), Tolerance::default());
         for name in tower_webhook::scheme::PRESETS {
-            let scheme = tower_webhook::scheme::by_name(name, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Some(URL)).unwrap();
+            let scheme = tower_webhook::scheme::by_name(name, key_for(name), Some(URL)).unwrap();
             let _ = scheme.handshake(&head, None);
             let _ = scheme.check_head(&head, &ctx);
             let _ = scheme.verify(&head, &body, &ctx);
