@@ -1,6 +1,8 @@
 //! Presets through the whole layer: a Twilio form delivery, a Stripe event
-//! deduplicated by its body id, and every handshake answered without calling
-//! the handler (and never before the signature verified, for signed ones).
+//! deduplicated by its body id, every handshake answered without calling
+//! the handler (and never before the signature verified, for signed ones),
+//! and the asymmetric presets (Standard Webhooks v1a, SendGrid) with their
+//! features.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -214,4 +216,90 @@ async fn get_challenges_dropbox_and_meta() {
     .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[cfg(feature = "ed25519")]
+#[tokio::test]
+async fn ed25519_delivery_verifies_with_the_public_key_and_dedups_by_id() {
+    use tower_webhook::scheme::{StandardWebhooks, StandardWebhooksEd25519};
+    let sender = StandardWebhooksEd25519::from_secret_key(
+        "whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg==",
+    )
+    .unwrap();
+    let receiver = StandardWebhooksEd25519::from_public_keys(sender.public_keys()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut svc = WebhookLayer::new(receiver)
+        .layer(handler::<serde_json::Value>(calls.clone(), |v| {
+            v["type"].to_string()
+        }));
+    let body = r#"{"type":"invoice.paid"}"#;
+    let signed = |id: &str| Signer::new(&sender).id(id).request("/hook", body).unwrap();
+    let (status, answer) = send(&mut svc, signed("msg_1")).await;
+    assert_eq!(
+        (status, answer.as_ref()),
+        (StatusCode::OK, &br#""invoice.paid""#[..])
+    );
+    let (status, _) = send(&mut svc, signed("msg_1")).await;
+    assert_eq!(status, StatusCode::OK, "a redelivery is acknowledged");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "and not handled twice");
+
+    // The same delivery signed only with v1 (HMAC): refused.
+    let hmac = StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let v1_only = Signer::new(&hmac)
+        .id("msg_2")
+        .request("/hook", body)
+        .unwrap();
+    let (status, _) = send(&mut svc, v1_only).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut tampered = signed("msg_3");
+    *tampered.body_mut() = Bytes::from_static(br#"{"type":"invoice.void"}"#);
+    let (status, _) = send(&mut svc, tampered).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[cfg(feature = "sendgrid")]
+#[tokio::test]
+async fn sendgrid_batches_dedup_on_the_body_hash() {
+    use std::time::{Duration, SystemTime};
+    use tower_webhook::scheme::SendGrid;
+    let sender =
+        SendGrid::from_private_key("QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=").unwrap();
+    let receiver = SendGrid::with_public_keys(sender.public_keys()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut svc = WebhookLayer::new(receiver)
+        .layer(handler::<serde_json::Value>(calls.clone(), |v| {
+            v[0]["event"].to_string()
+        }));
+    let batch = r#"[{"event":"delivered","sg_event_id":"e1"}]"#;
+    let signed = |body: &'static str, ago: u64| {
+        Signer::new(&sender)
+            .timestamp(SystemTime::now() - Duration::from_secs(ago))
+            .request("/sendgrid", body)
+            .unwrap()
+    };
+    let (status, answer) = send(&mut svc, signed(batch, 0)).await;
+    assert_eq!(
+        (status, answer.as_ref()),
+        (StatusCode::OK, &br#""delivered""#[..])
+    );
+    // The same batch again, signed at another time: recognised by its hash.
+    let (status, _) = send(&mut svc, signed(batch, 10)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Another batch is another delivery.
+    let (status, answer) = send(&mut svc, signed(r#"[{"event":"open"}]"#, 0)).await;
+    assert_eq!(
+        (status, answer.as_ref()),
+        (StatusCode::OK, &br#""open""#[..])
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    let mut tampered = signed(batch, 0);
+    *tampered.body_mut() = Bytes::from_static(br#"[{"event":"bounce"}]"#);
+    let (status, _) = send(&mut svc, tampered).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = send(&mut svc, signed(r#"[{"event":"stale"}]"#, 3600)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
