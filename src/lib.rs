@@ -68,6 +68,15 @@
 //! - `axum` (default): the [`Verified`] and [`Delivery`] extractors.
 //! - `redis`: `dedup::RedisStore`, a dedup store shared by several replicas.
 //! - `redis-cluster`: `RedisStore` on a Redis Cluster as well.
+//! - `ed25519`: `scheme::StandardWebhooksEd25519`, Standard Webhooks'
+//!   asymmetric `v1a` (Ed25519) signatures, verified with the sender's
+//!   `whpk_` public key (preset `standard-ed25519`; adds `ed25519-dalek`).
+//! - `sendgrid`: `scheme::SendGrid`, the Twilio SendGrid Event Webhook (ECDSA
+//!   P-256 over the timestamp and body; preset `sendgrid`; adds `p256`, whose
+//!   dependencies need Rust 1.87).
+//!
+//! Without its feature, `scheme::by_name` answers a preset name with
+//! `SchemeConfigError::FeatureDisabled`, which names the feature to enable.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

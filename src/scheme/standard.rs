@@ -15,8 +15,10 @@
 //!   (timestamps are digits only, without sign or leading zero, for the same
 //!   reason).
 //!
-//! Caveats: the asymmetric `v1a` (Ed25519) variant is not verified; a
-//! delivery signed only with `v1a` is refused.
+//! This scheme verifies `v1` only: a delivery signed only with the
+//! asymmetric `v1a` (Ed25519) is refused here. Verify those with
+//! `StandardWebhooksEd25519` (module `ed25519`, feature `ed25519`), which
+//! shares this module's header, id and timestamp rules.
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
