@@ -146,4 +146,22 @@ for i, name in enumerate(PRESETS):
     write("presets", f"{i:02}-{name}",
           bytes([i]) + f"{secret}\nPOST\ncontent-type: application/json\n\n{body}".encode())
 
+# The asymmetric presets (features `ed25519`, `sendgrid`, enabled in the fuzz
+# crate) come last in scheme::PRESETS; each seed is its official vector,
+# headers included, so the fuzzer starts from a delivery that verifies.
+ed = next(x for x in ALL if x.get("sender") == "svix (server)")
+sg = next(x for x in ALL if x.get("sender") == "sendgrid")
+ASYMMETRIC = [
+    ("standard-ed25519", ed["secret"],
+     [("webhook-id", ed["id"]), ("webhook-timestamp", ed["timestamp"]),
+      ("webhook-signature", ed["signature_header"])], ed["body"]),
+    ("sendgrid", sg["public_key"],
+     [("x-twilio-email-event-webhook-signature", sg["signature_header"]),
+      ("x-twilio-email-event-webhook-timestamp", sg["timestamp"])], sg["body"]),
+]
+for i, (name, key, headers, body) in enumerate(ASYMMETRIC, start=len(PRESETS)):
+    lines = "".join(f"{k}: {v}\n" for k, v in headers)
+    write("presets", f"{i:02}-{name}",
+          bytes([i]) + f"{key}\nPOST\ncontent-type: application/json\n{lines}\n{body}".encode())
+
 print("seeds written under", SEEDS)
