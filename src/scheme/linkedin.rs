@@ -75,6 +75,15 @@ const PREFIX: &str = "hmacsha256=";
 
 /// The longest `challengeCode` answered, in bytes. LinkedIn sends a UUID
 /// (36 bytes).
+///
+/// ```
+/// use tower_webhook::scheme::{linkedin::MAX_CHALLENGE_CODE_LEN, LinkedIn, Scheme};
+/// let scheme = LinkedIn::new("client-secret")?;
+/// let uri = format!("/li?challengeCode={}", "a".repeat(MAX_CHALLENGE_CODE_LEN + 1));
+/// let (head, ()) = http::Request::get(uri).body(())?.into_parts();
+/// assert!(scheme.handshake(&head, None).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_CHALLENGE_CODE_LEN: usize = 256;
 
 /// What LinkedIn's `X-LI-Signature` signs; see the [module docs](self).
@@ -149,6 +158,16 @@ impl LinkedIn {
     }
 
     /// Accepts only `reading` (default: both), and signs with it.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{LinkedIn, LinkedInReading};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let scheme = LinkedIn::new("client-secret")?.reading(LinkedInReading::BareBody);
+    /// let request = Signer::new(&scheme).request("/li", "{}")?;
+    /// assert!(request.headers()["x-li-signature"].to_str()?.starts_with("hmacsha256="));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reading(mut self, reading: LinkedInReading) -> Self {
         self.reading = Some(reading);
         self

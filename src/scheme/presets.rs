@@ -79,6 +79,13 @@ impl PresetOptions {
 
     /// The endpoint's public URL as registered with the sender (surrounding
     /// whitespace trimmed).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{by_name, PresetOptions};
+    /// let options = PresetOptions::new().public_url("https://example.com/square");
+    /// assert_eq!(by_name("square", "signature-key", &options)?.name(), "square");
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = Some(url.into());
         self
@@ -86,6 +93,15 @@ impl PresetOptions {
 
     /// The verify token of the sender's `GET` verification request
     /// (surrounding whitespace trimmed).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{by_name, PresetOptions};
+    /// let meta = by_name("meta", "app-secret", &PresetOptions::new().verify_token("my-token"))?;
+    /// let uri = "/meta?hub.mode=subscribe&hub.verify_token=my-token&hub.challenge=42";
+    /// let (head, ()) = http::Request::get(uri).body(())?.into_parts();
+    /// assert_eq!(meta.handshake(&head, None).expect("answered").body().as_ref(), b"42");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify_token(mut self, token: impl Into<String>) -> Self {
         self.verify_token = Some(Zeroizing::new(token.into()));
         self
