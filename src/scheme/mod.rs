@@ -39,6 +39,7 @@ pub mod github;
 pub mod hubspot;
 pub mod intercom;
 pub mod linear;
+pub mod linkedin;
 pub mod mailgun;
 pub mod paddle;
 pub mod pagerduty;
@@ -69,10 +70,11 @@ pub use hubspot::HubSpot;
 pub use intercom::Intercom;
 pub use keyed::Keyed;
 pub use linear::Linear;
+pub use linkedin::{LinkedIn, LinkedInReading};
 pub use mailgun::Mailgun;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
-pub use presets::{PRESETS, by_name};
+pub use presets::{PRESETS, PresetOptions, by_name};
 pub use shopify::Shopify;
 pub use slack::Slack;
 pub use square::Square;
@@ -270,6 +272,15 @@ pub enum SchemeConfigError {
         "the `{scheme}` scheme signs the endpoint's public URL: set WEBHOOK_PUBLIC_URL to the URL registered with the sender (such as https://example.com/webhooks)"
     )]
     MissingPublicUrl {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// The scheme answers the sender's verification request with a verify
+    /// token, and none was configured.
+    #[error(
+        "the `{scheme}` scheme answers the sender's GET verification request only with the verify token: set WEBHOOK_VERIFY_TOKEN to the token entered in the sender's dashboard"
+    )]
+    MissingVerifyToken {
         /// The scheme's name.
         scheme: &'static str,
     },
