@@ -29,6 +29,7 @@ mod encoding;
 pub mod hmac;
 mod keyed;
 mod presets;
+pub mod sha256_mac;
 pub mod standard;
 mod url;
 mod util;

@@ -42,16 +42,14 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
-use hmac::Mac;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
-use sha2::Sha256;
 use subtle::Choice;
 
 use super::keyed::ct_eq;
-use super::{
-    Context, Envelope, Keyed, Scheme, SignError, VerifyError, check_timestamp, parse_unix_digits,
-};
+use super::sha256_mac;
+use super::util::parse_unix_digits_bytes;
+use super::{Context, Envelope, Scheme, SignError, VerifyError, check_timestamp};
 use crate::clock::unix_seconds;
 use crate::secret::{KeyRing, Secret, SecretError};
 
@@ -79,7 +77,7 @@ const TAG_LEN: usize = 32;
 /// ```
 #[derive(Clone, Debug)]
 pub struct StandardWebhooks {
-    keys: Keyed<Sha256>,
+    keys: sha256_mac::Ring,
 }
 
 struct Names {
@@ -104,9 +102,9 @@ const SVIX: Names = Names {
 struct Head<'h> {
     names: &'static Names,
     id: &'h str,
-    timestamp: &'h str,
+    timestamp: &'h [u8],
     timestamp_secs: i64,
-    signature: &'h str,
+    signature: &'h [u8],
 }
 
 impl StandardWebhooks {
@@ -131,7 +129,7 @@ impl StandardWebhooks {
     /// A ring of already decoded key bytes.
     pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
         Ok(Self {
-            keys: Keyed::new(ring)?,
+            keys: sha256_mac::Ring::new(ring)?,
         })
     }
 
@@ -147,33 +145,10 @@ impl StandardWebhooks {
         } else {
             (&SVIX, 3)
         };
-        let id = found.required(base, names.id)?;
-        if id.is_empty() {
-            return Err(VerifyError::MalformedHeader {
-                header: names.id,
-                reason: "the event id is empty",
-            });
-        }
-        // `.` separates the parts of the signed content `{id}.{ts}.{body}`.
-        // An id holding one would make that framing ambiguous: a delivery
-        // (id `a`, body `{ts2}.{rest}`) could be re-framed as a different,
-        // equally valid one (id `a.{ts}`, timestamp `ts2`, body `rest`) that
-        // escapes dedup and hands the handler another body.
-        if id.contains('.') {
-            return Err(VerifyError::MalformedHeader {
-                header: names.id,
-                reason: "the event id contains `.`, the separator of the signed content",
-            });
-        }
-        if id.len() > MAX_ID_LEN {
-            return Err(VerifyError::MalformedHeader {
-                header: names.id,
-                reason: "the event id is longer than 256 bytes",
-            });
-        }
+        let id = event_id(names.id, found.required(base, names.id)?)?;
         let timestamp = found.required(base + 1, names.timestamp)?;
         let signature = found.required(base + 2, names.signature)?;
-        let timestamp_secs = parse_unix_digits(names.timestamp, timestamp, 12)?;
+        let timestamp_secs = parse_unix_digits_bytes(names.timestamp, timestamp, 12)?;
         check_timestamp(names.timestamp, timestamp_secs.saturating_mul(1000), ctx)?;
         Ok(Head {
             names,
@@ -183,6 +158,39 @@ impl StandardWebhooks {
             signature,
         })
     }
+}
+
+/// Checks the event id: not empty, at most [`MAX_ID_LEN`] bytes, visible
+/// ASCII (space and tab included, as `HeaderValue::to_str` has it), and
+/// without `.`, in one pass over its bytes.
+fn event_id<'h>(header: &'static str, id: &'h [u8]) -> Result<&'h str, VerifyError> {
+    let bad = |reason| VerifyError::MalformedHeader { header, reason };
+    if id.is_empty() {
+        return Err(bad("the event id is empty"));
+    }
+    // `.` separates the parts of the signed content `{id}.{ts}.{body}`.
+    // An id holding one would make that framing ambiguous: a delivery
+    // (id `a`, body `{ts2}.{rest}`) could be re-framed as a different,
+    // equally valid one (id `a.{ts}`, timestamp `ts2`, body `rest`) that
+    // escapes dedup and hands the handler another body.
+    let mut dot = false;
+    let mut invisible = false;
+    for &b in id {
+        dot |= b == b'.';
+        invisible |= !(b' '..=b'~').contains(&b) && b != b'\t';
+    }
+    if invisible {
+        return Err(bad("it is not visible ASCII"));
+    }
+    if dot {
+        return Err(bad(
+            "the event id contains `.`, the separator of the signed content",
+        ));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(bad("the event id is longer than 256 bytes"));
+    }
+    std::str::from_utf8(id).map_err(|_| bad("it is not visible ASCII"))
 }
 
 /// The six headers the scheme reads, found in one pass over the header map.
@@ -221,9 +229,13 @@ impl<'h> Found<'h> {
         found
     }
 
-    /// The value of header `i`, which must appear exactly once, as visible
-    /// ASCII (the rules of [`single_header`](super::single_header)).
-    fn required(&self, i: usize, name: &'static str) -> Result<&'h str, VerifyError> {
+    /// The value of header `i`, which must appear exactly once, in ASCII.
+    ///
+    /// `HeaderValue` holds no control character but tab, so ASCII is what
+    /// `HeaderValue::to_str` accepts (the rules of
+    /// [`single_header`](super::single_header)), checked a word at a time
+    /// rather than a byte at a time.
+    fn required(&self, i: usize, name: &'static str) -> Result<&'h [u8], VerifyError> {
         let Some(value) = self.first[i] else {
             return Err(VerifyError::MissingHeader { header: name });
         };
@@ -233,20 +245,24 @@ impl<'h> Found<'h> {
                 reason: "it appears more than once",
             });
         }
-        value.to_str().map_err(|_| VerifyError::MalformedHeader {
-            header: name,
-            reason: "it is not visible ASCII",
-        })
+        let bytes = value.as_bytes();
+        if !bytes.is_ascii() {
+            return Err(VerifyError::MalformedHeader {
+                header: name,
+                reason: "it is not visible ASCII",
+            });
+        }
+        Ok(bytes)
     }
 }
 
 /// The non-empty entries of a signature header.
-fn entries(value: &str) -> impl Iterator<Item = &str> {
-    value.split(' ').filter(|e| !e.is_empty())
+fn entries(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b' ').filter(|e| !e.is_empty())
 }
 
 /// Refuses a signature header with no entry or more than [`MAX_SIGNATURES`].
-fn check_signatures(header: &'static str, value: &str) -> Result<(), VerifyError> {
+fn check_signatures(header: &'static str, value: &[u8]) -> Result<(), VerifyError> {
     match entries(value).take(MAX_SIGNATURES + 1).count() {
         0 => Err(VerifyError::MalformedHeader {
             header,
@@ -262,11 +278,8 @@ fn check_signatures(header: &'static str, value: &str) -> Result<(), VerifyError
 
 /// The decoded tag of a `v1` entry. Unknown versions and `v1` entries that
 /// are not 32 bytes of base64 give `None` (they can never match).
-fn v1_tag(entry: &str) -> Option<[u8; TAG_LEN]> {
-    let Some(("v1", encoded)) = entry.split_once(',') else {
-        return None;
-    };
-    decode_tag(encoded.as_bytes())
+fn v1_tag(entry: &[u8]) -> Option<[u8; TAG_LEN]> {
+    decode_tag(entry.strip_prefix(b"v1,")?)
 }
 
 /// Value of each base64 character (standard alphabet); `0xff` for others.
@@ -335,7 +348,7 @@ impl Scheme for StandardWebhooks {
             |mac| {
                 mac.update(h.id.as_bytes());
                 mac.update(b".");
-                mac.update(h.timestamp.as_bytes());
+                mac.update(h.timestamp);
                 mac.update(b".");
                 mac.update(body);
             },
