@@ -8,6 +8,7 @@
 //! (default `standard`), `WEBHOOK_SECRET` (default: the published development
 //! secret, with a warning), `WEBHOOK_TOLERANCE_SECS` (300), `WEBHOOK_MAX_BODY`
 //! (1048576), `WEBHOOK_PUBLIC_URL` (for schemes that sign the URL),
+//! `WEBHOOK_VERIFY_TOKEN` (for `meta`'s verification request),
 //! `WEBHOOK_REDIS_URL` (share dedup between replicas; build with `--features redis`).
 //!
 //! For each event the handler receives it prints exactly one line of JSON to

@@ -6,8 +6,9 @@
 //! ```
 //!
 //! Environment: `WEBHOOK_URL` (default `http://127.0.0.1:3000/webhook`),
-//! `WEBHOOK_SCHEME`, `WEBHOOK_SECRET`, `WEBHOOK_PUBLIC_URL` as for the
-//! receiver. Prints the response status (and body, if any).
+//! `WEBHOOK_SCHEME`, `WEBHOOK_SECRET`, `WEBHOOK_PUBLIC_URL`,
+//! `WEBHOOK_VERIFY_TOKEN` as for the receiver. Prints the response status
+//! (and body, if any).
 
 #[path = "common/mod.rs"]
 mod common;

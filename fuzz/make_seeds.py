@@ -131,12 +131,12 @@ for target in range(5):
           struct.pack("<BBBHb", 2, 3, target, 77, 0) + rid + b"\0" + v["body"].encode())
 write("roundtrip", "many-noise", struct.pack("<BBBHb", 15, 15, 9, 0, -5) + rid + b"\0" + b"{}")
 
-# presets: preset index, secret \n METHOD \n headers \n\n body. The order is
+# presets: preset index, secret \n METHOD [?query] \n headers \n\n body. The order is
 # scheme::PRESETS (from the senders branch); each preset gets the secret of a
 # vector of its sender when there is one.
 PRESETS = ["standard", "stripe", "github", "shopify", "slack", "square", "hubspot", "paddle",
            "pagerduty", "twilio", "gitlab", "dropbox", "linear", "typeform", "calendly",
-           "zoom", "intercom", "mailgun", "twitch"]
+           "zoom", "intercom", "mailgun", "twitch", "meta", "linkedin"]
 for i, name in enumerate(PRESETS):
     secrets = [x["secret"] for x in ALL if isinstance(x.get("secret"), str)
                and name in x.get("sender", "").lower()]
@@ -145,6 +145,17 @@ for i, name in enumerate(PRESETS):
                  and isinstance(x.get("body"), str)), '{"type":"ping"}')
     write("presets", f"{i:02}-{name}",
           bytes([i]) + f"{secret}\nPOST\ncontent-type: application/json\n\n{body}".encode())
+
+# The GET verification requests (`METHOD ?query`), answered before any body.
+CHALLENGES = {
+    "dropbox": "?challenge=abc123",
+    "meta": "?hub.mode=subscribe&hub.verify_token=fuzz-verify-token&hub.challenge=1158201444",
+    "linkedin": "?challengeCode=890e4665-4dfe-4ab1-b689-ed553bceeed0&applicationId=42",
+}
+for name, query in CHALLENGES.items():
+    i = PRESETS.index(name)
+    write("presets", f"{i:02}-{name}-challenge",
+          bytes([i]) + f"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nGET {query}\n\n".encode())
 
 # The asymmetric presets (features `ed25519`, `sendgrid`, enabled in the fuzz
 # crate) come last in scheme::PRESETS; each seed is its official vector,

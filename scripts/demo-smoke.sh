@@ -28,17 +28,39 @@ grep -q "development secret" "$err" || fail "no warning about the development se
 kill $pid 2>/dev/null || true
 
 # Every preset: the receiver started with WEBHOOK_SCHEME, the sender signing
-# with the same settings; a first delivery is handled, a copy is not.
-presets="standard stripe github shopify slack square hubspot paddle pagerduty twilio gitlab dropbox linear typeform calendly zoom intercom mailgun twitch"
+# with the same settings; a first delivery is handled, a copy is not. The
+# secret is the development one (WEBHOOK_SECRET unset).
+dev_secret=whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=
+presets="standard stripe github shopify slack square hubspot paddle pagerduty twilio gitlab dropbox linear typeform calendly zoom intercom mailgun twitch meta linkedin"
+# GET /webhook$1: prints the body, then the status and the content type.
+get() { curl -s -w ' %{http_code} %{content_type}' "http://127.0.0.1:$port/webhook$1"; }
 for scheme in $presets; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   : >"$out"; : >"$err"
   export WEBHOOK_SCHEME=$scheme WEBHOOK_BIND=127.0.0.1:$port WEBHOOK_PUBLIC_URL=http://127.0.0.1:$port/webhook
+  export WEBHOOK_VERIFY_TOKEN=smoke-verify-token
   $bin/receiver >"$out" 2>"$err" &
   pid=$!
   for _ in $(seq 1 100); do grep -q "receiving webhooks" "$err" && break; sleep 0.05; done
-  # Linear signs a millisecond timestamp inside the body.
-  body="{\"id\":\"evt_$scheme\",\"type\":\"x\",\"webhookTimestamp\":$(date +%s%3N)}"
+  # The endpoint verification requests, answered by the layer itself.
+  case $scheme in
+    meta)
+      [ "$(get "?hub.mode=subscribe&hub.verify_token=smoke-verify-token&hub.challenge=1158201444")" = "1158201444 200 text/plain" ] \
+        || fail "meta: verification request"
+      [[ "$(get "?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1158201444")" = *" 405 "* ]] \
+        || fail "meta: wrong verify token answered"
+      ;;
+    linkedin)
+      code=890e4665-4dfe-4ab1-b689-ed553bceeed0
+      mac=$(python3 -c 'import hashlib, hmac, sys; print(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())' "$dev_secret" "$code")
+      [ "$(get "?challengeCode=$code")" = "{\"challengeCode\":\"$code\",\"challengeResponse\":\"$mac\"} 200 application/json" ] \
+        || fail "linkedin: challengeCode validation"
+      [[ "$(get "?challengeCode=")" = *" 405 "* ]] || fail "linkedin: empty challengeCode answered"
+      ;;
+  esac
+  # Linear signs a millisecond timestamp inside the body; LinkedIn reads
+  # the event id from notificationId.
+  body="{\"id\":\"evt_$scheme\",\"notificationId\":\"evt_$scheme\",\"type\":\"x\",\"webhookTimestamp\":$(date +%s%3N)}"
   [ "$(send --id "evt_$scheme" "$body")" = "204 No Content" ] || fail "$scheme: first delivery"
   [ "$(send --id "evt_$scheme" "$body")" = "200 OK" ] || fail "$scheme: duplicate"
   sleep 0.1
@@ -46,7 +68,7 @@ for scheme in $presets; do
   kill $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
 done
-unset WEBHOOK_SCHEME WEBHOOK_BIND WEBHOOK_PUBLIC_URL
+unset WEBHOOK_SCHEME WEBHOOK_BIND WEBHOOK_PUBLIC_URL WEBHOOK_VERIFY_TOKEN
 
 # Two replicas sharing Redis (WEBHOOK_REDIS_URL): a copy that lands on the
 # other replica is recognised.
@@ -68,4 +90,4 @@ port=$pa; [ "$(send --id "$id" '{"type":"x"}')" = "204 No Content" ] || fail "re
 port=$pb; [ "$(send --id "$id" '{"type":"x"}')" = "200 OK" ] || fail "replica B: copy not recognised"
 sleep 0.1
 [ "$(wc -l <"$out")" -eq 1 ] || fail "replicas: expected one line on stdout"
-echo "demo smoke test: standard checks, $(echo $presets | wc -w) presets and two replicas on Redis hold"
+echo "demo smoke test: standard checks, $(echo $presets | wc -w) presets (with the meta and linkedin verification requests) and two replicas on Redis hold"

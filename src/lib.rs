@@ -72,8 +72,7 @@
 //!   asymmetric `v1a` (Ed25519) signatures, verified with the sender's
 //!   `whpk_` public key (preset `standard-ed25519`; adds `ed25519-dalek`).
 //! - `sendgrid`: `scheme::SendGrid`, the Twilio SendGrid Event Webhook (ECDSA
-//!   P-256 over the timestamp and body; preset `sendgrid`; adds `p256`, whose
-//!   dependencies need Rust 1.87).
+//!   P-256 over the timestamp and body; preset `sendgrid`; adds `p256`).
 //!
 //! Without its feature, `scheme::by_name` answers a preset name with
 //! `SchemeConfigError::FeatureDisabled`, which names the feature to enable.

@@ -124,10 +124,10 @@ impl Cluster {
                 }
                 command.query_async::<String>(&mut c).await
             };
-            if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(500), answer).await {
-                if s.contains(want) {
-                    return;
-                }
+            if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(500), answer).await
+                && s.contains(want)
+            {
+                return;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(20),

@@ -1,8 +1,8 @@
 //! Presets through the whole layer: a Twilio form delivery, a Stripe event
-//! deduplicated by its body id, every handshake answered without calling
-//! the handler (and never before the signature verified, for signed ones),
-//! and the asymmetric presets (Standard Webhooks v1a, SendGrid) with their
-//! features.
+//! and a LinkedIn notification deduplicated by their body ids, every
+//! handshake answered without calling the handler (and never before the
+//! signature verified, for signed ones), and the asymmetric presets
+//! (Standard Webhooks v1a, SendGrid) with their features.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +15,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde::Deserialize;
 use tower::{Layer, Service, ServiceExt};
-use tower_webhook::scheme::{Dropbox, Meta, Scheme, Slack, Stripe, Twilio, Twitch, Zoom};
+use tower_webhook::scheme::{Dropbox, LinkedIn, Meta, Scheme, Slack, Stripe, Twilio, Twitch, Zoom};
 use tower_webhook::sign::Signer;
 use tower_webhook::{Verified, WebhookLayer};
 
@@ -216,6 +216,77 @@ async fn get_challenges_dropbox_and_meta() {
     .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn linkedin_challenge_and_notification_dedup() {
+    use hmac::{Hmac, KeyInit, Mac};
+
+    let scheme = LinkedIn::new("li-client-secret").unwrap();
+    let signer_scheme = scheme.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut svc = WebhookLayer::new(scheme)
+        .layer(handler::<serde_json::Value>(calls.clone(), |v| {
+            v["action"].to_string()
+        }));
+
+    // The validation GET, answered by the layer.
+    let code = "890e4665-4dfe-4ab1-b689-ed553bceeed0";
+    let get = |uri: String| Request::get(uri).body(Bytes::new()).unwrap();
+    let res = ServiceExt::<Request<Full<Bytes>>>::ready(&mut svc)
+        .await
+        .unwrap()
+        .call(get(format!("/li?challengeCode={code}")).map(Full::new))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let answer = res.into_body().collect().await.unwrap().to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"li-client-secret").unwrap();
+    mac.update(code.as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(json["challengeCode"], code);
+    assert_eq!(json["challengeResponse"], expected.as_str());
+    let (status, _) = send(&mut svc, get("/li".to_owned())).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // A signed notification reaches the handler once; a redelivery with the
+    // same notificationId (its body re-serialised) is acknowledged without it.
+    let signed = |body: &'static str| Signer::new(&signer_scheme).request("/li", body).unwrap();
+    let (status, body) = send(
+        &mut svc,
+        signed(r#"{"notificationId":4387123,"action":"COMMENT"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_ref()),
+        (StatusCode::OK, &br#""COMMENT""#[..])
+    );
+    let (status, body) = send(
+        &mut svc,
+        signed(r#"{"action":"COMMENT", "notificationId":4387123}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_ref()),
+        (StatusCode::OK, &b"already processed\n"[..]),
+        "answered by the layer, not the handler"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Unsigned or forged: refused.
+    let mut forged = signed(r#"{"notificationId":1,"action":"LIKE"}"#);
+    *forged.body_mut() = Bytes::from_static(br#"{"notificationId":2,"action":"LIKE"}"#);
+    let (status, _) = send(&mut svc, forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
 #[cfg(feature = "ed25519")]

@@ -11,8 +11,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use http::HeaderValue;
 use proptest::prelude::*;
 use tower_webhook::scheme::{
-    Calendly, Context, Dropbox, GitHub, HubSpot, Intercom, Linear, Mailgun, Paddle, PagerDuty,
-    Scheme, Shopify, Slack, Square, Stripe, Token, Tolerance, Twilio, Twitch, Typeform, Zoom,
+    Calendly, Context, Dropbox, GitHub, HubSpot, Intercom, Linear, LinkedIn, LinkedInReading,
+    Mailgun, Meta, Paddle, PagerDuty, PresetOptions, Scheme, Shopify, Slack, Square, Stripe, Token,
+    Tolerance, Twilio, Twitch, Typeform, Zoom,
 };
 use tower_webhook::sign::Signer;
 
@@ -146,6 +147,25 @@ fn spec(name: &str) -> Spec {
             "x-hub-signature",
             None,
         ),
+        "meta" => plain(
+            Box::new(Meta::new("mt").unwrap().verify_token("vt")),
+            "x-hub-signature-256",
+            None,
+        ),
+        "linkedin" => plain(
+            Box::new(LinkedIn::new("li-secret").unwrap()),
+            "x-li-signature",
+            None,
+        ),
+        "linkedin-bare" => plain(
+            Box::new(
+                LinkedIn::new("li-secret")
+                    .unwrap()
+                    .reading(LinkedInReading::BareBody),
+            ),
+            "x-li-signature",
+            None,
+        ),
         "gitlab" => Spec {
             body_covered: false,
             ..plain(
@@ -185,6 +205,9 @@ fn body_for(name: &str, raw: &[u8], millis: i64) -> Vec<u8> {
         "linear" => format!(r#"{{"webhookTimestamp":{millis},"data":"{hex}"}}"#).into_bytes(),
         "mailgun" => format!(r#"{{"event-data":{{"id":"{hex}"}}}}"#).into_bytes(),
         "twilio-form" => format!("Body={hex}&From=%2B1555&To=x").into_bytes(),
+        // The bare-body reading refuses (and cannot sign) a body starting
+        // with `hmacsha256=`.
+        "linkedin-bare" if raw.starts_with(b"hmacsha256=") => [b"{}".as_slice(), raw].concat(),
         _ => raw.to_vec(),
     }
 }
@@ -328,6 +351,47 @@ props! {
     gitlab => "gitlab",
     mailgun => "mailgun",
     twitch => "twitch",
+    meta => "meta",
+    linkedin => "linkedin",
+    linkedin_bare => "linkedin-bare",
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// LinkedIn's two readings never accept each other's signatures: what
+    /// one reading signs for a body verifies under no reading for another
+    /// body, in particular not for the body re-cut as `hmacsha256=` + body.
+    #[test]
+    fn linkedin_readings_never_cross(
+        raw in proptest::collection::vec(any::<u8>(), 0..120),
+        bare in any::<bool>(),
+        extra in proptest::collection::vec(any::<u8>(), 0..4),
+    ) {
+        let signer = LinkedIn::new("li-secret").unwrap();
+        let signer = if bare {
+            signer.reading(LinkedInReading::BareBody)
+        } else {
+            signer.reading(LinkedInReading::PrefixedBody)
+        };
+        let Ok(request) = Signer::new(&signer).request("/li", raw.clone()) else {
+            // Only the bare reading refuses to sign, and only such bodies.
+            prop_assert!(bare && raw.starts_with(b"hmacsha256="));
+            return Ok(());
+        };
+        let (head, body) = request.into_parts();
+        let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), Tolerance::default());
+        let both = LinkedIn::new("li-secret").unwrap();
+        prop_assert!(both.verify(&head, &body, &ctx).is_ok());
+        let recut = [b"hmacsha256=".as_slice(), &raw].concat();
+        let mut others = vec![recut, [raw.as_slice(), &extra].concat()];
+        if let Some(rest) = raw.strip_prefix(b"hmacsha256=") {
+            others.push(rest.to_vec());
+        }
+        for other in others.into_iter().filter(|o| *o != raw) {
+            prop_assert!(both.verify(&head, &other, &ctx).is_err(), "{:?}", String::from_utf8_lossy(&other));
+        }
+    }
 }
 
 #[cfg(feature = "ed25519")]
@@ -372,6 +436,7 @@ const HEADERS: &[&str] = &[
     "twitch-eventsub-message-timestamp",
     "twitch-eventsub-message-id",
     "twitch-eventsub-message-type",
+    "x-li-signature",
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
@@ -403,10 +468,13 @@ proptest! {
     #[test]
     fn no_preset_panics_on_any_input(
         values in proptest::collection::vec((0..HEADERS.len(), header_text()), 0..12),
-        query in "[a-zA-Z0-9=&%.+_-]{0,60}",
+        query in prop_oneof![
+            "[a-zA-Z0-9=&%.+_-]{0,60}",
+            "(challengeCode|challenge|hub\\.mode|hub\\.verify_token|hub\\.challenge)=[a-zA-Z0-9%._-]{0,300}",
+        ],
         body in prop_oneof![
             proptest::collection::vec(any::<u8>(), 0..300),
-            "\\{\"(id|challenge|type|event|payload|webhookTimestamp|signature)\":(\"[a-z_.]{0,20}\"|[0-9]{1,16}|\\{\"plainToken\":\"x\"\\})\\}".prop_map(String::into_bytes),
+            "\\{\"(id|challenge|type|event|payload|webhookTimestamp|signature|notificationId)\":(\"[a-z_.]{0,20}\"|[0-9]{1,16}|\\{\"plainToken\":\"x\"\\})\\}".prop_map(String::into_bytes),
         ],
         get in any::<bool>(),
     ) {
@@ -420,7 +488,8 @@ proptest! {
         let (head, ()) = request.into_parts();
         let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), Tolerance::default());
         for name in tower_webhook::scheme::PRESETS {
-            let scheme = tower_webhook::scheme::by_name(name, key_for(name), Some(URL)).unwrap();
+            let options = PresetOptions::new().public_url(URL).verify_token("vt");
+            let scheme = tower_webhook::scheme::by_name(name, key_for(name), &options).unwrap();
             let _ = scheme.handshake(&head, None);
             let _ = scheme.check_head(&head, &ctx);
             let _ = scheme.verify(&head, &body, &ctx);

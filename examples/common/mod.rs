@@ -5,7 +5,7 @@ use std::env;
 use std::error::Error;
 use std::time::Duration;
 
-use tower_webhook::scheme::{self, AnyScheme, StandardWebhooks};
+use tower_webhook::scheme::{self, AnyScheme, PresetOptions, StandardWebhooks};
 
 /// The development secret used when `WEBHOOK_SECRET` is unset. Never use it
 /// in production: it is published in this repository.
@@ -15,7 +15,9 @@ pub const DEV_SECRET: &str = "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=";
 pub struct Config {
     pub scheme_name: String,
     pub secret: String,
-    pub public_url: Option<String>,
+    /// `WEBHOOK_PUBLIC_URL` and `WEBHOOK_VERIFY_TOKEN`, for the presets that
+    /// need them.
+    pub preset: PresetOptions,
     pub tolerance: Duration,
     pub max_body: usize,
     pub bind: String,
@@ -47,12 +49,17 @@ impl Config {
                 DEV_SECRET.to_owned()
             }
         };
+        let mut preset = PresetOptions::new();
+        if let Ok(url) = env::var("WEBHOOK_PUBLIC_URL") {
+            preset = preset.public_url(url);
+        }
+        if let Ok(token) = env::var("WEBHOOK_VERIFY_TOKEN") {
+            preset = preset.verify_token(token);
+        }
         Ok(Self {
             scheme_name: env::var("WEBHOOK_SCHEME").unwrap_or_else(|_| "standard".to_owned()),
             secret,
-            public_url: env::var("WEBHOOK_PUBLIC_URL")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            preset,
             tolerance: Duration::from_secs(parse_env("WEBHOOK_TOLERANCE_SECS", 300u64)?),
             max_body: parse_env("WEBHOOK_MAX_BODY", tower_webhook::DEFAULT_MAX_BODY)?,
             bind: env::var("WEBHOOK_BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned()),
@@ -75,7 +82,7 @@ impl Config {
                 StandardWebhooks::with_secrets(secrets)
                     .map_err(|e| format!("WEBHOOK_SECRET: {e}"))?,
             )),
-            name => scheme::by_name(name, self.secret.trim(), self.public_url.as_deref())
+            name => scheme::by_name(name, self.secret.trim(), &self.preset)
                 .map(AnyScheme::from)
                 .map_err(|e| format!("WEBHOOK_SCHEME={name:?}: {e}").into()),
         }

@@ -4,9 +4,11 @@
 //! `sendgrid` features, so the asymmetric presets are in the list (last).
 //!
 //! Input: 1 byte preset index (mod `PRESETS.len()`), then
-//! `secret \n METHOD \n name: value \n ... \n\n body`.
+//! `secret \n METHOD [?query] \n name: value \n ... \n\n body`.
 //!
-//! Asserts: no panic on any entry point; no error message contains the
+//! Asserts: no panic on any entry point; only `GET` requests get a handshake
+//! answer before the body (LinkedIn's: JSON holding the code and a hex
+//! HMAC); no error message contains the
 //! secret (when it is at least 8 bytes);
 //! what a preset signs (fixed id, the clock's time) verifies (unless the
 //! preset reads a field the fuzzed body lacks), and does not
@@ -20,10 +22,19 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request};
 use libfuzzer_sys::fuzz_target;
-use tower_webhook::scheme::{Context, PRESETS, Scheme, Tolerance, VerifyError, by_name};
+use tower_webhook::scheme::{
+    Context, PRESETS, PresetOptions, Scheme, Tolerance, VerifyError, by_name,
+};
 
 const NOW: u64 = 1_700_000_000;
 const PUBLIC_URL: &str = "https://example.com/webhook";
+const VERIFY_TOKEN: &str = "fuzz-verify-token";
+
+fn options() -> PresetOptions {
+    PresetOptions::new()
+        .public_url(PUBLIC_URL)
+        .verify_token(VERIFY_TOKEN)
+}
 
 /// A key every preset's `by_name` accepts: a vector's. The asymmetric
 /// presets take keys, not `whsec_` secrets (the Ed25519 one a secret key, so
@@ -51,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let request = lines.next().unwrap_or(&[]);
 
-    let scheme = match by_name(name, secret, Some(PUBLIC_URL)) {
+    let scheme = match by_name(name, secret, &options()) {
         Ok(s) => s,
         Err(e) => {
             let msg = e.to_string();
@@ -71,8 +82,18 @@ fuzz_target!(|data: &[u8]| {
         None => (request, &[][..]),
     };
     let mut head_lines = head_text.split(|&b| b == b'\n');
-    let method = Method::from_bytes(head_lines.next().unwrap_or(b"POST")).unwrap_or(Method::POST);
-    let mut builder = Request::builder().method(method).uri(PUBLIC_URL);
+    // `METHOD` or `METHOD ?query` (the GET verification requests).
+    let first = head_lines.next().unwrap_or(b"POST");
+    let (method, query) = match first.iter().position(|&b| b == b' ') {
+        Some(i) => (&first[..i], first.get(i + 1..).unwrap_or(&[])),
+        None => (first, &[][..]),
+    };
+    let method = Method::from_bytes(method).unwrap_or(Method::POST);
+    let uri = match std::str::from_utf8(query) {
+        Ok(q) if q.starts_with('?') => format!("{PUBLIC_URL}{q}"),
+        _ => PUBLIC_URL.to_owned(),
+    };
+    let mut builder = Request::builder().method(method.clone()).uri(uri);
     for line in head_lines {
         let (n, v) = match line.windows(2).position(|w| w == b": ") {
             Some(i) => (&line[..i], &line[i + 2..]),
@@ -87,11 +108,27 @@ fuzz_target!(|data: &[u8]| {
     let now = UNIX_EPOCH + Duration::from_secs(NOW);
     let ctx = Context::new(now, Tolerance::default());
 
-    let _ = scheme.handshake(&head, None);
+    if let Some(answer) = scheme.handshake(&head, None) {
+        assert_eq!(method, Method::GET, "{name}: a handshake answered to {method}");
+        assert_eq!(answer.status(), 200);
+        if name == "linkedin" {
+            // `{"challengeCode": <the code>, "challengeResponse": <hex HMAC>}`,
+            // valid JSON whatever the code holds.
+            let json: serde_json::Value =
+                serde_json::from_slice(answer.body()).expect("the answer is JSON");
+            let code = json["challengeCode"].as_str().expect("a code");
+            assert!(!code.is_empty() && code.len() <= 256, "{name}: code of {} bytes", code.len());
+            let response = json["challengeResponse"].as_str().expect("a response");
+            assert!(
+                response.len() == 64 && response.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{name}: response {response:?}"
+            );
+        }
+    }
     // The same request against the same preset with another secret: text
     // found in its errors too comes from the templates or the request, not
     // from the secret.
-    let other = by_name(name, vector_key(name), Some(PUBLIC_URL))
+    let other = by_name(name, vector_key(name), &options())
         .expect("every preset takes its vector's key");
     let messages = |s: &dyn Scheme| {
         let mut out = String::new();

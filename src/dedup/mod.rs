@@ -200,6 +200,11 @@ pub trait DedupStore: Send + Sync + 'static {
 
     /// Marks `key` as processed for `retention`, if `token` still holds it.
     /// Returns whether it did.
+    ///
+    /// The layer computes `retention` from the moment the delivery verified,
+    /// just before `reserve`; a store keeps the id at least that long counted
+    /// from its reservation ([`MemoryStore`] counts from the reservation,
+    /// `RedisStore` from the commit, a little longer).
     fn commit<'a>(
         &'a self,
         key: &'a str,

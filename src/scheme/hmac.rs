@@ -259,6 +259,7 @@ struct Config {
     encoding: Encoding,
     signature_header: &'static str,
     prefix: &'static str,
+    optional_prefix: &'static str,
     separator: Option<char>,
     timestamp: Option<(TimestampSource, TimeUnit)>,
     id_headers: Vec<&'static str>,
@@ -277,6 +278,7 @@ impl fmt::Debug for Config {
             .field("encoding", &self.encoding)
             .field("signature_header", &self.signature_header)
             .field("prefix", &self.prefix)
+            .field("optional_prefix", &self.optional_prefix)
             .field("separator", &self.separator)
             .field("timestamp", &self.timestamp)
             .field("id_headers", &self.id_headers)
@@ -305,6 +307,30 @@ impl HmacBuilder {
     /// versions and schemes (a `v0=` next to a `v1=`) are never accepted.
     pub fn prefix(mut self, prefix: &'static str) -> Self {
         self.config.prefix = prefix;
+        self
+    }
+
+    /// A prefix a signature may carry or not (LinkedIn's `hmacsha256=`):
+    /// stripped when present, after [`prefix`](Self::prefix); never written
+    /// by [`Scheme::sign`] (default none).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Context, HmacScheme, Scheme, Tolerance};
+    /// use tower_webhook::secret::{KeyRing, Secret};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let ring = KeyRing::single(Secret::from_text("s3cret")?);
+    /// let scheme = HmacScheme::builder("acme", "x-acme-signature").optional_prefix("sha256=").build(&ring)?;
+    /// let (mut head, body) = Signer::new(&scheme).request("/hook", "{}")?.into_parts();
+    /// let ctx = Context::new(std::time::SystemTime::now(), Tolerance::default());
+    /// scheme.verify(&head, &body, &ctx)?; // bare hex, as signed
+    /// let value = format!("sha256={}", head.headers["x-acme-signature"].to_str()?);
+    /// head.headers.insert("x-acme-signature", value.parse()?);
+    /// scheme.verify(&head, &body, &ctx)?; // and with the prefix
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn optional_prefix(mut self, prefix: &'static str) -> Self {
+        self.config.optional_prefix = prefix;
         self
     }
 
@@ -480,6 +506,7 @@ impl HmacScheme {
                 encoding: Encoding::Hex,
                 signature_header,
                 prefix: "",
+                optional_prefix: "",
                 separator: None,
                 timestamp: None,
                 id_headers: Vec::new(),
@@ -550,6 +577,7 @@ impl HmacScheme {
             let Some(encoded) = entry.strip_prefix(c.prefix) else {
                 continue;
             };
+            let encoded = encoded.strip_prefix(c.optional_prefix).unwrap_or(encoded);
             // At most MAX_SIGNATURES entries get here, so a slot is always free.
             let Some(slot) = candidates.tags.get_mut(candidates.len) else {
                 continue;
@@ -652,6 +680,24 @@ impl HmacScheme {
     ) -> Result<Envelope, VerifyError> {
         let c = &self.config;
         let h = self.read_head(head, ctx)?;
+        let timestamp = h.timestamp.map_or("", |(ts, _)| ts);
+        let id = h.id.unwrap_or("");
+        let slices = h.candidates.as_slices();
+        let candidates = &slices[..h.candidates.len];
+        let mut matched = false;
+        for url in self.urls(head) {
+            let feed = |sink: &mut dyn FnMut(&[u8])| {
+                self.feed_content(sink, head, &url, timestamp, id, body);
+            };
+            matched |= self.keys.matches_any(candidates, &feed);
+        }
+        if !matched {
+            return Err(VerifyError::NoMatch {
+                header: c.signature_header,
+                candidates: h.candidates.len,
+                keys: self.keys.len(),
+            });
+        }
         let needs_json = (c.id_json.is_some() && h.id.is_none())
             || matches!(c.timestamp, Some((TimestampSource::Json(_), _)));
         let json: Option<serde_json::Value> = if needs_json {
@@ -659,8 +705,9 @@ impl HmacScheme {
         } else {
             None
         };
-        // A body timestamp is signed with the body; check the signature first,
-        // then the time, so a forged body learns nothing from the answer.
+        // Only a verified body is parsed. A body timestamp is signed with the
+        // body: checked after the signature, so a forged body learns nothing
+        // from the answer.
         let json_ts = match c.timestamp {
             Some((TimestampSource::Json(pointer), unit)) => {
                 let missing = VerifyError::MalformedBody {
@@ -684,24 +731,6 @@ impl HmacScheme {
             }
             _ => None,
         };
-        let timestamp = h.timestamp.map_or("", |(ts, _)| ts);
-        let id = h.id.unwrap_or("");
-        let slices = h.candidates.as_slices();
-        let candidates = &slices[..h.candidates.len];
-        let mut matched = false;
-        for url in self.urls(head) {
-            let feed = |sink: &mut dyn FnMut(&[u8])| {
-                self.feed_content(sink, head, &url, timestamp, id, body);
-            };
-            matched |= self.keys.matches_any(candidates, &feed);
-        }
-        if !matched {
-            return Err(VerifyError::NoMatch {
-                header: c.signature_header,
-                candidates: h.candidates.len,
-                keys: self.keys.len(),
-            });
-        }
         let timestamp = match json_ts {
             Some(millis) => {
                 // Errors name the body field (a JSON pointer) at fault.
@@ -968,9 +997,14 @@ macro_rules! delegate_to_engine {
 pub(crate) use delegate_to_engine;
 
 /// `new`, `with_secrets` and `key_count` for a preset `struct $ty(HmacScheme)`
+/// (or a struct whose field `$engine` is an engine keyed with every secret)
 /// whose secrets are used as text and that defines `from_ring`.
 macro_rules! text_secret_constructors {
     ($ty:ident) => {
+        $crate::scheme::hmac::text_secret_constructors!($ty, 0);
+    };
+    // `$engine`: the field holding an engine keyed with every secret.
+    ($ty:ident, $engine:tt) => {
         impl $ty {
             /// One secret, its text used as the HMAC key as it is (surrounding
             /// whitespace trimmed).
@@ -990,7 +1024,7 @@ macro_rules! text_secret_constructors {
 
             /// How many secrets are active.
             pub fn key_count(&self) -> usize {
-                self.0.key_count()
+                self.$engine.key_count()
             }
         }
     };
@@ -1113,6 +1147,28 @@ mod tests {
             s.verify(&h, br#"{"id":"e1","ts":9000000}"#, &ctx(9000)),
             Err(VerifyError::NoMatch { .. })
         ));
+    }
+
+    #[test]
+    fn optional_prefix_is_stripped_when_present_and_never_written() {
+        let s = HmacScheme::builder("x", "x-sig")
+            .optional_prefix("p=")
+            .build(&ring("key"))
+            .unwrap();
+        let mut req = http::Request::post("/").body(Bytes::from("body")).unwrap();
+        s.sign(&mut req, "id", ctx(1000).now).unwrap();
+        let (h, b) = req.into_parts();
+        let bare = h.headers["x-sig"].to_str().unwrap().to_owned();
+        assert_eq!(bare.len(), 64, "signed without the optional prefix");
+        assert!(s.verify(&h, &b, &ctx(1000)).is_ok());
+        for (value, ok) in [
+            (format!("p={bare}"), true),
+            (format!("q={bare}"), false),
+            (format!("p=p={bare}"), false),
+        ] {
+            let r = s.verify(&head("/", &[("x-sig", &value)]), &b, &ctx(1000));
+            assert_eq!(r.is_ok(), ok, "{value}: {r:?}");
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod encoding;
 pub mod hmac;
 mod keyed;
 mod presets;
+pub mod sha256_mac;
 pub mod standard;
 mod url;
 mod util;
@@ -39,6 +40,7 @@ pub mod github;
 pub mod hubspot;
 pub mod intercom;
 pub mod linear;
+pub mod linkedin;
 pub mod mailgun;
 pub mod paddle;
 pub mod pagerduty;
@@ -71,10 +73,11 @@ pub use hubspot::HubSpot;
 pub use intercom::Intercom;
 pub use keyed::Keyed;
 pub use linear::Linear;
+pub use linkedin::{LinkedIn, LinkedInReading};
 pub use mailgun::Mailgun;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
-pub use presets::{FEATURE_PRESETS, PRESETS, by_name};
+pub use presets::{FEATURE_PRESETS, PRESETS, PresetOptions, by_name};
 #[cfg(feature = "sendgrid")]
 pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
@@ -276,6 +279,15 @@ pub enum SchemeConfigError {
         "the `{scheme}` scheme signs the endpoint's public URL: set WEBHOOK_PUBLIC_URL to the URL registered with the sender (such as https://example.com/webhooks)"
     )]
     MissingPublicUrl {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// The scheme answers the sender's verification request with a verify
+    /// token, and none was configured.
+    #[error(
+        "the `{scheme}` scheme answers the sender's GET verification request only with the verify token: set WEBHOOK_VERIFY_TOKEN to the token entered in the sender's dashboard"
+    )]
+    MissingVerifyToken {
         /// The scheme's name.
         scheme: &'static str,
     },

@@ -1,14 +1,18 @@
 //! Building a preset from its name, for configuration files and environment
 //! variables.
 
+use std::fmt;
+
+use zeroize::Zeroizing;
+
 #[cfg(feature = "sendgrid")]
 use super::SendGrid;
 #[cfg(feature = "ed25519")]
 use super::StandardWebhooksEd25519;
 use super::{
-    Calendly, Dropbox, GitHub, HubSpot, Intercom, Linear, Mailgun, Paddle, PagerDuty, Scheme,
-    SchemeConfigError, Shopify, Slack, Square, StandardWebhooks, Stripe, Token, Twilio, Twitch,
-    Typeform, Zoom,
+    Calendly, Dropbox, GitHub, HubSpot, Intercom, Linear, LinkedIn, Mailgun, Meta, Paddle,
+    PagerDuty, Scheme, SchemeConfigError, Shopify, Slack, Square, StandardWebhooks, Stripe, Token,
+    Twilio, Twitch, Typeform, Zoom,
 };
 
 /// The names [`by_name`] can build, in lower case: those of
@@ -41,6 +45,8 @@ pub const PRESETS: &[&str] = &[
     "intercom",
     "mailgun",
     "twitch",
+    "meta",
+    "linkedin",
     #[cfg(feature = "ed25519")]
     "standard-ed25519",
     #[cfg(feature = "sendgrid")]
@@ -68,10 +74,106 @@ fn feature_disabled(name: &str) -> Option<SchemeConfigError> {
         .map(|&(scheme, feature)| SchemeConfigError::FeatureDisabled { scheme, feature })
 }
 
+/// What some presets need besides the secret, for [`by_name`]; every
+/// setting is optional and ignored by the presets that do not use it.
+///
+/// - [`public_url`](Self::public_url): the endpoint's URL as registered with
+///   the sender, for the presets that sign it (`square`, `hubspot`,
+///   `twilio`); `WEBHOOK_PUBLIC_URL` in the demo.
+/// - [`verify_token`](Self::verify_token): the token entered in the sender's
+///   dashboard, which its `GET` verification request must carry (`meta`);
+///   `WEBHOOK_VERIFY_TOKEN` in the demo.
+///
+/// Empty or blank values count as unset. `Debug` shows the URL but never
+/// the verify token.
+///
+/// ```
+/// use tower_webhook::scheme::{by_name, PresetOptions};
+///
+/// let options = PresetOptions::new()
+///     .public_url("https://example.com/webhooks/sms")
+///     .verify_token("my-verify-token");
+/// let twilio = by_name("twilio", "auth-token", &options)?;
+/// let meta = by_name("meta", "app-secret", &options)?;
+/// assert!(!format!("{options:?}").contains("my-verify-token"));
+/// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct PresetOptions {
+    public_url: Option<String>,
+    verify_token: Option<Zeroizing<String>>,
+}
+
+impl PresetOptions {
+    /// No settings: enough for every preset that signs neither the URL nor
+    /// answers a token-checked verification request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The endpoint's public URL as registered with the sender (surrounding
+    /// whitespace trimmed).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{by_name, PresetOptions};
+    /// let options = PresetOptions::new().public_url("https://example.com/square");
+    /// assert_eq!(by_name("square", "signature-key", &options)?.name(), "square");
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// The verify token of the sender's `GET` verification request
+    /// (surrounding whitespace trimmed).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{by_name, PresetOptions};
+    /// let meta = by_name("meta", "app-secret", &PresetOptions::new().verify_token("my-token"))?;
+    /// let uri = "/meta?hub.mode=subscribe&hub.verify_token=my-token&hub.challenge=42";
+    /// let (head, ()) = http::Request::get(uri).body(())?.into_parts();
+    /// assert_eq!(meta.handshake(&head, None).expect("answered").body().as_ref(), b"42");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_token(mut self, token: impl Into<String>) -> Self {
+        self.verify_token = Some(Zeroizing::new(token.into()));
+        self
+    }
+
+    fn url(&self, scheme: &'static str) -> Result<&str, SchemeConfigError> {
+        self.public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .ok_or(SchemeConfigError::MissingPublicUrl { scheme })
+    }
+
+    fn token(&self, scheme: &'static str) -> Result<&str, SchemeConfigError> {
+        self.verify_token
+            .as_deref()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or(SchemeConfigError::MissingVerifyToken { scheme })
+    }
+}
+
+impl fmt::Debug for PresetOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PresetOptions")
+            .field("public_url", &self.public_url)
+            .field(
+                "verify_token",
+                &self.verify_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// Builds the preset named `name` (see [`PRESETS`]; case and surrounding
-/// spaces are ignored) with one `secret`. `public_url` is the endpoint's URL
-/// as registered with the sender, needed by `square`, `hubspot` and `twilio`
-/// (and ignored by the others).
+/// spaces are ignored) with one `secret` and the `options` it needs: the
+/// public URL for `square`, `hubspot` and `twilio`, the verify token for
+/// `meta`.
 ///
 /// For the asymmetric presets `secret` is a key: for `standard-ed25519`
 /// (feature `ed25519`) the sender's `whpk_` public key, or a `whsk_` secret
@@ -80,20 +182,24 @@ fn feature_disabled(name: &str) -> Option<SchemeConfigError> {
 /// names give [`SchemeConfigError::FeatureDisabled`], which names it.
 ///
 /// ```
-/// use tower_webhook::scheme::{by_name, SchemeConfigError};
+/// use tower_webhook::scheme::{by_name, PresetOptions, SchemeConfigError};
 ///
-/// let scheme = by_name("stripe", "whsec_abc", None)?;
+/// let scheme = by_name("stripe", "whsec_abc", &PresetOptions::new())?;
 /// assert_eq!(scheme.name(), "stripe");
 ///
-/// let err = by_name("square", "key", None).err().unwrap();
+/// let err = by_name("square", "key", &PresetOptions::new()).err().unwrap();
 /// assert!(err.to_string().contains("WEBHOOK_PUBLIC_URL"));
 ///
-/// let err = by_name("strpe", "key", None).err().unwrap();
+/// let err = by_name("meta", "app-secret", &PresetOptions::new()).err().unwrap();
+/// assert!(matches!(err, SchemeConfigError::MissingVerifyToken { scheme: "meta" }));
+/// assert!(err.to_string().contains("WEBHOOK_VERIFY_TOKEN"));
+///
+/// let err = by_name("strpe", "key", &PresetOptions::new()).err().unwrap();
 /// assert!(matches!(err, SchemeConfigError::UnknownScheme { .. }));
 /// assert!(err.to_string().contains("stripe"));
 ///
 /// # #[cfg(not(feature = "sendgrid"))] {
-/// let err = by_name("sendgrid", "MFkw...", None).err().unwrap();
+/// let err = by_name("sendgrid", "MFkw...", &PresetOptions::new()).err().unwrap();
 /// assert!(err.to_string().contains(r#"features = ["sendgrid"]"#));
 /// # }
 /// # Ok::<(), SchemeConfigError>(())
@@ -101,15 +207,10 @@ fn feature_disabled(name: &str) -> Option<SchemeConfigError> {
 pub fn by_name(
     name: &str,
     secret: &str,
-    public_url: Option<&str>,
+    options: &PresetOptions,
 ) -> Result<Box<dyn Scheme>, SchemeConfigError> {
     let name = name.trim().to_ascii_lowercase();
-    let url = |scheme: &'static str| {
-        public_url
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .ok_or(SchemeConfigError::MissingPublicUrl { scheme })
-    };
+    let url = |scheme| options.url(scheme);
     Ok(match name.as_str() {
         "standard" => Box::new(StandardWebhooks::new(secret)?),
         "stripe" => Box::new(Stripe::new(secret)?),
@@ -130,6 +231,8 @@ pub fn by_name(
         "intercom" => Box::new(Intercom::new(secret)?),
         "mailgun" => Box::new(Mailgun::new(secret)?),
         "twitch" => Box::new(Twitch::new(secret)?),
+        "meta" => Box::new(Meta::new(secret)?.verify_token(options.token("meta")?)),
+        "linkedin" => Box::new(LinkedIn::new(secret)?),
         #[cfg(feature = "ed25519")]
         "standard-ed25519" => Box::new(StandardWebhooksEd25519::new(secret)?),
         #[cfg(feature = "sendgrid")]
@@ -149,6 +252,12 @@ pub fn by_name(
 mod tests {
     use super::*;
 
+    fn full() -> PresetOptions {
+        PresetOptions::new()
+            .public_url("https://example.com/hook")
+            .verify_token("vt")
+    }
+
     /// A key each preset accepts: the asymmetric ones take public keys.
     fn key_for(name: &str) -> &'static str {
         match name {
@@ -158,16 +267,6 @@ mod tests {
             }
             _ => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         }
-    }
-
-    #[test]
-    fn every_listed_preset_builds_with_its_own_name() {
-        for name in PRESETS {
-            let scheme = by_name(name, key_for(name), Some("https://example.com/hook"))
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(scheme.name(), *name);
-        }
-        assert!(by_name(" Stripe ", "x", None).is_ok());
     }
 
     #[test]
@@ -187,7 +286,11 @@ mod tests {
                     && text.contains(&format!("features = [\"{feature}\"]")),
                 "{text}"
             );
-            let built = by_name(&format!(" {} ", name.to_uppercase()), key_for(name), None);
+            let built = by_name(
+                &format!(" {} ", name.to_uppercase()),
+                key_for(name),
+                &PresetOptions::new(),
+            );
             let enabled = match feature {
                 "ed25519" => cfg!(feature = "ed25519"),
                 "sendgrid" => cfg!(feature = "sendgrid"),
@@ -207,9 +310,38 @@ mod tests {
         }
         assert_eq!(feature_disabled("stripe"), None);
         assert!(matches!(
-            by_name("ed25519", "k", None),
+            by_name("ed25519", "k", &PresetOptions::new()),
             Err(SchemeConfigError::UnknownScheme { .. })
         ));
+    }
+
+    #[test]
+    fn every_listed_preset_builds_with_its_own_name() {
+        for name in PRESETS {
+            let scheme =
+                by_name(name, key_for(name), &full()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(scheme.name(), *name);
+        }
+        assert!(by_name(" Stripe ", "x", &PresetOptions::new()).is_ok());
+        assert!(by_name("LinkedIn", "x", &PresetOptions::new()).is_ok());
+    }
+
+    #[test]
+    fn meta_by_name_answers_with_the_configured_token() {
+        let head = |token: &str| {
+            let uri = format!("/?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=9");
+            http::Request::get(uri).body(()).unwrap().into_parts().0
+        };
+        let meta = by_name("meta", "app-secret", &full()).unwrap();
+        assert_eq!(
+            meta.handshake(&head("vt"), None).unwrap().body().as_ref(),
+            b"9"
+        );
+        assert!(meta.handshake(&head("other"), None).is_none());
+        // Surrounding whitespace of the configured token is trimmed.
+        let padded = PresetOptions::new().verify_token(" vt\n");
+        let meta = by_name("meta", "app-secret", &padded).unwrap();
+        assert!(meta.handshake(&head("vt"), None).is_some());
     }
 
     #[test]
@@ -219,7 +351,7 @@ mod tests {
         let outputs = [
             format!("{:?}", Stripe::new(S).unwrap()),
             format!("{:?}", GitHub::new(S).unwrap().allow_sha1()),
-            format!("{:?}", super::super::Meta::new(S).unwrap().verify_token(S)),
+            format!("{:?}", Meta::new(S).unwrap().verify_token(S)),
             format!("{:?}", Shopify::new(S).unwrap()),
             format!("{:?}", Slack::new(S).unwrap()),
             format!("{:?}", Square::new(S, U).unwrap()),
@@ -236,6 +368,8 @@ mod tests {
             format!("{:?}", Twitch::new(S).unwrap()),
             format!("{:?}", Intercom::new(S).unwrap()),
             format!("{:?}", Mailgun::new(S).unwrap()),
+            format!("{:?}", LinkedIn::new(S).unwrap()),
+            format!("{:?}", PresetOptions::new().verify_token(S)),
             #[cfg(feature = "ed25519")]
             format!(
                 "{:?}",
@@ -259,15 +393,30 @@ mod tests {
 
     #[test]
     fn errors_name_the_setting() {
+        let none = PresetOptions::new();
         for name in ["square", "hubspot", "twilio"] {
-            let e = by_name(name, "k", None).err().unwrap();
+            let e = by_name(name, "k", &none).err().unwrap();
             assert_eq!(e, SchemeConfigError::MissingPublicUrl { scheme: name });
-            let e = by_name(name, "k", Some("example.com")).err().unwrap();
+            let e = by_name(name, "k", &none.clone().public_url("  "))
+                .err()
+                .unwrap();
+            assert_eq!(e, SchemeConfigError::MissingPublicUrl { scheme: name });
+            let e = by_name(name, "k", &none.clone().public_url("example.com"))
+                .err()
+                .unwrap();
             assert!(e.to_string().contains("WEBHOOK_PUBLIC_URL"), "{e}");
         }
-        let e = by_name("stripe", "", None).err().unwrap();
+        for options in [none.clone(), none.clone().verify_token(" ")] {
+            let e = by_name("meta", "k", &options).err().unwrap();
+            assert_eq!(e, SchemeConfigError::MissingVerifyToken { scheme: "meta" });
+            assert!(e.to_string().contains("WEBHOOK_VERIFY_TOKEN"), "{e}");
+        }
+        let e = by_name("stripe", "", &none).err().unwrap();
         assert!(matches!(e, SchemeConfigError::Secret(_)), "{e}");
-        let e = by_name("nope", "k", None).err().unwrap().to_string();
-        assert!(e.contains("nope") && e.contains("gitlab"), "{e}");
+        let e = by_name("nope", "k", &none).err().unwrap().to_string();
+        assert!(
+            e.contains("nope") && e.contains("gitlab") && e.contains("linkedin"),
+            "{e}"
+        );
     }
 }

@@ -44,13 +44,12 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
-use hmac::Mac;
 use http::request::Parts;
-use sha2::Sha256;
 use subtle::Choice;
 
 use super::keyed::ct_eq;
-use super::{Context, Envelope, Keyed, Scheme, SignError, VerifyError};
+use super::sha256_mac;
+use super::{Context, Envelope, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, Secret, SecretError};
 
 #[cfg(feature = "ed25519")]
@@ -83,7 +82,7 @@ const TAG_LEN: usize = 32;
 /// ```
 #[derive(Clone, Debug)]
 pub struct StandardWebhooks {
-    keys: Keyed<Sha256>,
+    keys: sha256_mac::Ring,
 }
 
 impl StandardWebhooks {
@@ -108,7 +107,7 @@ impl StandardWebhooks {
     /// A ring of already decoded key bytes.
     pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
         Ok(Self {
-            keys: Keyed::new(ring)?,
+            keys: sha256_mac::Ring::new(ring)?,
         })
     }
 
@@ -120,11 +119,8 @@ impl StandardWebhooks {
 
 /// The decoded tag of a `v1` entry. Unknown versions and `v1` entries that
 /// are not 32 bytes of base64 give `None` (they can never match).
-fn v1_tag(entry: &str) -> Option<[u8; TAG_LEN]> {
-    let Some(("v1", encoded)) = entry.split_once(',') else {
-        return None;
-    };
-    decode_tag(encoded.as_bytes())
+fn v1_tag(entry: &[u8]) -> Option<[u8; TAG_LEN]> {
+    decode_tag(entry.strip_prefix(b"v1,")?)
 }
 
 /// Value of each base64 character (standard alphabet); `0xff` for others.

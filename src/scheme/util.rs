@@ -63,24 +63,37 @@ pub fn parse_unix_digits(
     value: &str,
     max_digits: usize,
 ) -> Result<i64, VerifyError> {
+    parse_unix_digits_bytes(header, value.as_bytes(), max_digits)
+}
+
+/// [`parse_unix_digits`] over bytes, in one pass.
+pub(crate) fn parse_unix_digits_bytes(
+    header: &'static str,
+    bytes: &[u8],
+    max_digits: usize,
+) -> Result<i64, VerifyError> {
     let bad = |reason| VerifyError::MalformedHeader { header, reason };
-    let bytes = value.as_bytes();
     if bytes.is_empty() {
         return Err(bad("the timestamp is empty"));
     }
     if bytes.len() > max_digits.min(18) {
         return Err(bad("the timestamp has too many digits"));
     }
-    if !bytes.iter().all(u8::is_ascii_digit) {
+    // At most 18 digits: always fits in an i64.
+    let mut n = 0i64;
+    let mut non_digit = false;
+    for &b in bytes {
+        let d = b.wrapping_sub(b'0');
+        non_digit |= d > 9;
+        n = n * 10 + i64::from(d % 10);
+    }
+    if non_digit {
         return Err(bad("the timestamp is not a plain decimal number"));
     }
     if bytes.len() > 1 && bytes[0] == b'0' {
         return Err(bad("the timestamp has a leading zero"));
     }
-    // At most 18 digits: always fits in an i64.
-    Ok(bytes
-        .iter()
-        .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
+    Ok(n)
 }
 
 /// Checks `timestamp_millis` (milliseconds since the Unix epoch) against

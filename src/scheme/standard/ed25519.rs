@@ -209,7 +209,7 @@ impl StandardWebhooksEd25519 {
         let header = h.names.signature;
         let entries = h
             .entries()
-            .filter_map(|e| e.strip_prefix("v1a,"))
+            .filter_map(|e| e.strip_prefix(b"v1a,"))
             .take(MAX_V1A_SIGNATURES + 1);
         let mut out = Vec::new();
         let mut seen = 0;
@@ -239,7 +239,7 @@ impl StandardWebhooksEd25519 {
 
 /// Decodes one `v1a` signature: exactly 64 bytes of padded, canonical
 /// standard base64 (88 characters). Anything else can never verify.
-fn decode_signature(encoded: &str) -> Option<Signature> {
+fn decode_signature(encoded: &[u8]) -> Option<Signature> {
     if encoded.len() != 88 {
         return None;
     }

@@ -1,0 +1,538 @@
+//! [LinkedIn](https://learn.microsoft.com/en-us/linkedin/shared/api-guide/webhook-validation)
+//! webhooks (organization social action notifications, Lead Sync, ...).
+//!
+//! - **Endpoint validation**: LinkedIn sends `GET <endpoint>?challengeCode=<uuid>`
+//!   (with `&applicationId=...` for parent-child applications) when the
+//!   webhook is registered and every two hours after, and wants within 3 s a
+//!   `200` with `Content-Type: application/json` and
+//!   `{"challengeCode":"<the code>","challengeResponse":"<hex HMAC-SHA256 of the code, keyed with the clientSecret>"}`.
+//!   The layer answers it without calling the handler, with the newest
+//!   secret (serve each application of a parent-child integration with its
+//!   own scheme, say through `TenantKeys` reading `applicationId`). A code
+//!   that is empty or longer than [`MAX_CHALLENGE_CODE_LEN`] bytes is not
+//!   answered (the layer then answers 405).
+//! - **Notifications**: `POST` with header `X-LI-Signature`, an HMAC-SHA256
+//!   keyed with the app's clientSecret (its text), in hex of either case,
+//!   with or without a leading `hmacsha256=` (stripped when present).
+//! - **What is signed** — the documentation says the header is "the
+//!   HMACSHA256 hash of the JSON-encoded string representation of the POST
+//!   body prefixed by `hmacsha256=`", which public implementations read two
+//!   ways, [`LinkedInReading::PrefixedBody`] (`HMAC("hmacsha256=" + body)`, the
+//!   literal wording) and [`LinkedInReading::BareBody`] (`HMAC(body)`, the
+//!   header value being the prefixed one). Both are accepted by default;
+//!   [`LinkedIn::reading`] pins one. The two readings never accept a
+//!   signature made for the other: under the bare-body reading a body that
+//!   itself starts with `hmacsha256=` is refused, so no signature of
+//!   `"hmacsha256=" + B` (reading 1, body `B`) can pass as one of the body
+//!   `"hmacsha256=" + B` (reading 2). [`Scheme::sign`] writes the
+//!   prefixed-body reading, plain lower-case hex, unless pinned otherwise.
+//! - **Event id**: the body's top-level `notificationId` (a number or a
+//!   string), as LinkedIn asks to deduplicate on it. A body without one
+//!   (Lead Sync's `LEAD_ACTION`, and batches that list their notifications,
+//!   each with its own `notificationId`, under `notifications`) verifies all
+//!   the same and is deduplicated on the SHA-256 of the verified body, as
+//!   every preset does when its sender gives no id: a redelivered copy of the
+//!   same body is still recognised. Deduplicate the notifications of a batch
+//!   in the handler.
+//! - **No timestamp** (`has_timestamp` is `false`): the dedup retention
+//!   (`WebhookLayer::untimed_retention`) is the only guard against replays;
+//!   LinkedIn retries for hours, so keep it at a day or more.
+//! - **No official test vector**: the example answer in LinkedIn's
+//!   documentation (`27b1d196...`) is computed with a secret the page does not
+//!   give, so it cannot check anything; the tests compute their expectations
+//!   independently with the `hmac` crate.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use http::Request;
+//! use tower_webhook::scheme::{Context, LinkedIn, Scheme, Tolerance};
+//! use tower_webhook::sign::Signer;
+//!
+//! let scheme = LinkedIn::new("client-secret")?;
+//! // The validation request is answered by the layer itself.
+//! let (head, ()) = Request::get("/linkedin?challengeCode=890e4665-4dfe-4ab1-b689-ed553bceeed0").body(())?.into_parts();
+//! let answer = scheme.handshake(&head, None).expect("a challenge");
+//! assert_eq!(answer.headers()["content-type"], "application/json");
+//! // A signed notification verifies; its id is `notificationId`.
+//! let body = r#"{"notificationId":4387123,"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"}"#;
+//! let (head, body) = Signer::new(&scheme).request("/linkedin", body)?.into_parts();
+//! let envelope = scheme.verify(&head, &body, &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! assert_eq!(envelope.id.as_deref(), Some("4387123"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::request::Parts;
+
+use super::hmac::{header_value, json_response, query_param, text_secret_constructors};
+use super::{Context, Envelope, HmacScheme, Part, Scheme, SignError, VerifyError, hex_encode};
+use crate::secret::{KeyRing, SecretError};
+
+const HEADER: &str = "x-li-signature";
+const PREFIX: &str = "hmacsha256=";
+
+/// The longest `challengeCode` answered, in bytes. LinkedIn sends a UUID
+/// (36 bytes).
+///
+/// ```
+/// use tower_webhook::scheme::{linkedin::MAX_CHALLENGE_CODE_LEN, LinkedIn, Scheme};
+/// let scheme = LinkedIn::new("client-secret")?;
+/// let uri = format!("/li?challengeCode={}", "a".repeat(MAX_CHALLENGE_CODE_LEN + 1));
+/// let (head, ()) = http::Request::get(uri).body(())?.into_parts();
+/// assert!(scheme.handshake(&head, None).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const MAX_CHALLENGE_CODE_LEN: usize = 256;
+
+/// What LinkedIn's `X-LI-Signature` signs; see the [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{LinkedIn, LinkedInReading};
+/// let scheme = LinkedIn::new("client-secret")?.reading(LinkedInReading::PrefixedBody);
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkedInReading {
+    /// The documentation's wording taken literally: the header is
+    /// `hex(HMAC-SHA256(clientSecret, "hmacsha256=" + body))`.
+    PrefixedBody,
+    /// The header is `hmacsha256=` followed by
+    /// `hex(HMAC-SHA256(clientSecret, body))`. A body starting with
+    /// `hmacsha256=` is refused under this reading.
+    BareBody,
+}
+
+/// LinkedIn's `X-LI-Signature` scheme and `challengeCode` validation; see the
+/// [module docs](self).
+///
+/// ```
+/// use tower_webhook::scheme::{LinkedIn, Scheme};
+/// // Rotating the clientSecret: accept the new and the old one.
+/// let scheme = LinkedIn::with_secrets(["new-secret", "old-secret"])?;
+/// assert_eq!((scheme.name(), scheme.key_count()), ("linkedin", 2));
+/// assert!(!scheme.has_timestamp());
+/// # Ok::<(), tower_webhook::secret::SecretError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct LinkedIn {
+    /// Signs `"hmacsha256=" + body`; also answers the validation request.
+    prefixed: HmacScheme,
+    /// Signs the body alone.
+    bare: HmacScheme,
+    /// `None`: both readings.
+    reading: Option<LinkedInReading>,
+}
+
+text_secret_constructors!(LinkedIn, prefixed);
+
+fn engine(content: &[Part], ring: &KeyRing) -> Result<HmacScheme, SecretError> {
+    HmacScheme::builder("linkedin", HEADER)
+        .optional_prefix(PREFIX)
+        .id_json("/notificationId")
+        .content(content.iter().copied())
+        .build_keys(ring)
+}
+
+/// Under the bare-body reading, a body starting with the prefix could carry
+/// a prefixed-body signature of another body: refused.
+fn bare_reading_allows(body: &[u8]) -> Result<(), VerifyError> {
+    if body.starts_with(PREFIX.as_bytes()) {
+        return Err(VerifyError::MalformedBody {
+            reason: "it starts with `hmacsha256=`, which the bare-body reading of `x-li-signature` refuses",
+        });
+    }
+    Ok(())
+}
+
+impl LinkedIn {
+    /// A ring of key bytes; the validation request is answered with the
+    /// newest.
+    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        Ok(Self {
+            prefixed: engine(&[Part::Literal(PREFIX), Part::Body], ring)?,
+            bare: engine(&[Part::Body], ring)?,
+            reading: None,
+        })
+    }
+
+    /// Accepts only `reading` (default: both), and signs with it.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{LinkedIn, LinkedInReading};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let scheme = LinkedIn::new("client-secret")?.reading(LinkedInReading::BareBody);
+    /// let request = Signer::new(&scheme).request("/li", "{}")?;
+    /// assert!(request.headers()["x-li-signature"].to_str()?.starts_with("hmacsha256="));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reading(mut self, reading: LinkedInReading) -> Self {
+        self.reading = Some(reading);
+        self
+    }
+}
+
+impl Scheme for LinkedIn {
+    fn name(&self) -> &'static str {
+        "linkedin"
+    }
+
+    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
+        // Both engines read the same header the same way.
+        self.prefixed.check_head(head, ctx)
+    }
+
+    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
+        match self.reading {
+            Some(LinkedInReading::PrefixedBody) => self.prefixed.verify(head, body, ctx),
+            Some(LinkedInReading::BareBody) => {
+                bare_reading_allows(body)?;
+                self.bare.verify(head, body, ctx)
+            }
+            None => match self.prefixed.verify(head, body, ctx) {
+                Err(VerifyError::NoMatch { .. }) if bare_reading_allows(body).is_ok() => {
+                    self.bare.verify(head, body, ctx)
+                }
+                result => result,
+            },
+        }
+    }
+
+    fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
+        if body.is_some() || head.method != http::Method::GET {
+            return None;
+        }
+        let code = query_param(head, "challengeCode")?;
+        if code.is_empty() || code.len() > MAX_CHALLENGE_CODE_LEN {
+            return None;
+        }
+        let response = hex_encode(&self.prefixed.tag_first(code.as_bytes()));
+        json_response(&serde_json::json!({
+            "challengeCode": code,
+            "challengeResponse": response,
+        }))
+    }
+
+    fn has_timestamp(&self) -> bool {
+        false
+    }
+
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
+        if self.reading != Some(LinkedInReading::BareBody) {
+            return self.prefixed.sign(request, id, timestamp);
+        }
+        if bare_reading_allows(request.body()).is_err() {
+            return Err(SignError::Invalid(
+                "the bare-body reading of `x-li-signature` refuses a body starting with `hmacsha256=`".to_owned(),
+            ));
+        }
+        self.bare.sign(request, id, timestamp)?;
+        // This reading puts the prefix into the header.
+        let tag = request
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| SignError::Invalid("`x-li-signature` was not written".to_owned()))?;
+        let value = header_value(&format!("{PREFIX}{tag}"))?;
+        request.headers_mut().insert(HEADER, value);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::Tolerance;
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::Sha256;
+
+    const SECRET: &str = "li-client-secret";
+    const BODY: &[u8] =
+        br#"{"notificationId":4387123,"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"}"#;
+
+    /// Hex HMAC-SHA256 of `parts`, computed with the `hmac` crate directly.
+    fn reference(secret: &str, parts: &[&[u8]]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn reading1(body: &[u8]) -> String {
+        reference(SECRET, &[b"hmacsha256=", body])
+    }
+
+    fn reading2(body: &[u8]) -> String {
+        format!("hmacsha256={}", reference(SECRET, &[body]))
+    }
+
+    fn verify(scheme: &LinkedIn, value: &str, body: &[u8]) -> Result<Envelope, VerifyError> {
+        let (head, ()) = http::Request::post("/li")
+            .header(HEADER, value)
+            .body(())
+            .unwrap()
+            .into_parts();
+        scheme.verify(
+            &head,
+            body,
+            &Context::new(SystemTime::now(), Tolerance::default()),
+        )
+    }
+
+    fn get(uri: &str) -> Parts {
+        http::Request::get(uri).body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn both_readings_verify_with_and_without_the_header_prefix() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        let r1 = reading1(BODY);
+        let r2 = reading2(BODY);
+        for value in [
+            r1.clone(),
+            format!("hmacsha256={r1}"),
+            r2.clone(),
+            r2["hmacsha256=".len()..].to_owned(),
+        ] {
+            let env = verify(&s, &value, BODY).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(env.id.as_deref(), Some("4387123"));
+        }
+        assert!(matches!(
+            verify(&s, &r1, b"{\"notificationId\":4387124}"),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        assert!(matches!(
+            verify(&s, &r2, b"{\"notificationId\":4387124}"),
+            Err(VerifyError::NoMatch { .. })
+        ));
+    }
+
+    #[test]
+    fn upper_case_hex_verifies() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        assert!(verify(&s, &reading1(BODY).to_uppercase(), BODY).is_ok());
+        let r2 = reading2(BODY);
+        let upper = format!("hmacsha256={}", r2["hmacsha256=".len()..].to_uppercase());
+        assert!(verify(&s, &upper, BODY).is_ok());
+    }
+
+    #[test]
+    fn a_prefixed_body_signature_never_verifies_the_prefixed_body_as_bare() {
+        // Reading 1 over body B signs exactly the bytes "hmacsha256=" + B,
+        // which reading 2 would take as the signature of body "hmacsha256=" + B.
+        let b = br#"{"notificationId":1}"#;
+        let forged_body = [b"hmacsha256=".as_slice(), b.as_slice()].concat();
+        let sig = reading1(b);
+        assert_eq!(
+            sig,
+            reference(SECRET, &[&forged_body]),
+            "the collision is real"
+        );
+        let both = LinkedIn::new(SECRET).unwrap();
+        assert!(verify(&both, &sig, b).is_ok());
+        assert!(matches!(
+            verify(&both, &sig, &forged_body),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        let bare = LinkedIn::new(SECRET)
+            .unwrap()
+            .reading(LinkedInReading::BareBody);
+        let r = verify(&bare, &sig, &forged_body);
+        assert!(matches!(r, Err(VerifyError::MalformedBody { .. })), "{r:?}");
+        assert!(r.unwrap_err().to_string().contains("x-li-signature"));
+        // And the signer refuses to produce such a delivery.
+        let mut req = http::Request::post("/")
+            .body(Bytes::from(forged_body))
+            .unwrap();
+        assert!(matches!(
+            bare.sign(&mut req, "", SystemTime::now()),
+            Err(SignError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_pinned_reading_refuses_the_other() {
+        let r1 = reading1(BODY);
+        let r2 = reading2(BODY);
+        let one = LinkedIn::new(SECRET)
+            .unwrap()
+            .reading(LinkedInReading::PrefixedBody);
+        assert!(verify(&one, &r1, BODY).is_ok());
+        assert!(matches!(
+            verify(&one, &r2, BODY),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        let two = LinkedIn::new(SECRET)
+            .unwrap()
+            .reading(LinkedInReading::BareBody);
+        assert!(verify(&two, &r2, BODY).is_ok());
+        assert!(matches!(
+            verify(&two, &r1, BODY),
+            Err(VerifyError::NoMatch { .. })
+        ));
+    }
+
+    #[test]
+    fn sign_writes_each_reading_as_documented() {
+        let sign = |s: &LinkedIn| {
+            let mut req = http::Request::post("/")
+                .body(Bytes::from_static(BODY))
+                .unwrap();
+            s.sign(&mut req, "ignored", SystemTime::now()).unwrap();
+            req.headers()[HEADER].to_str().unwrap().to_owned()
+        };
+        let s = LinkedIn::new(SECRET).unwrap();
+        assert_eq!(sign(&s), reading1(BODY));
+        assert_eq!(
+            sign(&s.clone().reading(LinkedInReading::PrefixedBody)),
+            reading1(BODY)
+        );
+        assert_eq!(sign(&s.reading(LinkedInReading::BareBody)), reading2(BODY));
+    }
+
+    #[test]
+    fn rotation_any_secret() {
+        let s = LinkedIn::with_secrets(["new-secret", SECRET]).unwrap();
+        assert!(verify(&s, &reading1(BODY), BODY).is_ok());
+        assert!(verify(&s, &reading2(BODY), BODY).is_ok());
+        assert!(verify(&LinkedIn::new("new-secret").unwrap(), &reading1(BODY), BODY).is_err());
+    }
+
+    #[test]
+    fn notification_id_string_number_or_absent() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        let cases: [(&[u8], Option<&str>); 7] = [
+            (br#"{"notificationId":"n-7"}"#, Some("n-7")),
+            (br#"{"notificationId":12}"#, Some("12")),
+            (br#"{"notificationId":""}"#, None),
+            (br#"{"notificationId":{"x":1}}"#, None),
+            (br#"{"type":"LEAD_ACTION"}"#, None),
+            (br#"{"notifications":[{"notificationId":1}]}"#, None),
+            (b"not json", None),
+        ];
+        for (body, id) in cases {
+            let env = verify(&s, &reading1(body), body).unwrap();
+            assert_eq!(env.id.as_deref(), id, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn missing_or_malformed_header() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        let (head, ()) = http::Request::post("/").body(()).unwrap().into_parts();
+        let ctx = Context::new(SystemTime::now(), Tolerance::default());
+        assert_eq!(
+            s.check_head(&head, &ctx),
+            Err(VerifyError::MissingHeader { header: HEADER })
+        );
+        assert_eq!(
+            s.verify(&head, BODY, &ctx),
+            Err(VerifyError::MissingHeader { header: HEADER })
+        );
+        let r1 = reading1(BODY);
+        for bad in ["", "hmacsha256=", "hmacsha256=xyz", &r1[..63], "sha256=00"] {
+            assert!(verify(&s, bad, BODY).is_err(), "{bad}");
+        }
+        let e = verify(&s, &reading1(b"other"), BODY)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x-li-signature"), "{e}");
+        assert!(!e.contains(&reading1(b"other")[..16]), "{e}");
+        assert!(!format!("{s:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn challenge_answered_with_an_independent_hmac() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        let code = "890e4665-4dfe-4ab1-b689-ed553bceeed0";
+        let answer = s
+            .handshake(
+                &get(&format!("/li?challengeCode={code}&applicationId=42")),
+                None,
+            )
+            .unwrap();
+        assert_eq!(answer.status(), http::StatusCode::OK);
+        assert_eq!(answer.headers()["content-type"], "application/json");
+        assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+        let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "challengeCode": code,
+                "challengeResponse": reference(SECRET, &[code.as_bytes()]),
+            })
+        );
+        // With several secrets, the newest answers.
+        let rotated = LinkedIn::with_secrets([SECRET, "older"]).unwrap();
+        let answer = rotated
+            .handshake(&get(&format!("/li?challengeCode={code}")), None)
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+        assert_eq!(
+            json["challengeResponse"],
+            reference(SECRET, &[code.as_bytes()])
+        );
+    }
+
+    #[test]
+    fn challenge_not_answered_on_post_missing_empty_or_oversized_code() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        let post = http::Request::post("/li?challengeCode=abc")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        assert!(s.handshake(&post, None).is_none());
+        assert!(s.handshake(&post, Some(b"{}")).is_none());
+        assert!(
+            s.handshake(&get("/li?challengeCode=abc"), Some(b""))
+                .is_none()
+        );
+        assert!(s.handshake(&get("/li"), None).is_none());
+        assert!(s.handshake(&get("/li?challenge=abc"), None).is_none());
+        assert!(s.handshake(&get("/li?challengeCode="), None).is_none());
+        let longest = "a".repeat(MAX_CHALLENGE_CODE_LEN);
+        assert!(
+            s.handshake(&get(&format!("/li?challengeCode={longest}")), None)
+                .is_some()
+        );
+        assert!(
+            s.handshake(&get(&format!("/li?challengeCode={longest}a")), None)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn challenge_code_is_escaped_in_the_json_answer() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        // `"`, `\`, `<`, a newline and a non-ASCII letter, percent-encoded.
+        let code = "a\"b\\c</script>\nd\u{e9}";
+        let answer = s
+            .handshake(
+                &get("/li?challengeCode=a%22b%5Cc%3C%2Fscript%3E%0Ad%C3%A9"),
+                None,
+            )
+            .unwrap();
+        let text = std::str::from_utf8(answer.body()).unwrap();
+        assert!(text.contains(r#"a\"b\\c</script>\nd"#), "{text}");
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(json["challengeCode"], code);
+        assert_eq!(
+            json["challengeResponse"],
+            reference(SECRET, &[code.as_bytes()])
+        );
+        assert_eq!(json.as_object().unwrap().len(), 2);
+    }
+}
