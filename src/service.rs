@@ -189,17 +189,26 @@ where
     }
 
     // Only verified deliveries reach the store.
-    let dedup_id = envelope.id.clone().unwrap_or_else(|| body_digest(&bytes));
     let reservation = match &settings.store {
         None => None,
         Some(store) => {
-            let key = shared.key(name, tenant, &head, &dedup_id);
+            let digest;
+            let dedup_id: &str = match &envelope.id {
+                Some(id) => id,
+                None => {
+                    digest = body_digest(&bytes);
+                    &digest
+                }
+            };
+            let key = shared.key(name, tenant, &head, dedup_id);
             match store.reserve(&key, settings.lease).await {
                 Ok(Reservation::Fresh(token)) => Some(Reserved::new(Arc::clone(store), key, token)),
                 Ok(Reservation::Done) => {
                     return Ok(shared.reject(
                         name,
-                        Rejection::Duplicate { id: dedup_id },
+                        Rejection::Duplicate {
+                            id: dedup_id.to_owned(),
+                        },
                         Some(&envelope),
                     ));
                 }
@@ -207,7 +216,7 @@ where
                     return Ok(shared.reject(
                         name,
                         Rejection::InFlight {
-                            id: dedup_id,
+                            id: dedup_id.to_owned(),
                             retry_after,
                         },
                         Some(&envelope),
@@ -268,10 +277,7 @@ impl<S: Scheme> Shared<S> {
             Some(ns) => &**ns,
             None => head.uri.path(),
         };
-        match tenant {
-            None => format!("{scheme}:{}:{ns}:{id}", ns.len()),
-            Some(t) => format!("{scheme}:t{}:{t}:{}:{ns}:{id}", t.len(), ns.len()),
-        }
+        dedup_key(scheme, tenant, ns, id)
     }
 
     /// How long a processed id must be remembered: until its timestamp
@@ -336,6 +342,51 @@ fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<Webho
 }
 
 /// For schemes without an event id: the body's SHA-256 stands in for it.
+/// `{scheme}:{ns.len()}:{ns}:{id}`, or with the tenant
+/// `{scheme}:t{t.len()}:{t}:{ns.len()}:{ns}:{id}`.
+///
+/// Built by hand rather than with `format!`, whose machinery (`format_inner`
+/// and its writes) took about 35-50 ns a request in the loopback load test's
+/// profile.
+fn dedup_key(scheme: &str, tenant: Option<&str>, ns: &str, id: &str) -> String {
+    let mut key = String::with_capacity(
+        scheme.len() + tenant.map_or(0, |t| t.len() + 8) + ns.len() + id.len() + 8,
+    );
+    key.push_str(scheme);
+    key.push(':');
+    if let Some(t) = tenant {
+        key.push('t');
+        push_decimal(&mut key, t.len());
+        key.push(':');
+        key.push_str(t);
+        key.push(':');
+    }
+    push_decimal(&mut key, ns.len());
+    key.push(':');
+    key.push_str(ns);
+    key.push(':');
+    key.push_str(id);
+    key
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
 fn body_digest(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     let mut out = String::with_capacity(7 + 64);
@@ -420,6 +471,32 @@ impl Drop for Reserved {
                     "no tokio runtime to release a webhook reservation on; it ends with its lease"
                 ),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_keys_are_the_documented_layout() {
+        for (scheme, tenant, ns, id) in [
+            ("standard", None, "/webhook", "msg_1"),
+            ("stripe", Some("acme"), "/hooks/billing", "evt_1"),
+            ("github", Some(""), "", ""),
+            ("x", Some("t:1"), &"n".repeat(1234)[..], "a:b"),
+        ] {
+            let want = match tenant {
+                None => format!("{scheme}:{}:{ns}:{id}", ns.len()),
+                Some(t) => format!("{scheme}:t{}:{t}:{}:{ns}:{id}", t.len(), ns.len()),
+            };
+            assert_eq!(dedup_key(scheme, tenant, ns, id), want);
+        }
+        for n in [0usize, 9, 10, 99, 100, 12_345, usize::MAX] {
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
         }
     }
 }
