@@ -5,7 +5,8 @@
 //!
 //! # Quickstart (axum)
 //!
-//! ```no_run
+#![cfg_attr(feature = "axum", doc = "```no_run")]
+#![cfg_attr(not(feature = "axum"), doc = "```ignore")]
 //! use axum::{http::StatusCode, routing::post, Router};
 //! use serde::Deserialize;
 //! use tower_webhook::{scheme::StandardWebhooks, Verified, WebhookLayer};

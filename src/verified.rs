@@ -51,7 +51,8 @@ pub struct Delivery {
 ///
 /// With axum: `async fn handle(Verified(event, delivery): Verified<Event>)`.
 ///
-/// ```
+#[cfg_attr(feature = "axum", doc = "```")]
+#[cfg_attr(not(feature = "axum"), doc = "```ignore")]
 /// async fn handle(tower_webhook::Verified(event, delivery): tower_webhook::Verified<serde_json::Value>) -> &'static str {
 ///     println!("{:?}: {event}", delivery.id);
 ///     "ok"
