@@ -34,16 +34,16 @@
 //! assert_eq!(store.len(), 0);
 //! ```
 
-use std::collections::hash_map::Entry;
+use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use siphasher::sip128::SipHasher13;
 
+use super::table::{Probe, Table};
 use super::{BoxFuture, DedupStore, Reservation, StoreError, Token};
 use crate::clock::{Clock, SystemClock, unix_millis};
 
@@ -57,50 +57,23 @@ const PURGE_BUDGET: usize = 32;
 /// A token value that marks a committed id.
 const DONE: u64 = 0;
 
-/// A 128-bit keyed hash of an id.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key(u64, u64);
+/// A 128-bit keyed hash of an id. The second half never is zero (its top
+/// bit is set), which lets the table mark empty slots with a zero.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct Key(pub(super) u64, pub(super) u64);
 
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0);
-    }
-}
-
-/// The key is already a uniformly random hash: use its first half as is.
-#[derive(Clone, Copy, Default)]
-struct PassThrough;
-
-#[derive(Default)]
-struct PassThroughHasher(u64);
-
-impl Hasher for PassThroughHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-impl BuildHasher for PassThrough {
-    type Hasher = PassThroughHasher;
-    fn build_hasher(&self) -> PassThroughHasher {
-        PassThroughHasher(0)
+impl Key {
+    pub(super) fn new(a: u64, b: u64) -> Self {
+        Self(a, b | 1 << 63)
     }
 }
 
 #[derive(Clone, Copy)]
-struct Record {
+pub(super) struct Record {
     /// Unix milliseconds at which the lease or retention ends.
-    expires_at: i64,
+    pub(super) expires_at: i64,
     /// The reservation's token, or [`DONE`].
-    token: u64,
+    pub(super) token: u64,
 }
 
 /// A queue record: when to look at `key` again.
@@ -136,7 +109,7 @@ impl Expiry {
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Key, Record, PassThrough>,
+    map: Table,
     /// Lease ends, in reservation order.
     leases: VecDeque<Expiry>,
     /// Retention ends, in commit order.
@@ -154,8 +127,10 @@ impl Shard {
                     Some(front) if front.due(now) => {
                         let key = front.key;
                         queue.pop_front();
-                        if self.map.get(&key).is_some_and(|e| e.expires_at <= now) {
-                            self.map.remove(&key);
+                        if let Probe::Found(i) = self.map.probe(key)
+                            && self.map.record(i).expires_at <= now
+                        {
+                            self.map.remove_at(i);
                             removed += 1;
                         }
                     }
@@ -286,13 +261,14 @@ impl MemoryStore {
 
     fn key(&self, id: &str) -> Key {
         let (a, b) = self.inner.hash.hash(id.as_bytes()).as_u64();
-        Key(a, b)
+        Key::new(a, b)
     }
 
     fn shard(&self, key: Key) -> MutexGuard<'_, Shard> {
-        let n = self.inner.shards.len();
-        // The second half of the hash picks the shard; the first indexes the map.
-        let i = (key.1 % n as u64) as usize;
+        // The second half of the hash picks the shard; the first indexes the
+        // map. The shard count is a power of two (1 or 16): a mask, not a
+        // 64-bit division.
+        let i = key.1 as usize & (self.inner.shards.len() - 1);
         lock(&self.inner.shards[i])
     }
 
@@ -309,10 +285,10 @@ impl MemoryStore {
         let len = shard.map.len();
         let full = len >= self.inner.per_shard;
         let expires_at = now.saturating_add(millis(lease));
-        // One probe for the look-up and the insertion (entry API).
-        let token = match shard.map.entry(key) {
-            Entry::Occupied(mut slot) => {
-                let e = *slot.get();
+        // One probe for the look-up and the insertion.
+        let token = match shard.map.probe(key) {
+            Probe::Found(i) => {
+                let e = shard.map.record(i);
                 if e.expires_at > now {
                     return Ok(if e.token == DONE {
                         Reservation::Done
@@ -323,21 +299,28 @@ impl MemoryStore {
                     });
                 }
                 let token = self.token(now);
-                slot.insert(Record {
-                    expires_at,
-                    token: token.as_u64(),
-                });
+                shard.map.set(
+                    i,
+                    Record {
+                        expires_at,
+                        token: token.as_u64(),
+                    },
+                );
                 token
             }
-            Entry::Vacant(slot) if !full => {
+            Probe::Vacant(i) if !full => {
                 let token = self.token(now);
-                slot.insert(Record {
-                    expires_at,
-                    token: token.as_u64(),
-                });
+                shard.map.insert(
+                    i,
+                    key,
+                    Record {
+                        expires_at,
+                        token: token.as_u64(),
+                    },
+                );
                 token
             }
-            Entry::Vacant(_) => {
+            Probe::Vacant(_) => {
                 shard.purge(now, usize::MAX);
                 if shard.map.len() >= self.inner.per_shard {
                     return Err(StoreError::Full {
@@ -345,13 +328,15 @@ impl MemoryStore {
                     });
                 }
                 let token = self.token(now);
-                shard.map.insert(
-                    key,
-                    Record {
-                        expires_at,
-                        token: token.as_u64(),
-                    },
-                );
+                let record = Record {
+                    expires_at,
+                    token: token.as_u64(),
+                };
+                // The purge moved entries: probe again.
+                match shard.map.probe(key) {
+                    Probe::Vacant(i) => shard.map.insert(i, key, record),
+                    Probe::Found(i) => shard.map.set(i, record),
+                }
                 token
             }
         };
@@ -378,10 +363,17 @@ impl MemoryStore {
         let key = self.key(id);
         let mut shard = self.shard(key);
         let expires_at = reserved_at.saturating_add(millis(retention));
-        match shard.map.get_mut(&key) {
-            Some(e) if e.token == token.as_u64() && e.token != DONE => {
-                e.token = DONE;
-                e.expires_at = expires_at;
+        match shard.map.probe(key) {
+            Probe::Found(i)
+                if shard.map.record(i).token == token.as_u64() && token.as_u64() != DONE =>
+            {
+                shard.map.set(
+                    i,
+                    Record {
+                        expires_at,
+                        token: DONE,
+                    },
+                );
                 shard.done.push_back(Expiry::new(key, expires_at));
                 true
             }
@@ -393,9 +385,11 @@ impl MemoryStore {
     pub fn release_now(&self, id: &str, token: Token) -> bool {
         let key = self.key(id);
         let mut shard = self.shard(key);
-        match shard.map.get(&key) {
-            Some(e) if e.token == token.as_u64() && e.token != DONE => {
-                shard.map.remove(&key);
+        match shard.map.probe(key) {
+            Probe::Found(i)
+                if shard.map.record(i).token == token.as_u64() && token.as_u64() != DONE =>
+            {
+                shard.map.remove_at(i);
                 true
             }
             _ => false,

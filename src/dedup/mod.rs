@@ -40,6 +40,7 @@
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
+mod table;
 
 use std::future::Future;
 use std::pin::Pin;
