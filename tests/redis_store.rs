@@ -533,6 +533,29 @@ async fn two_replicas_handle_every_event_exactly_once() {
     })
     .await
     .expect("deliveries did not finish within 60 s");
+    // Printed first, so that a failing assertion below comes with the run's
+    // figures.
+    eprintln!(
+        "two replicas: statuses {:?}, handled per replica {:?}, 409s {}, 503s {}, other 5xx {}, transport errors {}",
+        {
+            let mut counts = std::collections::BTreeMap::new();
+            for s in &statuses {
+                *counts.entry(s.as_u16()).or_insert(0) += 1;
+            }
+            counts
+        },
+        {
+            let mut per = std::collections::BTreeMap::new();
+            for v in log.handled.lock().unwrap().values() {
+                *per.entry(v[0]).or_insert(0) += 1;
+            }
+            per
+        },
+        seen.conflict.load(Ordering::Relaxed),
+        seen.unavailable.load(Ordering::Relaxed),
+        seen.server_error.load(Ordering::Relaxed),
+        seen.transport.load(Ordering::Relaxed),
+    );
 
     for i in 0..50 {
         let id = format!("evt_{i}");
@@ -566,12 +589,6 @@ async fn two_replicas_handle_every_event_exactly_once() {
     assert!(
         by_a > 0 && by_a < 50,
         "both replicas took part: a handled {by_a}"
-    );
-    eprintln!(
-        "two replicas: a handled {by_a}, b {}, 409s {}, 503s {}",
-        50 - by_a,
-        seen.conflict.load(Ordering::Relaxed),
-        seen.unavailable.load(Ordering::Relaxed)
     );
     assert_eq!(seen.unavailable.load(Ordering::Relaxed), 0);
 }
