@@ -11,9 +11,7 @@
 //!
 //! - 64 B, 1 KiB, 16 KiB and 1 MiB bodies: `standard` (`{id}.{ts}.` + body,
 //!   key = the base64 after `whsec_`), `stripe` (`{t}.` + body), `github`
-//!   (body). `standard` has a third arm, the crate's own HMAC-SHA256
-//!   (`scheme::sha256_mac`), which only `StandardWebhooks` uses; its tables
-//!   add a column, the ratio to `standard::verify`.
+//!   (body).
 //! - 64 B and 1 KiB bodies only, to keep the run short (in both modes;
 //!   with the defaults the ratios grow by about 30 tables of a quarter of a
 //!   second each, Criterion by 60 benchmarks):
@@ -67,7 +65,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
 use sha1::Sha1;
 use sha2::Sha256;
-use tower_webhook::scheme::sha256_mac::PreKeyed;
 use tower_webhook::scheme::{
     Calendly, Context, Dropbox, GitHub, HubSpot, Intercom, Linear, LinkedIn, Meta, Paddle,
     PagerDuty, Scheme, Shopify, Slack, Square, StandardWebhooks, Stripe, Tolerance, Twitch,
@@ -112,8 +109,6 @@ struct Preset {
     fields: &'static str,
     /// The signed bytes before and after the body, read from a signed head.
     around: fn(&Parts) -> (Vec<u8>, Vec<u8>),
-    /// Also measure `scheme::sha256_mac`, the HMAC of this preset's `verify`.
-    sha256_mac: bool,
 }
 
 /// A preset keyed with [`TEXT_SECRET`]'s text, HMAC-SHA256, [`SMALL_SIZES`].
@@ -131,7 +126,6 @@ fn text_preset(
         sizes: SMALL_SIZES,
         fields,
         around,
-        sha256_mac: false,
     }
 }
 
@@ -180,7 +174,6 @@ fn presets() -> Vec<Preset> {
                 ]);
                 (before, Vec::new())
             },
-            sha256_mac: true,
         },
         Preset {
             sizes: SIZES,
@@ -335,8 +328,6 @@ struct Fixture {
     before: Vec<u8>,
     after: Vec<u8>,
     keyed: Keyed,
-    /// The same key for the crate's own HMAC-SHA256 (`scheme::sha256_mac`).
-    lean: PreKeyed,
     ctx: Context,
 }
 
@@ -374,16 +365,13 @@ fn fixture(p: &Preset, len: usize) -> Fixture {
         before,
         after,
         keyed,
-        lean: PreKeyed::new(&p.key),
         // `verify` checks the timestamp against `ctx.now`, fixed here.
         ctx: Context::new(now, Tolerance::default()),
     };
     // Every arm must agree that the delivery verifies.
     assert!(ours(p, &f), "{}: the signed delivery must verify", p.name);
     let tag = bare_tag(&f);
-    if let Hash::Sha256 = p.hash {
-        assert_eq!(lean(&f)[..], tag[..], "{}: both HMACs must agree", p.name);
-    }
+    if let Hash::Sha256 = p.hash {}
     assert!(
         tag_in_headers(&f.head, &tag),
         "{}: the bare arm must compute the sender's tag",
@@ -422,17 +410,6 @@ fn bare_arm(f: &Fixture) -> Arm<'_> {
     }
 }
 
-/// The same signed bytes through `tower_webhook::scheme::sha256_mac`, the
-/// HMAC-SHA256 that `StandardWebhooks` uses.
-#[inline(never)]
-fn lean(f: &Fixture) -> [u8; 32] {
-    let mut mac = f.lean.start();
-    mac.update(&f.before);
-    mac.update(&f.body);
-    mac.update(&f.after);
-    mac.finish()
-}
-
 /// Whether `tag` is in a header of the signed request: every preset puts it
 /// there as base64 or hex, so the bare arm computes the sender's tag.
 fn tag_in_headers(head: &Parts, tag: &[u8]) -> bool {
@@ -461,17 +438,11 @@ fn run_ratios() {
     for p in presets() {
         for &len in p.sizes {
             let f = fixture(&p, len);
-            // The first arm is the ratios' reference; with a third arm the
-            // table adds the ratio to the second (`verify`).
-            let mut arms = vec![
+            // The first arm is the ratios' reference.
+            let arms = vec![
                 bare_arm(&f),
                 Arm::simple(format!("{}::verify", p.name), || ours(&p, black_box(&f))),
             ];
-            if p.sha256_mac {
-                arms.push(Arm::simple("sha256_mac (pre-keyed)", || {
-                    lean(black_box(&f))
-                }));
-            }
             compare(
                 &format!("verify `{}`, {} body", p.name, size_name(len)),
                 arms,

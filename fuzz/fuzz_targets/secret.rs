@@ -82,7 +82,7 @@ fn check_signs_like_reference(secret: &Secret) {
         .expect("a non-empty secret keys a scheme");
     assert_eq!(
         format!("{scheme:?}"),
-        "StandardWebhooks { keys: Ring { keys: 1, .. } }"
+        "StandardWebhooks { keys: Keyed { keys: 1, .. } }"
     );
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let mut req = http::Request::post("/")
@@ -157,7 +157,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(scheme) => {
             assert_eq!(
                 format!("{scheme:?}"),
-                "StandardWebhooks { keys: Ring { keys: 1, .. } }"
+                "StandardWebhooks { keys: Keyed { keys: 1, .. } }"
             )
         }
         Err(e) => check_error(&e),

@@ -29,7 +29,6 @@ mod encoding;
 pub mod hmac;
 mod keyed;
 mod presets;
-pub mod sha256_mac;
 pub mod standard;
 mod url;
 mod util;

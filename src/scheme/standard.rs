@@ -47,9 +47,11 @@ use bytes::Bytes;
 use http::request::Parts;
 use subtle::Choice;
 
+use hmac::Mac;
+use sha2::Sha256;
+
 use super::keyed::ct_eq;
-use super::sha256_mac;
-use super::{Context, Envelope, Scheme, SignError, VerifyError};
+use super::{Context, Envelope, Keyed, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, Secret, SecretError};
 
 #[cfg(feature = "ed25519")]
@@ -82,7 +84,7 @@ const TAG_LEN: usize = 32;
 /// ```
 #[derive(Clone, Debug)]
 pub struct StandardWebhooks {
-    keys: sha256_mac::Ring,
+    keys: Keyed<Sha256>,
 }
 
 impl StandardWebhooks {
@@ -107,7 +109,7 @@ impl StandardWebhooks {
     /// A ring of already decoded key bytes.
     pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
         Ok(Self {
-            keys: sha256_mac::Ring::new(ring)?,
+            keys: Keyed::new(ring)?,
         })
     }
 
