@@ -250,9 +250,23 @@ fn run(
         let mut bad = body.to_vec();
         let i = pos % bad.len();
         bad[i] ^= flip;
+        // Twilio signs the decoded parameters, not the bytes: a change that
+        // only re-encodes them (`%2f` for `%2F`, `+` for a space) decodes
+        // to the same form and may verify. Anything else must not.
+        let same_form = name == "twilio-form" && {
+            let decode = |b: &[u8]| {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(b).map(|mut v| {
+                    v.sort();
+                    v
+                })
+            };
+            matches!((decode(&body), decode(&bad)), (Ok(a), Ok(b)) if a == b)
+        };
         prop_assert!(
-            scheme.verify(&head, &bad, &ctx).is_err(),
-            "{name}: body byte {i} changed"
+            same_form || scheme.verify(&head, &bad, &ctx).is_err(),
+            "{name}: body byte {i} changed: {:?} -> {:?}",
+            String::from_utf8_lossy(&body[i.saturating_sub(8)..(i + 8).min(body.len())]),
+            String::from_utf8_lossy(&bad[i.saturating_sub(8)..(i + 8).min(bad.len())])
         );
     }
 

@@ -94,10 +94,25 @@ fn query_body_hash(query: Option<&str>) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-fn sorted_params(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let mut params: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+/// The form's parameters, decoded and sorted.
+///
+/// Twilio concatenates `{name}{value}` with no separator, so a parameter
+/// without `=` would let one signature cover another parameter list: `To=x`
+/// signs the same bytes as `To&x` (`To` and `x`, both empty). Twilio always
+/// writes `name=value`, so such a body is refused. (Moving the boundary
+/// inside a pair, `To=x` as `T=ox`, signs the same bytes too; that is
+/// Twilio's scheme, which no receiver can tell apart: see SECURITY.md.)
+fn sorted_params(body: &[u8]) -> Result<Vec<(String, String)>, &'static str> {
+    if body
+        .split(|&b| b == b'&')
+        .any(|pair| !pair.is_empty() && !pair.contains(&b'='))
+    {
+        return Err("a form parameter has no `=`; Twilio writes every one as `name=value`");
+    }
+    let mut params: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|_| "the form body does not parse")?;
     params.sort();
-    Some(params)
+    Ok(params)
 }
 
 impl Twilio {
@@ -135,9 +150,7 @@ impl Twilio {
         if is_form(head) {
             return sorted_params(body)
                 .map(Covered::Form)
-                .ok_or(VerifyError::MalformedBody {
-                    reason: "the form body does not parse",
-                });
+                .map_err(|reason| VerifyError::MalformedBody { reason });
         }
         if body.is_empty() {
             return Ok(Covered::Form(Vec::new()));
@@ -222,8 +235,7 @@ impl Scheme for Twilio {
         let (mut head, body) = super::util::head_and_body(request)?;
         let covered = if is_form(&head) {
             Covered::Form(
-                sorted_params(&body)
-                    .ok_or_else(|| SignError::Invalid("the form body does not parse".to_owned()))?,
+                sorted_params(&body).map_err(|reason| SignError::Invalid(reason.to_owned()))?,
             )
         } else {
             // Add `bodySHA256` to the query, as Twilio does for JSON bodies.
@@ -305,6 +317,34 @@ mod tests {
                 .verify(&head, &body, &ctx())
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_parameter_without_equals_is_refused_as_it_would_re_cut_the_list() {
+        let s = Twilio::new("12345", "https://example.com/sms").unwrap();
+        let signed = crate::sign::Signer::new(&s)
+            .content_type(FORM)
+            .request("/sms", "Body=hi&To=x")
+            .unwrap();
+        let (head, body) = signed.into_parts();
+        assert!(s.verify(&head, &body, &ctx()).is_ok());
+        // Same signed bytes (`To` + `x` = `To` + `` + `x` + ``), refused.
+        let err = s.verify(&head, b"Body=hi&To&x", &ctx()).unwrap_err();
+        assert!(err.to_string().contains("no `=`"), "{err}");
+        assert!(
+            crate::sign::Signer::new(&s)
+                .content_type(FORM)
+                .request("/sms", "flag&Body=hi")
+                .is_err(),
+            "the signer refuses what the verifier would"
+        );
+        // Empty values are fine.
+        let ok = crate::sign::Signer::new(&s)
+            .content_type(FORM)
+            .request("/sms", "Body=&To=x&")
+            .unwrap();
+        let (head, body) = ok.into_parts();
+        assert!(s.verify(&head, &body, &ctx()).is_ok());
     }
 
     #[test]
