@@ -178,7 +178,9 @@ impl fmt::Debug for PresetOptions {
 /// For the asymmetric presets `secret` is a key: for `standard-ed25519`
 /// (feature `ed25519`) the sender's `whpk_` public key, or a `whsk_` secret
 /// key to sign test deliveries too; for `sendgrid` (feature `sendgrid`) the
-/// verification key from SendGrid's console. Without the feature, these
+/// verification key from SendGrid's console, or a P-256 private key (see
+/// `SendGrid::from_private_key`) to sign test deliveries too. Without the
+/// feature, these
 /// names give [`SchemeConfigError::FeatureDisabled`], which names it.
 ///
 /// ```
@@ -236,7 +238,13 @@ pub fn by_name(
         #[cfg(feature = "ed25519")]
         "standard-ed25519" => Box::new(StandardWebhooksEd25519::new(secret)?),
         #[cfg(feature = "sendgrid")]
-        "sendgrid" => Box::new(SendGrid::new(secret)?),
+        // The console's verification key, or a private key (test senders,
+        // the demo's `send`): whichever parses; the public key's error
+        // otherwise.
+        "sendgrid" => Box::new(
+            SendGrid::new(secret)
+                .or_else(|public| SendGrid::from_private_key(secret).map_err(|_| public))?,
+        ),
         _ => {
             return Err(feature_disabled(&name).unwrap_or_else(|| {
                 SchemeConfigError::UnknownScheme {
@@ -267,6 +275,29 @@ mod tests {
             }
             _ => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         }
+    }
+
+    #[cfg(feature = "sendgrid")]
+    #[test]
+    fn sendgrid_takes_a_public_key_to_verify_or_a_private_key_to_sign() {
+        use crate::sign::Signer;
+        let private = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
+        let signer = by_name("sendgrid", private, &PresetOptions::new()).unwrap();
+        let request = Signer::new(&*signer).request("/hook", "[]").unwrap();
+        let public = SendGrid::from_private_key(private).unwrap().public_keys();
+        let verifier = by_name("sendgrid", &public[0], &PresetOptions::new()).unwrap();
+        let (head, body) = request.into_parts();
+        let ctx = super::super::Context::new(std::time::SystemTime::now(), Default::default());
+        assert!(verifier.verify(&head, &body, &ctx).is_ok());
+        assert!(
+            Signer::new(&*verifier).request("/hook", "[]").is_err(),
+            "a public key cannot sign"
+        );
+        // Neither a public nor a private key: the public key's error.
+        let err = by_name("sendgrid", "not a key", &PresetOptions::new())
+            .err()
+            .unwrap();
+        assert!(!err.to_string().contains("not a key"), "{err}");
     }
 
     #[test]
