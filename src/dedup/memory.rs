@@ -117,6 +117,19 @@ struct Shard {
 }
 
 impl Shard {
+    /// The slot of `key` while `token` still holds it: reserved by that
+    /// token and not committed. Commit and release act only then.
+    fn held(&self, key: Key, token: Token) -> Option<usize> {
+        match self.map.probe(key) {
+            Probe::Found(i)
+                if token.as_u64() != DONE && self.map.record(i).token == token.as_u64() =>
+            {
+                Some(i)
+            }
+            _ => None,
+        }
+    }
+
     /// Drops up to `budget` records whose time has passed from the front of
     /// each queue, removing their entries if those expired too.
     fn purge(&mut self, now: i64, budget: usize) -> usize {
@@ -363,37 +376,29 @@ impl MemoryStore {
         let key = self.key(id);
         let mut shard = self.shard(key);
         let expires_at = reserved_at.saturating_add(millis(retention));
-        match shard.map.probe(key) {
-            Probe::Found(i)
-                if shard.map.record(i).token == token.as_u64() && token.as_u64() != DONE =>
-            {
-                shard.map.set(
-                    i,
-                    Record {
-                        expires_at,
-                        token: DONE,
-                    },
-                );
-                shard.done.push_back(Expiry::new(key, expires_at));
-                true
-            }
-            _ => false,
-        }
+        let Some(i) = shard.held(key, token) else {
+            return false;
+        };
+        shard.map.set(
+            i,
+            Record {
+                expires_at,
+                token: DONE,
+            },
+        );
+        shard.done.push_back(Expiry::new(key, expires_at));
+        true
     }
 
     /// Synchronous [`DedupStore::release`].
     pub fn release_now(&self, id: &str, token: Token) -> bool {
         let key = self.key(id);
         let mut shard = self.shard(key);
-        match shard.map.probe(key) {
-            Probe::Found(i)
-                if shard.map.record(i).token == token.as_u64() && token.as_u64() != DONE =>
-            {
-                shard.map.remove_at(i);
-                true
-            }
-            _ => false,
-        }
+        let Some(i) = shard.held(key, token) else {
+            return false;
+        };
+        shard.map.remove_at(i);
+        true
     }
 }
 
