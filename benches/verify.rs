@@ -435,7 +435,13 @@ fn size_name(len: usize) -> String {
 }
 
 fn run_ratios() {
-    for p in presets() {
+    // `BENCH_ONLY=standard,stripe` measures those presets only.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == name))
+    };
+    for p in presets().into_iter().filter(|p| wanted(p.name)) {
         for &len in p.sizes {
             let f = fixture(&p, len);
             // The first arm is the ratios' reference.

@@ -134,22 +134,22 @@ where
 /// Constant-time equality of a tag and a candidate (different lengths are
 /// unequal, and the length is not secret).
 ///
-/// Every comparison goes through `subtle`, eight bytes at a time: one
-/// optimisation barrier per word instead of one per byte as `subtle`'s slice
-/// comparison does. Measured (perf, 64 B Standard Webhooks delivery):
+/// Every comparison goes through `subtle`, sixteen bytes at a time (`u128`):
+/// one optimisation barrier per word instead of one per byte as `subtle`'s
+/// slice comparison does. Measured (perf, 64 B Standard Webhooks delivery):
 /// `subtle::black_box` took 4.4 % of `verify`'s samples with the slice
-/// comparison.
+/// comparison, 2.8 % with `u64` words.
 pub(crate) fn ct_eq(tag: &[u8], candidate: &[u8]) -> Choice {
     if tag.len() != candidate.len() {
         return Choice::from(0);
     }
     let word = |bytes: &[u8]| {
-        let mut w = [0u8; 8];
+        let mut w = [0u8; 16];
         w.copy_from_slice(bytes);
-        u64::from_ne_bytes(w)
+        u128::from_ne_bytes(w)
     };
     let mut equal = Choice::from(1);
-    let (tw, cw) = (tag.chunks_exact(8), candidate.chunks_exact(8));
+    let (tw, cw) = (tag.chunks_exact(16), candidate.chunks_exact(16));
     for (t, c) in tw.remainder().iter().zip(cw.remainder()) {
         equal &= t.ct_eq(c);
     }

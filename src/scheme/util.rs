@@ -113,26 +113,37 @@ pub fn check_timestamp(
     timestamp_millis: i64,
     ctx: &Context,
 ) -> Result<SystemTime, VerifyError> {
+    check_age(header, timestamp_millis, ctx)?;
+    Ok(crate::clock::from_unix_millis(timestamp_millis))
+}
+
+/// [`check_timestamp`] without building the `SystemTime`, for schemes that
+/// build it only once the signature has matched.
+pub(crate) fn check_age(
+    header: &'static str,
+    timestamp_millis: i64,
+    ctx: &Context,
+) -> Result<(), VerifyError> {
     let now = i128::from(unix_millis(ctx.now));
-    let ts = i128::from(timestamp_millis);
-    let age = now - ts;
-    let past = i128::try_from(ctx.tolerance.past.as_millis()).unwrap_or(i128::MAX);
-    let future = i128::try_from(ctx.tolerance.future.as_millis()).unwrap_or(i128::MAX);
-    if age > past {
+    let age = now - i128::from(timestamp_millis);
+    let past = ctx.tolerance.past;
+    let future = ctx.tolerance.future;
+    // `as_millis` of a `Duration` is at most about 1.8e22: it fits an i128.
+    if age > past.as_millis() as i128 {
         return Err(VerifyError::TooOld {
             header,
             age_secs: secs(age),
-            tolerance_secs: ctx.tolerance.past.as_secs(),
+            tolerance_secs: past.as_secs(),
         });
     }
-    if -age > future {
+    if -age > future.as_millis() as i128 {
         return Err(VerifyError::TooNew {
             header,
             ahead_secs: secs(-age),
-            tolerance_secs: ctx.tolerance.future.as_secs(),
+            tolerance_secs: future.as_secs(),
         });
     }
-    Ok(crate::clock::from_unix_millis(timestamp_millis))
+    Ok(())
 }
 
 fn secs(millis: i128) -> u64 {

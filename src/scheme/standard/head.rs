@@ -16,8 +16,8 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
 
 use super::{MAX_ID_LEN, MAX_SIGNATURES};
-use crate::scheme::util::parse_unix_digits_bytes;
-use crate::scheme::{Context, Envelope, SignError, VerifyError, check_timestamp};
+use crate::scheme::util::{check_age, parse_unix_digits_bytes};
+use crate::scheme::{Context, Envelope, SignError, VerifyError};
 
 /// The names of one header family.
 pub(super) struct Names {
@@ -49,6 +49,8 @@ pub(super) struct Head<'h> {
     pub(super) timestamp: &'h [u8],
     pub(super) timestamp_secs: i64,
     pub(super) signature: &'h [u8],
+    /// Whether the signature header is one entry (it holds no space).
+    sole: bool,
 }
 
 impl<'h> Head<'h> {
@@ -60,24 +62,41 @@ impl<'h> Head<'h> {
         } else {
             (&SVIX, 3)
         };
-        let id = event_id(names.id, found.required(base, names.id)?)?;
-        let timestamp = found.required(base + 1, names.timestamp)?;
-        let signature = found.required(base + 2, names.signature)?;
-        let timestamp_secs = parse_unix_digits_bytes(names.timestamp, timestamp, 12)?;
-        check_timestamp(names.timestamp, timestamp_secs.saturating_mul(1000), ctx)?;
-        check_signatures(names.signature, signature)?;
+        let id = event_id(names.id, found.once(base, names.id)?)?;
+        let timestamp = found.once(base + 1, names.timestamp)?.as_bytes();
+        let signature = found.once(base + 2, names.signature)?.as_bytes();
+        let timestamp_secs = match parse_unix_digits_bytes(names.timestamp, timestamp, 12) {
+            Ok(secs) => secs,
+            // The digits check refuses every other byte; name non-ASCII as
+            // such, as for the other two headers.
+            Err(_) if !timestamp.is_ascii() => return Err(not_ascii(names.timestamp)),
+            Err(e) => return Err(e),
+        };
+        check_age(names.timestamp, timestamp_secs.saturating_mul(1000), ctx)?;
+        if !signature.is_ascii() {
+            return Err(not_ascii(names.signature));
+        }
+        let sole = check_signatures(names.signature, signature)?;
         Ok(Head {
             names,
             id,
             timestamp,
             timestamp_secs,
             signature,
+            sole,
         })
     }
 
     /// The non-empty entries of the signature header.
     pub(super) fn entries(&self) -> impl Iterator<Item = &'h [u8]> + use<'h> {
         entries(self.signature)
+    }
+
+    /// The signature header's only entry, when it holds one and nothing
+    /// else (no space): what senders send outside a key rotation. Lets the
+    /// caller skip splitting the header.
+    pub(super) fn sole_entry(&self) -> Option<&'h [u8]> {
+        self.sole.then_some(self.signature)
     }
 
     /// The signed content's parts, in order: `{id}.{timestamp}.{body}`.
@@ -135,13 +154,8 @@ impl<'h> Found<'h> {
         found
     }
 
-    /// The value of header `i`, which must appear exactly once, in ASCII.
-    ///
-    /// `HeaderValue` holds no control character but tab, so ASCII is what
-    /// `HeaderValue::to_str` accepts (the rules of
-    /// [`single_header`](crate::scheme::single_header)), checked a word at a
-    /// time rather than a byte at a time.
-    fn required(&self, i: usize, name: &'static str) -> Result<&'h [u8], VerifyError> {
+    /// The value of header `i`, which must appear exactly once.
+    fn once(&self, i: usize, name: &'static str) -> Result<&'h HeaderValue, VerifyError> {
         let Some(value) = self.first[i] else {
             return Err(VerifyError::MissingHeader { header: name });
         };
@@ -151,22 +165,29 @@ impl<'h> Found<'h> {
                 reason: "it appears more than once",
             });
         }
-        let bytes = value.as_bytes();
-        if !bytes.is_ascii() {
-            return Err(VerifyError::MalformedHeader {
-                header: name,
-                reason: "it is not visible ASCII",
-            });
-        }
-        Ok(bytes)
+        Ok(value)
     }
 }
 
-/// Checks the event id: not empty, at most [`MAX_ID_LEN`] bytes, visible
-/// ASCII (space and tab included, as `HeaderValue::to_str` has it), and
-/// without `.`, in one pass over its bytes.
-fn event_id<'h>(header: &'static str, id: &'h [u8]) -> Result<&'h str, VerifyError> {
+/// The error for a header value that is not visible ASCII.
+///
+/// `HeaderValue` holds no control character but tab, so for its bytes ASCII
+/// is what `HeaderValue::to_str` accepts (the rules of
+/// [`single_header`](crate::scheme::single_header)).
+fn not_ascii(header: &'static str) -> VerifyError {
+    VerifyError::MalformedHeader {
+        header,
+        reason: "it is not visible ASCII",
+    }
+}
+
+/// Checks the event id: visible ASCII (space and tab included, as
+/// `HeaderValue::to_str` has it), not empty, at most [`MAX_ID_LEN`] bytes,
+/// and without `.`.
+fn event_id<'h>(header: &'static str, value: &'h HeaderValue) -> Result<&'h str, VerifyError> {
     let bad = |reason| VerifyError::MalformedHeader { header, reason };
+    // One pass over the bytes: visible ASCII, then the `str`.
+    let id = value.to_str().map_err(|_| not_ascii(header))?;
     if id.is_empty() {
         return Err(bad("the event id is empty"));
     }
@@ -175,16 +196,7 @@ fn event_id<'h>(header: &'static str, id: &'h [u8]) -> Result<&'h str, VerifyErr
     // (id `a`, body `{ts2}.{rest}`) could be re-framed as a different,
     // equally valid one (id `a.{ts}`, timestamp `ts2`, body `rest`) that
     // escapes dedup and hands the handler another body.
-    let mut dot = false;
-    let mut invisible = false;
-    for &b in id {
-        dot |= b == b'.';
-        invisible |= !(b' '..=b'~').contains(&b) && b != b'\t';
-    }
-    if invisible {
-        return Err(bad("it is not visible ASCII"));
-    }
-    if dot {
+    if id.as_bytes().contains(&b'.') {
         return Err(bad(
             "the event id contains `.`, the separator of the signed content",
         ));
@@ -192,7 +204,7 @@ fn event_id<'h>(header: &'static str, id: &'h [u8]) -> Result<&'h str, VerifyErr
     if id.len() > MAX_ID_LEN {
         return Err(bad("the event id is longer than 256 bytes"));
     }
-    std::str::from_utf8(id).map_err(|_| bad("it is not visible ASCII"))
+    Ok(id)
 }
 
 /// The non-empty entries of a signature header.
@@ -200,8 +212,14 @@ fn entries(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b' ').filter(|e| !e.is_empty())
 }
 
-/// Refuses a signature header with no entry or more than [`MAX_SIGNATURES`].
-fn check_signatures(header: &'static str, value: &[u8]) -> Result<(), VerifyError> {
+/// Refuses a signature header with no entry or more than
+/// [`MAX_SIGNATURES`]; returns whether it is a single entry (no space).
+fn check_signatures(header: &'static str, value: &[u8]) -> Result<bool, VerifyError> {
+    // One entry and no space: what senders send outside a key rotation,
+    // found without splitting the header.
+    if !value.is_empty() && !value.contains(&b' ') {
+        return Ok(true);
+    }
     match entries(value).take(MAX_SIGNATURES + 1).count() {
         0 => Err(VerifyError::MalformedHeader {
             header,
@@ -211,7 +229,7 @@ fn check_signatures(header: &'static str, value: &[u8]) -> Result<(), VerifyErro
             header,
             max: MAX_SIGNATURES,
         }),
-        _ => Ok(()),
+        _ => Ok(false),
     }
 }
 
@@ -246,4 +264,66 @@ pub(super) fn sign_request(
     headers.insert(WEBHOOK.timestamp, value(&ts)?);
     headers.insert(WEBHOOK.signature, value(&signature)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_signatures_counts_entries_not_spaces() {
+        let h = "webhook-signature";
+        // One entry, no space: the shortcut.
+        assert_eq!(check_signatures(h, b"v1,abc"), Ok(true));
+        // Spaces around or between entries: split.
+        assert_eq!(check_signatures(h, b" v1,abc "), Ok(false));
+        assert_eq!(check_signatures(h, b"v1,a   v1,b"), Ok(false));
+        for empty in [&b""[..], b" ", b"     "] {
+            assert!(
+                matches!(
+                    check_signatures(h, empty),
+                    Err(VerifyError::MalformedHeader { .. })
+                ),
+                "{empty:?}"
+            );
+        }
+        // The limit is on entries: many spaces around few entries pass,
+        // one entry too many fails however it is spaced.
+        let spaced = format!("{}v1,a{}", " ".repeat(100), " ".repeat(100));
+        assert_eq!(check_signatures(h, spaced.as_bytes()), Ok(false));
+        let full = vec!["v1,a"; MAX_SIGNATURES].join("  ");
+        assert_eq!(check_signatures(h, full.as_bytes()), Ok(false));
+        let over = vec!["v1,a"; MAX_SIGNATURES + 1].join(" ");
+        assert!(matches!(
+            check_signatures(h, over.as_bytes()),
+            Err(VerifyError::TooManySignatures { .. })
+        ));
+    }
+
+    #[test]
+    fn sole_entry_only_without_spaces() {
+        let head = |sig: &str| {
+            http::Request::post("/")
+                .header("webhook-id", "msg_1")
+                .header("webhook-timestamp", "1000")
+                .header("webhook-signature", sig)
+                .body(())
+                .map(|r| r.into_parts().0)
+        };
+        let ctx = Context::new(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1000),
+            crate::scheme::Tolerance::default(),
+        );
+        let one = head("v1,abc").unwrap();
+        let h = Head::read(&one, &ctx).unwrap();
+        assert_eq!(h.sole_entry(), Some(&b"v1,abc"[..]));
+        let two = head("v1,abc v1,def").unwrap();
+        let h = Head::read(&two, &ctx).unwrap();
+        assert_eq!(h.sole_entry(), None);
+        assert_eq!(h.entries().count(), 2);
+        let padded = head("v1,abc ").unwrap();
+        let h = Head::read(&padded, &ctx).unwrap();
+        assert_eq!(h.sole_entry(), None);
+        assert_eq!(h.entries().collect::<Vec<_>>(), [&b"v1,abc"[..]]);
+    }
 }
