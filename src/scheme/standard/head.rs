@@ -57,7 +57,7 @@ impl<'h> Head<'h> {
     /// Reads the headers of `head` and checks id and timestamp.
     pub(super) fn read(head: &'h Parts, ctx: &Context) -> Result<Self, VerifyError> {
         let found = Found::scan(&head.headers);
-        let (names, base) = if found.count[2] > 0 || found.count[5] == 0 {
+        let (names, base) = if found.has(2) || !found.has(5) {
             (&WEBHOOK, 0)
         } else {
             (&SVIX, 3)
@@ -126,15 +126,18 @@ impl<'h> Head<'h> {
 struct Found<'h> {
     /// First value of `webhook-id`, `-timestamp`, `-signature`, then `svix-*`.
     first: [Option<&'h HeaderValue>; 6],
-    /// How many times each appears (saturating).
-    count: [u8; 6],
+    /// Bit `i`: header `i` appears.
+    seen: u8,
+    /// Bit `i`: header `i` appears more than once.
+    repeated: u8,
 }
 
 impl<'h> Found<'h> {
     fn scan(headers: &'h HeaderMap) -> Self {
         let mut found = Found {
             first: [None; 6],
-            count: [0; 6],
+            seen: 0,
+            repeated: 0,
         };
         for (name, value) in headers {
             let i = match name.as_str() {
@@ -146,12 +149,21 @@ impl<'h> Found<'h> {
                 "svix-signature" => 5,
                 _ => continue,
             };
-            if found.first[i].is_none() {
+            // Bit masks rather than an array of counts: the compiler keeps
+            // them in registers (perf showed the byte counts' loads stall).
+            let bit = 1u8 << i;
+            if found.seen & bit == 0 {
                 found.first[i] = Some(value);
             }
-            found.count[i] = found.count[i].saturating_add(1);
+            found.repeated |= found.seen & bit;
+            found.seen |= bit;
         }
         found
+    }
+
+    /// Whether header `i` appears.
+    fn has(&self, i: usize) -> bool {
+        self.seen & (1 << i) != 0
     }
 
     /// The value of header `i`, which must appear exactly once.
@@ -159,7 +171,7 @@ impl<'h> Found<'h> {
         let Some(value) = self.first[i] else {
             return Err(VerifyError::MissingHeader { header: name });
         };
-        if self.count[i] > 1 {
+        if self.repeated & (1 << i) != 0 {
             return Err(VerifyError::MalformedHeader {
                 header: name,
                 reason: "it appears more than once",
@@ -196,7 +208,7 @@ fn event_id<'h>(header: &'static str, value: &'h HeaderValue) -> Result<&'h str,
     // (id `a`, body `{ts2}.{rest}`) could be re-framed as a different,
     // equally valid one (id `a.{ts}`, timestamp `ts2`, body `rest`) that
     // escapes dedup and hands the handler another body.
-    if id.as_bytes().contains(&b'.') {
+    if holds(id.as_bytes(), b'.') {
         return Err(bad(
             "the event id contains `.`, the separator of the signed content",
         ));
@@ -205,6 +217,13 @@ fn event_id<'h>(header: &'static str, value: &'h HeaderValue) -> Result<&'h str,
         return Err(bad("the event id is longer than 256 bytes"));
     }
     Ok(id)
+}
+
+/// Whether `bytes` holds `byte`. No early exit, so the compiler vectorises
+/// it: for header values (tens of bytes) it is faster than `contains`'s
+/// `memchr`, which perf showed at 1.5 % of a 64 B `verify` for two calls.
+fn holds(bytes: &[u8], byte: u8) -> bool {
+    bytes.iter().fold(false, |found, &b| found | (b == byte))
 }
 
 /// The non-empty entries of a signature header.
@@ -217,7 +236,7 @@ fn entries(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 fn check_signatures(header: &'static str, value: &[u8]) -> Result<bool, VerifyError> {
     // One entry and no space: what senders send outside a key rotation,
     // found without splitting the header.
-    if !value.is_empty() && !value.contains(&b' ') {
+    if !value.is_empty() && !holds(value, b' ') {
         return Ok(true);
     }
     match entries(value).take(MAX_SIGNATURES + 1).count() {
