@@ -9,7 +9,7 @@
 //!
 //! [`StandardWebhooks`]: super::StandardWebhooks
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -111,9 +111,15 @@ impl<'h> Head<'h> {
     pub(super) fn envelope(&self) -> Envelope {
         Envelope {
             id: Some(self.id.to_owned()),
-            timestamp: Some(crate::clock::from_unix_millis(
-                self.timestamp_secs.saturating_mul(1000),
-            )),
+            // Whole seconds, at most 12 digits: no division by 1000 and no
+            // overflow (the fallback is never taken).
+            timestamp: Some(
+                UNIX_EPOCH
+                    .checked_add(Duration::from_secs(self.timestamp_secs.unsigned_abs()))
+                    .unwrap_or_else(|| {
+                        crate::clock::from_unix_millis(self.timestamp_secs.saturating_mul(1000))
+                    }),
+            ),
         }
     }
 }
