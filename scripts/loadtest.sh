@@ -19,7 +19,7 @@ REDIS=${REDIS:-0}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-39871}
-RATE_GUESS=${RATE_GUESS:-100000}  # requests per second to pre-sign for (the layer must not run out)
+RATE_GUESS=${RATE_GUESS:-160000}  # requests per second to pre-sign for (the layer must not run out)
 TARGET=${CARGO_TARGET_DIR:-target}
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -61,7 +61,7 @@ run() { # mode -> one LT line
 }
 
 : >"$WORK/results"
-MODES="bare layer"
+MODES=${MODES:-"bare layer"}
 if [ "$REDIS" = 1 ]; then
   REDIS_URL=$(bash scripts/ensure-redis.sh)
   export REDIS_URL
@@ -80,7 +80,7 @@ function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <=
 END {
   split("rps p50_us p99_us server_cpu_us_per_req server_busy_pct", keys, " ")
   printf "\n| app | req/s | p50 µs | p99 µs | server CPU µs/req | server core busy %% | non-2xx | wraps |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
-  nm = split("bare layer layer-redis", modes, " ")
+  nm = split("bare layer layer-nostore layer-redis", modes, " ")
   for (mi = 1; mi <= nm; mi++) { m = modes[mi]; if (!((m, "rps") in c)) continue
     for (ki = 1; ki <= 5; ki++) { n = c[m, keys[ki]]; delete a; for (i = 1; i <= n; i++) a[i] = v[m, keys[ki], i]; med[m, keys[ki]] = median(a, n) }
     nx = 0; w = 0; for (i = 1; i <= c[m, "non2xx"]; i++) { nx += v[m, "non2xx", i]; w += v[m, "wraps", i] }

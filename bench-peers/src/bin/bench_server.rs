@@ -1,7 +1,7 @@
 //! The loopback load-test server: an axum app whose handler does nothing,
 //! with or without the layer. Listens on 127.0.0.1 only, on one thread.
 //!
-//! `bench_server bare|layer|layer-redis <port>`; `layer-redis` uses the
+//! `bench_server bare|layer|layer-nostore|layer-redis <port>`; `layer-redis` uses the
 //! Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`) as dedup store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -44,6 +44,11 @@ fn main() {
                     .dedup(MemoryStore::builder().capacity(4_000_000).build())
                     .payload::<Event>(),
             ),
+            // The layer without a dedup store: its verification and typed
+            // payload alone.
+            "layer-nostore" => Router::new()
+                .route("/webhook", post(typed))
+                .route_layer(layer.without_dedup().payload::<Event>()),
             "layer-redis" => {
                 let url =
                     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
