@@ -1,7 +1,10 @@
 //! The embedded dedup store: bounded, expiring by time, in-process.
 //!
 //! - **Bounded.** At most `capacity` ids are live (default 100 000, about
-//!   100 bytes each). When the store is full it first drops expired ids,
+//!   100 bytes each). Stores of 16 Ki ids or more are split into shards of
+//!   equal capacity, one per 16 Ki ids (up to 256); ids spread evenly over
+//!   them, but a shard that fills first refuses its next id a little before
+//!   the store as a whole is full. When the store is full it first drops expired ids,
 //!   oldest first; if every id is still inside its retention it refuses the
 //!   new reservation ([`StoreError::Full`], so the layer answers 503 and the
 //!   sender retries later) rather than forget an id whose replay would still
@@ -209,9 +212,7 @@ impl MemoryStoreBuilder {
 
     /// Builds the store.
     pub fn build(self) -> MemoryStore {
-        // Small stores use one shard so that the capacity is exact; large ones
-        // spread over 16 to keep lock hold times independent of each other.
-        let shards = if self.capacity < 4096 { 1 } else { 16 };
+        let shards = shard_count(self.capacity);
         let per_shard = self.capacity.div_ceil(shards);
         let random = RandomState::new();
         let epoch = unix_millis(self.clock.now());
@@ -226,6 +227,31 @@ impl MemoryStoreBuilder {
             }),
         }
     }
+}
+
+/// Ids per shard the shard count aims at.
+const SHARD_IDS: usize = 16 * 1024;
+
+/// The most shards a store has.
+const MAX_SHARDS: usize = 256;
+
+/// How many shards a store of `capacity` ids has: a power of two, one per
+/// [`SHARD_IDS`] ids (at most [`MAX_SHARDS`]).
+///
+/// Small stores use one shard, so that their capacity is exact. Large ones
+/// spread over many, for two reasons: threads rarely wait on the same lock,
+/// and a shard's table and queues stay small. Each grows by doubling under
+/// its lock, and fresh memory costs about 0.4 ms a MiB here (page faults
+/// and zeroing; a KVM guest): with 16 shards at 1 M live ids one doubling
+/// held a lock for 1.7–2.9 ms (`reserve` + `commit`, timed one by one), and
+/// the loopback load test's p99 went from 0.9–1.3 ms (the layer without a
+/// store) to 5–6 ms. With one shard per 16 Ki ids a shard's table stays
+/// below 1 MiB.
+fn shard_count(capacity: usize) -> usize {
+    (capacity / SHARD_IDS)
+        .clamp(1, MAX_SHARDS)
+        .next_power_of_two()
+        .min(MAX_SHARDS)
 }
 
 impl Default for MemoryStore {
@@ -495,6 +521,40 @@ mod tests {
                 .build(),
             clock,
         )
+    }
+
+    #[test]
+    fn one_shard_per_16_ki_ids_up_to_256() {
+        for (capacity, shards) in [
+            (1, 1),
+            (4096, 1),
+            (16 * 1024 - 1, 1),
+            (16 * 1024, 1),
+            (DEFAULT_CAPACITY, 8),
+            (1_000_000, 64),
+            (4_000_000, 256),
+            (usize::MAX, 256),
+        ] {
+            assert_eq!(shard_count(capacity), shards, "capacity {capacity}");
+            let store = MemoryStore::builder()
+                .capacity(capacity.min(1 << 20))
+                .build();
+            assert!(store.inner.shards.len().is_power_of_two());
+        }
+    }
+
+    #[test]
+    fn a_sharded_store_holds_nearly_its_capacity() {
+        // 4 shards of 16 Ki ids: the first refusal comes only when one
+        // shard is full, after most of the store has filled.
+        let (s, _) = store(64 * 1024);
+        assert_eq!(s.inner.shards.len(), 4);
+        let mut held = 0;
+        while s.reserve_now(&format!("evt_{held}"), LEASE).is_ok() {
+            held += 1;
+        }
+        assert!(held > 64 * 1024 * 95 / 100, "held {held}");
+        assert!(held <= 64 * 1024);
     }
 
     fn fresh(r: Result<Reservation, StoreError>) -> Token {
