@@ -37,7 +37,9 @@ part "Memory store"
 cargo bench -q --bench memory_store -- --ratios
 echo
 cargo run -q --release -p bench-peers --bin store_bytes
+echo
+cargo run -q --release -p bench-peers --bin store_tail
 part "Loopback load test"
-bash scripts/loadtest.sh
+MODES="bare layer layer-nostore" bash scripts/loadtest.sh
 echo
 echo "uptime at the end: $(uptime)"
