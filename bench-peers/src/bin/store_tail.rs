@@ -46,7 +46,7 @@ fn main() {
         q(0.999),
         sorted[sorted.len() - 1],
     );
-    pairs.sort_by(|a, b| b.0.cmp(&a.0));
+    pairs.sort_by_key(|p| std::cmp::Reverse(p.0));
     let worst: Vec<String> = pairs
         .iter()
         .take(5)
