@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 echo "## Machine"
 echo
 echo '```'
-lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|L2|L3|Hypervisor)'
+lscpu | grep -E '^(Model name|CPU family|Model:|CPU\(s\)|Thread|Core|Socket|L2|L3|Hypervisor)'
 echo "nproc: $(nproc)"
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo '?')"
 rustc --version

@@ -1,8 +1,8 @@
 //! The embedded dedup store: bounded, expiring by time, in-process.
 //!
 //! - **Bounded.** At most `capacity` ids are live (default 100 000, about
-//!   100 bytes each). Stores of 16 Ki ids or more are split into shards of
-//!   equal capacity, one per 16 Ki ids (up to 256); ids spread evenly over
+//!   100 bytes each). Stores of 32 Ki ids or more are split into shards of
+//!   equal capacity, about one per 16 Ki ids (up to 256); ids spread evenly over
 //!   them, but a shard that fills first refuses its next id a little before
 //!   the store as a whole is full. When the store is full it first drops expired ids,
 //!   oldest first; if every id is still inside its retention it refuses the
@@ -235,18 +235,19 @@ const SHARD_IDS: usize = 16 * 1024;
 /// The most shards a store has.
 const MAX_SHARDS: usize = 256;
 
-/// How many shards a store of `capacity` ids has: a power of two, one per
-/// [`SHARD_IDS`] ids (at most [`MAX_SHARDS`]).
+/// How many shards a store of `capacity` ids has: a power of two, about one
+/// per [`SHARD_IDS`] ids (at most [`MAX_SHARDS`]).
 ///
 /// Small stores use one shard, so that their capacity is exact. Large ones
 /// spread over many, for two reasons: threads rarely wait on the same lock,
 /// and a shard's table and queues stay small. Each grows by doubling under
 /// its lock, and fresh memory costs about 0.4 ms a MiB here (page faults
 /// and zeroing; a KVM guest): with 16 shards at 1 M live ids one doubling
-/// held a lock for 1.7–2.9 ms (`reserve` + `commit`, timed one by one), and
+/// held a lock for 2.3–2.9 ms (`reserve` + `commit`, timed one by one), and
 /// the loopback load test's p99 went from 0.9–1.3 ms (the layer without a
-/// store) to 5–6 ms. With one shard per 16 Ki ids a shard's table stays
-/// below 1 MiB.
+/// store) to 5–6.5 ms. With about one shard per 16 Ki ids a shard's table stays
+/// within 1 MiB (32 Ki slots of 32 bytes) for capacities up to 4 Mi ids;
+/// beyond, shards hold more.
 fn shard_count(capacity: usize) -> usize {
     (capacity / SHARD_IDS)
         .clamp(1, MAX_SHARDS)
