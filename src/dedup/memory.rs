@@ -2,14 +2,15 @@
 //!
 //! - **Bounded.** At most `capacity` ids are live (default 100 000, about
 //!   100 bytes each). Stores of 32 Ki ids or more are split into shards of
-//!   equal capacity, about one per 16 Ki ids (up to 256); ids spread evenly over
-//!   them, but a shard that fills first refuses its next id a little before
-//!   the store as a whole is full. When the store is full it first drops expired ids,
-//!   oldest first; if every id is still inside its retention it refuses the
-//!   new reservation ([`StoreError::Full`], so the layer answers 503 and the
-//!   sender retries later) rather than forget an id whose replay would still
-//!   be accepted. Only verified deliveries are stored, so an attacker cannot
-//!   fill it; size it for your delivery rate times the retention.
+//!   equal capacity, about one per 16 Ki ids (up to 256); ids spread evenly
+//!   over them, but a shard that fills first refuses its next id a little
+//!   before the store as a whole is full. When the store is full it first
+//!   drops expired ids, oldest first; if every id is still inside its
+//!   retention it refuses the new reservation ([`StoreError::Full`], so the
+//!   layer answers 503 and the sender retries later) rather than forget an
+//!   id whose replay would still be accepted. Only verified deliveries are
+//!   stored, so an attacker cannot fill it; size it for your delivery rate
+//!   times the retention.
 //! - **Expiring.** Leases and retentions are measured with the store's
 //!   [`Clock`]; expired entries are dropped lazily on later operations.
 //! - **Non-blocking.** Every operation takes one short, uncontended-in-practice
