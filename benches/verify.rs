@@ -482,8 +482,8 @@ fn run_criterion() {
     c.final_summary();
 }
 
-/// `-- --profile <bytes>`: runs `StandardWebhooks::verify` and the bare HMAC,
-/// alternately, in a loop for
+/// `-- --profile <bytes>`: runs `StandardWebhooks::verify` (or the preset
+/// `BENCH_PRESET` names) and the bare HMAC, alternately, in a loop for
 /// `BENCH_SECS` seconds (default 5), for `perf record` or callgrind.
 fn profile_size() -> Option<usize> {
     let args: Vec<String> = std::env::args().collect();
@@ -496,10 +496,16 @@ fn run_profile(len: usize) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let p = &presets()[0];
+    // `BENCH_PRESET=github` profiles another HMAC-SHA256 preset.
+    let name = std::env::var("BENCH_PRESET").unwrap_or_else(|_| "standard".into());
+    let all = presets();
+    let p = all
+        .iter()
+        .find(|p| p.name == name)
+        .expect("BENCH_PRESET names a preset");
     let f = fixture(p, len);
     let Keyed::Sha256(k) = &f.keyed else {
-        unreachable!("`standard` is HMAC-SHA256")
+        panic!("{name} is not HMAC-SHA256")
     };
     let start = std::time::Instant::now();
     let mut n = 0u64;
