@@ -698,22 +698,27 @@ impl HmacScheme {
                 keys: self.keys.len(),
             });
         }
-        let needs_json = (c.id_json.is_some() && h.id.is_none())
-            || matches!(c.timestamp, Some((TimestampSource::Json(_), _)));
-        let json: Option<serde_json::Value> = if needs_json {
-            serde_json::from_slice(body).ok()
+        let id_pointer = c.id_json.filter(|_| h.id.is_none());
+        let ts_pointer = match c.timestamp {
+            Some((TimestampSource::Json(pointer), _)) => Some(pointer),
+            _ => None,
+        };
+        // Only the values at the pointers are built; the rest of the body is
+        // parsed and skipped (see `json_pointer`).
+        let [json_id, json_ts] = if id_pointer.is_some() || ts_pointer.is_some() {
+            super::json_pointer::values_at(body, [id_pointer, ts_pointer]).unwrap_or_default()
         } else {
-            None
+            [None, None]
         };
         // Only a verified body is parsed. A body timestamp is signed with the
         // body: checked after the signature, so a forged body learns nothing
         // from the answer.
         let json_ts = match c.timestamp {
-            Some((TimestampSource::Json(pointer), unit)) => {
+            Some((TimestampSource::Json(_), unit)) => {
                 let missing = VerifyError::MalformedBody {
                     reason: "the timestamp field is missing or malformed",
                 };
-                let value = match json.as_ref().and_then(|j| j.pointer(pointer)) {
+                let value = match &json_ts {
                     Some(serde_json::Value::Number(n)) => n
                         .as_i64()
                         .filter(|_| unit != TimeUnit::Rfc3339)
@@ -745,11 +750,9 @@ impl HmacScheme {
         };
         let id = match h.id {
             Some(id) => Some(id.to_owned()),
-            None => c
-                .id_json
-                .and_then(|p| json.as_ref()?.pointer(p))
+            None => json_id
                 .and_then(|v| match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::String(s) => Some(s),
                     serde_json::Value::Number(n) => Some(n.to_string()),
                     _ => None,
                 })

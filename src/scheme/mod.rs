@@ -27,6 +27,7 @@
 
 mod encoding;
 pub mod hmac;
+mod json_pointer;
 mod keyed;
 mod presets;
 pub mod standard;
