@@ -52,6 +52,7 @@ use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 
 use super::url::PublicUrl;
+use super::util::strip_prefix_short;
 use super::{
     Context, Encoding, Envelope, Keyed, Scheme, SchemeConfigError, SignError, VerifyError,
     check_timestamp, parse_unix_digits, single_header,
@@ -565,7 +566,7 @@ impl HmacScheme {
                     max: MAX_SIGNATURES,
                 });
             }
-            if let Some(ts) = entry_prefix.and_then(|p| entry.strip_prefix(p)) {
+            if let Some(ts) = entry_prefix.and_then(|p| strip_prefix_short(entry, p)) {
                 if timestamp.replace(ts).is_some() {
                     return Err(VerifyError::MalformedHeader {
                         header,
@@ -574,10 +575,10 @@ impl HmacScheme {
                 }
                 continue;
             }
-            let Some(encoded) = entry.strip_prefix(c.prefix) else {
+            let Some(encoded) = strip_prefix_short(entry, c.prefix) else {
                 continue;
             };
-            let encoded = encoded.strip_prefix(c.optional_prefix).unwrap_or(encoded);
+            let encoded = strip_prefix_short(encoded, c.optional_prefix).unwrap_or(encoded);
             // At most MAX_SIGNATURES entries get here, so a slot is always free.
             let Some(slot) = candidates.tags.get_mut(candidates.len) else {
                 continue;

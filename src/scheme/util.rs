@@ -29,16 +29,25 @@ pub fn single_header<'h>(
     headers: &'h HeaderMap,
     name: &'static str,
 ) -> Result<Option<&'h str>, VerifyError> {
-    let mut values = headers.get_all(name).iter();
-    let Some(first) = values.next() else {
+    // One pass over the headers comparing names, rather than a look-up by
+    // `&str`, which parses and hashes the name and then compares it with
+    // `memcmp`: measured (perf, GitHub preset, 64 B body) the look-ups' name
+    // parsing, hashing and comparing took about a quarter of `verify`.
+    let mut found = None;
+    for (stored, value) in headers {
+        if !same_name(stored.as_str(), name) {
+            continue;
+        }
+        if found.replace(value).is_some() {
+            return Err(VerifyError::MalformedHeader {
+                header: name,
+                reason: "it appears more than once",
+            });
+        }
+    }
+    let Some(first) = found else {
         return Ok(None);
     };
-    if values.next().is_some() {
-        return Err(VerifyError::MalformedHeader {
-            header: name,
-            reason: "it appears more than once",
-        });
-    }
     first
         .to_str()
         .map(Some)
@@ -46,6 +55,31 @@ pub fn single_header<'h>(
             header: name,
             reason: "it is not visible ASCII",
         })
+}
+
+/// Whether a stored header name (lowercase, as `HeaderName` keeps it) is
+/// `name`, ignoring ASCII case as look-ups by `&str` do.
+fn same_name(stored: &str, name: &str) -> bool {
+    stored.len() == name.len()
+        && stored
+            .bytes()
+            .zip(name.bytes())
+            .fold(true, |same, (s, n)| same & (s == n.to_ascii_lowercase()))
+}
+
+/// `s` without `prefix`, if it starts with it. For the short prefixes of
+/// signature headers (`sha256=`, `t=`, `v1=`): compared a byte at a time,
+/// because `str::strip_prefix` with a prefix known only at run time calls
+/// libc's `memcmp`, measured (perf, GitHub preset, 64 B body) at about 10 ns
+/// a call on this machine's AVX-512 `memcmp`.
+pub(crate) fn strip_prefix_short<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.as_bytes().get(..prefix.len())?;
+    let same = head
+        .iter()
+        .zip(prefix.bytes())
+        .fold(true, |same, (&a, b)| same & (a == b));
+    // Equal bytes end on the same character boundary as `prefix` does.
+    if same { s.get(prefix.len()..) } else { None }
 }
 
 /// Parses an unsigned decimal integer of at most `max_digits` ASCII digits,
@@ -338,6 +372,40 @@ pub(crate) fn head_and_body(request: &http::Request<Bytes>) -> Result<(Parts, By
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_prefix_short_agrees_with_strip_prefix() {
+        for s in [
+            "sha256=abc",
+            "sha256",
+            "sha25=",
+            "",
+            "t=1,v1=x",
+            "é=1",
+            "ab",
+        ] {
+            for p in ["sha256=", "", "t=", "é", "a", "ab", "abc", "\u{e9}="] {
+                assert_eq!(strip_prefix_short(s, p), s.strip_prefix(p), "{s:?} {p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn single_header_matches_names_as_look_ups_do() {
+        let mut h = HeaderMap::new();
+        h.append("x-hub-signature-256", "a".parse().unwrap());
+        h.append("x-other", "b".parse().unwrap());
+        assert_eq!(single_header(&h, "x-hub-signature-256"), Ok(Some("a")));
+        // Look-ups by `&str` ignore ASCII case; so does the scan.
+        assert_eq!(single_header(&h, "X-Hub-Signature-256"), Ok(Some("a")));
+        assert_eq!(single_header(&h, "x-hub-signature"), Ok(None));
+        assert_eq!(single_header(&h, "x hub"), Ok(None));
+        h.append("x-other", "c".parse().unwrap());
+        assert!(single_header(&h, "x-other").is_err());
+        h.append("x-bin", http::HeaderValue::from_bytes(b"\xff").unwrap());
+        assert!(single_header(&h, "x-bin").is_err());
+    }
     #[test]
     fn decimal_agrees_with_a_digit_loop() {
         let naive = |b: &[u8]| {
@@ -379,7 +447,6 @@ mod tests {
         }
     }
 
-    use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
