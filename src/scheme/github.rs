@@ -41,6 +41,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::hmac::{bounded, query_param, text_response, text_ring};
+use super::util::first_header;
 use super::{Algorithm, Context, Envelope, HmacScheme, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, SecretError};
 
@@ -133,10 +134,10 @@ impl GitHub {
     }
 
     fn pick(&self, head: &Parts) -> Result<&HmacScheme, VerifyError> {
-        if head.headers.contains_key(SHA256_HEADER) {
+        if first_header(&head.headers, SHA256_HEADER).is_some() {
             return Ok(&self.sha256);
         }
-        let Some(legacy) = head.headers.get(LEGACY_HEADER) else {
+        let Some(legacy) = first_header(&head.headers, LEGACY_HEADER) else {
             return Err(VerifyError::MissingHeader {
                 header: SHA256_HEADER,
             });

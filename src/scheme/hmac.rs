@@ -474,16 +474,56 @@ impl fmt::Debug for HmacScheme {
     }
 }
 
-/// Decoded candidate signatures, on the stack.
+/// Candidates kept on the stack; more (a sender listing many signatures)
+/// go to the heap.
+const INLINE_CANDIDATES: usize = 4;
+
+/// Decoded candidate signatures.
+///
+/// The first few live inline: an array for all [`MAX_SIGNATURES`] was 2 KiB
+/// to zero and to move with the [`Head`], measured (perf, GitHub preset,
+/// 64 B body) at 10 % of `verify` in `memmove` and 1.6 % in `memset`.
 struct Candidates {
-    tags: [[u8; MAX_TAG]; MAX_SIGNATURES],
+    inline: [[u8; MAX_TAG]; INLINE_CANDIDATES],
+    spilled: Vec<[u8; MAX_TAG]>,
     len: usize,
     tag_len: usize,
 }
 
 impl Candidates {
-    fn as_slices(&self) -> [&[u8]; MAX_SIGNATURES] {
-        std::array::from_fn(|i| &self.tags[i][..self.tag_len])
+    fn new(tag_len: usize) -> Self {
+        Self {
+            inline: [[0; MAX_TAG]; INLINE_CANDIDATES],
+            spilled: Vec::new(),
+            len: 0,
+            tag_len,
+        }
+    }
+
+    /// Decodes `encoded` into the next free slot with `decode`; keeps it
+    /// when `decode` says it is a well-formed tag.
+    fn push_with(&mut self, decode: impl FnOnce(&mut [u8]) -> bool) {
+        let tag_len = self.tag_len;
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            if decode(&mut slot[..tag_len]) {
+                self.len += 1;
+            }
+            return;
+        }
+        let mut slot = [0; MAX_TAG];
+        if decode(&mut slot[..tag_len]) {
+            self.spilled.push(slot);
+            self.len += 1;
+        }
+    }
+
+    /// The decoded tags, in the order sent.
+    fn slices(&self) -> impl Iterator<Item = &[u8]> {
+        let inline = &self.inline[..self.len.min(INLINE_CANDIDATES)];
+        inline
+            .iter()
+            .chain(&self.spilled)
+            .map(|t| &t[..self.tag_len])
     }
 }
 
@@ -546,11 +586,7 @@ impl HmacScheme {
         let value =
             single_header(&head.headers, header)?.ok_or(VerifyError::MissingHeader { header })?;
         let tag_len = c.algorithm.tag_len();
-        let mut candidates = Candidates {
-            tags: [[0; MAX_TAG]; MAX_SIGNATURES],
-            len: 0,
-            tag_len,
-        };
+        let mut candidates = Candidates::new(tag_len);
         let entry_prefix = match c.timestamp {
             Some((TimestampSource::Entry(p), _)) => Some(p),
             _ => None,
@@ -579,13 +615,7 @@ impl HmacScheme {
                 continue;
             };
             let encoded = strip_prefix_short(encoded, c.optional_prefix).unwrap_or(encoded);
-            // At most MAX_SIGNATURES entries get here, so a slot is always free.
-            let Some(slot) = candidates.tags.get_mut(candidates.len) else {
-                continue;
-            };
-            if c.encoding.decode_exact(encoded, &mut slot[..tag_len]) {
-                candidates.len += 1;
-            }
+            candidates.push_with(|slot| c.encoding.decode_exact(encoded, slot));
         }
         if entries == 0 {
             return Err(VerifyError::MalformedHeader {
@@ -683,8 +713,16 @@ impl HmacScheme {
         let h = self.read_head(head, ctx)?;
         let timestamp = h.timestamp.map_or("", |(ts, _)| ts);
         let id = h.id.unwrap_or("");
-        let slices = h.candidates.as_slices();
-        let candidates = &slices[..h.candidates.len];
+        let slices: [&[u8]; INLINE_CANDIDATES];
+        let many: Vec<&[u8]>;
+        let candidates: &[&[u8]] = if h.candidates.len <= INLINE_CANDIDATES {
+            let mut it = h.candidates.slices();
+            slices = std::array::from_fn(|_| it.next().unwrap_or_default());
+            &slices[..h.candidates.len]
+        } else {
+            many = h.candidates.slices().collect();
+            &many
+        };
         let mut matched = false;
         for url in self.urls(head) {
             let feed = |sink: &mut dyn FnMut(&[u8])| {
@@ -1172,6 +1210,42 @@ mod tests {
         ] {
             let r = s.verify(&head("/", &[("x-sig", &value)]), &b, &ctx(1000));
             assert_eq!(r.is_ok(), ok, "{value}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn the_matching_signature_counts_wherever_it_is_listed() {
+        // Past the inline candidates too (they spill to the heap).
+        let s = HmacScheme::builder("x", "x-sig")
+            .separator(',')
+            .prefix("v1=")
+            .build(&ring("key"))
+            .unwrap();
+        let mut request = http::Request::post("/")
+            .body(Bytes::from_static(b"{}"))
+            .unwrap();
+        s.sign(&mut request, "evt", UNIX_EPOCH + Duration::from_secs(1000))
+            .unwrap();
+        let good = request.headers()["x-sig"].to_str().unwrap().to_owned();
+        let wrong = format!("v1={}", "ab".repeat(32));
+        for at in [0, 3, 4, 5, MAX_SIGNATURES - 1] {
+            let mut entries = vec![wrong.as_str(); MAX_SIGNATURES];
+            entries[at] = &good;
+            let value = entries.join(",");
+            let r = s.verify(&head("/", &[("x-sig", &value)]), b"{}", &ctx(1000));
+            assert!(r.is_ok(), "signature at {at}: {r:?}");
+            let value = vec![wrong.as_str(); MAX_SIGNATURES].join(",");
+            let r = s.verify(&head("/", &[("x-sig", &value)]), b"{}", &ctx(1000));
+            assert!(
+                matches!(
+                    r,
+                    Err(VerifyError::NoMatch {
+                        candidates: MAX_SIGNATURES,
+                        ..
+                    })
+                ),
+                "{r:?}"
+            );
         }
     }
 

@@ -4,8 +4,8 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::HeaderMap;
 use http::request::Parts;
+use http::{HeaderMap, HeaderValue};
 
 use super::{Context, SignError, VerifyError};
 use crate::clock::unix_millis;
@@ -65,6 +65,14 @@ fn same_name(stored: &str, name: &str) -> bool {
             .bytes()
             .zip(name.bytes())
             .fold(true, |same, (s, n)| same & (s == n.to_ascii_lowercase()))
+}
+
+/// The first value of header `name` (ASCII case ignored), found in one pass
+/// over the headers as [`single_header`] does.
+pub(crate) fn first_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h HeaderValue> {
+    headers
+        .iter()
+        .find_map(|(stored, value)| same_name(stored.as_str(), name).then_some(value))
 }
 
 /// `s` without `prefix`, if it starts with it. For the short prefixes of
