@@ -201,7 +201,12 @@ where
                 }
             };
             let key = shared.key(name, tenant, &head, dedup_id);
-            match store.reserve(&key, settings.lease).await {
+            // Stores without I/O answer at once, with no future to box.
+            let reserved = match store.reserve_ready(&key, settings.lease) {
+                Some(r) => r,
+                None => store.reserve(&key, settings.lease).await,
+            };
+            match reserved {
                 Ok(Reservation::Fresh(token)) => Some(Reserved::new(Arc::clone(store), key, token)),
                 Ok(Reservation::Done) => {
                     return Ok(shared.reject(
@@ -422,7 +427,11 @@ impl Reserved {
         let Some(token) = self.token.take() else {
             return;
         };
-        match self.store.commit(&self.key, token, retention).await {
+        let committed = match self.store.commit_ready(&self.key, token, retention) {
+            Some(r) => r,
+            None => self.store.commit(&self.key, token, retention).await,
+        };
+        match committed {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
                 key = %self.key,
@@ -440,7 +449,11 @@ impl Reserved {
         let Some(token) = self.token.take() else {
             return;
         };
-        if let Err(e) = self.store.release(&self.key, token).await {
+        let released = match self.store.release_ready(&self.key, token) {
+            Some(r) => r,
+            None => self.store.release(&self.key, token).await,
+        };
+        if let Err(e) = released {
             tracing::error!(key = %self.key, error = %e, "could not release a webhook reservation; it ends with its lease");
         }
     }

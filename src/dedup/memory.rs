@@ -504,6 +504,23 @@ impl DedupStore for MemoryStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(std::future::ready(Ok(self.release_now(key, token))))
     }
+
+    fn reserve_ready(&self, key: &str, lease: Duration) -> Option<Result<Reservation, StoreError>> {
+        Some(self.reserve_now(key, lease))
+    }
+
+    fn commit_ready(
+        &self,
+        key: &str,
+        token: Token,
+        retention: Duration,
+    ) -> Option<Result<bool, StoreError>> {
+        Some(Ok(self.commit_now(key, token, retention)))
+    }
+
+    fn release_ready(&self, key: &str, token: Token) -> Option<Result<bool, StoreError>> {
+        Some(Ok(self.release_now(key, token)))
+    }
 }
 
 #[cfg(test)]

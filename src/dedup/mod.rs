@@ -217,6 +217,41 @@ pub trait DedupStore: Send + Sync + 'static {
     /// Returns whether it did.
     fn release<'a>(&'a self, key: &'a str, token: Token)
     -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// [`reserve`](Self::reserve) answered at once, for a store that does no
+    /// I/O; `None` (the default) means "call `reserve`". The layer tries this
+    /// first and saves allocating a future; both must behave the same.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::dedup::{DedupStore, MemoryStore, Reservation};
+    /// let store = MemoryStore::new();
+    /// let first = DedupStore::reserve_ready(&store, "evt_1", Duration::from_secs(30));
+    /// assert!(matches!(first, Some(Ok(Reservation::Fresh(_)))));
+    /// ```
+    fn reserve_ready(&self, key: &str, lease: Duration) -> Option<Result<Reservation, StoreError>> {
+        let _ = (key, lease);
+        None
+    }
+
+    /// [`commit`](Self::commit) answered at once; `None` (the default) means
+    /// "call `commit`". See [`reserve_ready`](Self::reserve_ready).
+    fn commit_ready(
+        &self,
+        key: &str,
+        token: Token,
+        retention: Duration,
+    ) -> Option<Result<bool, StoreError>> {
+        let _ = (key, token, retention);
+        None
+    }
+
+    /// [`release`](Self::release) answered at once; `None` (the default)
+    /// means "call `release`". See [`reserve_ready`](Self::reserve_ready).
+    fn release_ready(&self, key: &str, token: Token) -> Option<Result<bool, StoreError>> {
+        let _ = (key, token);
+        None
+    }
 }
 
 macro_rules! forward_store {
@@ -230,6 +265,15 @@ macro_rules! forward_store {
             }
             fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
                 (**self).release(key, token)
+            }
+            fn reserve_ready(&self, key: &str, lease: Duration) -> Option<Result<Reservation, StoreError>> {
+                (**self).reserve_ready(key, lease)
+            }
+            fn commit_ready(&self, key: &str, token: Token, retention: Duration) -> Option<Result<bool, StoreError>> {
+                (**self).commit_ready(key, token, retention)
+            }
+            fn release_ready(&self, key: &str, token: Token) -> Option<Result<bool, StoreError>> {
+                (**self).release_ready(key, token)
             }
         }
     )*};
