@@ -236,6 +236,17 @@ pub trait DedupStore: Send + Sync + 'static {
 
     /// [`commit`](Self::commit) answered at once; `None` (the default) means
     /// "call `commit`". See [`reserve_ready`](Self::reserve_ready).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::dedup::{DedupStore, MemoryStore, Reservation};
+    /// let store = MemoryStore::new();
+    /// let Some(Ok(Reservation::Fresh(token))) = store.reserve_ready("evt_1", Duration::from_secs(30)) else {
+    ///     unreachable!("a fresh store reserves at once")
+    /// };
+    /// assert!(matches!(store.commit_ready("evt_1", token, Duration::from_secs(600)), Some(Ok(true))));
+    /// assert!(matches!(store.reserve_ready("evt_1", Duration::from_secs(30)), Some(Ok(Reservation::Done))));
+    /// ```
     fn commit_ready(
         &self,
         key: &str,
@@ -248,6 +259,18 @@ pub trait DedupStore: Send + Sync + 'static {
 
     /// [`release`](Self::release) answered at once; `None` (the default)
     /// means "call `release`". See [`reserve_ready`](Self::reserve_ready).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::dedup::{DedupStore, MemoryStore, Reservation};
+    /// let store = MemoryStore::new();
+    /// let Some(Ok(Reservation::Fresh(token))) = store.reserve_ready("evt_1", Duration::from_secs(30)) else {
+    ///     unreachable!("a fresh store reserves at once")
+    /// };
+    /// assert!(matches!(store.release_ready("evt_1", token), Some(Ok(true))));
+    /// // Released: the id can be reserved again.
+    /// assert!(matches!(store.reserve_ready("evt_1", Duration::from_secs(30)), Some(Ok(Reservation::Fresh(_)))));
+    /// ```
     fn release_ready(&self, key: &str, token: Token) -> Option<Result<bool, StoreError>> {
         let _ = (key, token);
         None
