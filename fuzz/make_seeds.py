@@ -3,6 +3,10 @@
 vectors in tests/vectors/vectors.json (and a few hand-picked hostile
 variants). Deterministic: re-running rewrites the same files.
 
+Seeds added by hand (any file this script did not write) are kept: the
+files it writes are listed in fuzz/seeds/GENERATED, and a re-run removes
+only those before writing the new set.
+
     python3 fuzz/make_seeds.py
 """
 import base64
@@ -10,7 +14,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import struct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,16 +37,28 @@ def sign(secret, msg_id, ts, body):
     return base64.b64encode(mac.digest()).decode()
 
 
+MANIFEST = os.path.join(SEEDS, "GENERATED")
+WRITTEN = []
+
+
 def write(target, name, data):
     d = os.path.join(SEEDS, target)
     os.makedirs(d, exist_ok=True)
+    WRITTEN.append(f"{target}/{name}")
     if isinstance(data, str):
         data = data.encode()
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
 
 
-shutil.rmtree(SEEDS, ignore_errors=True)
+# Remove what the last run wrote (a seed it no longer writes must go), and
+# nothing else: hand-added seeds stay.
+if os.path.exists(MANIFEST):
+    with open(MANIFEST) as f:
+        for rel in f.read().split():
+            path = os.path.join(SEEDS, rel)
+            if os.path.isfile(path):
+                os.remove(path)
 
 # standard_header: id \n ts \n signature \n body
 for n, v in enumerate(STANDARD):
@@ -175,4 +190,6 @@ for i, (name, key, headers, body) in enumerate(ASYMMETRIC, start=len(PRESETS)):
     write("presets", f"{i:02}-{name}",
           bytes([i]) + f"{key}\nPOST\ncontent-type: application/json\n{lines}\n{body}".encode())
 
-print("seeds written under", SEEDS)
+with open(MANIFEST, "w") as f:
+    f.write("".join(f"{rel}\n" for rel in sorted(WRITTEN)))
+print(len(WRITTEN), "seeds written under", SEEDS)
