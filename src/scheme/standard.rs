@@ -201,14 +201,6 @@ impl Scheme for StandardWebhooks {
             |tag| {
                 let mut matched = Choice::from(0);
                 candidates = 0;
-                if let Some(entry) = h.sole_entry() {
-                    // One entry, the usual case: no splitting.
-                    if let Some(candidate) = v1_tag(entry) {
-                        candidates = 1;
-                        matched = ct_eq(tag, &candidate);
-                    }
-                    return matched;
-                }
                 for candidate in h.entries().filter_map(v1_tag) {
                     candidates += 1;
                     matched |= ct_eq(tag, &candidate);
