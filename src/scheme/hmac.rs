@@ -216,11 +216,12 @@ impl Keys {
         }
     }
 
-    fn matches_any(&self, candidates: &[&[u8]], feed: Feed<'_>) -> bool {
+    fn matches_any(&self, candidates: &Candidates, feed: Feed<'_>) -> bool {
+        let tags = candidates.slices();
         match self {
-            Self::Sha1(k) => k.matches_any(candidates, |m| feed(&mut |b| m.update(b))),
-            Self::Sha256(k) => k.matches_any(candidates, |m| feed(&mut |b| m.update(b))),
-            Self::Sha512(k) => k.matches_any(candidates, |m| feed(&mut |b| m.update(b))),
+            Self::Sha1(k) => k.matches_any_of(tags, |m| feed(&mut |b| m.update(b))),
+            Self::Sha256(k) => k.matches_any_of(tags, |m| feed(&mut |b| m.update(b))),
+            Self::Sha512(k) => k.matches_any_of(tags, |m| feed(&mut |b| m.update(b))),
         }
     }
 
@@ -518,7 +519,7 @@ impl Candidates {
     }
 
     /// The decoded tags, in the order sent.
-    fn slices(&self) -> impl Iterator<Item = &[u8]> {
+    fn slices(&self) -> impl Iterator<Item = &[u8]> + Clone {
         let inline = &self.inline[..self.len.min(INLINE_CANDIDATES)];
         inline
             .iter()
@@ -713,22 +714,12 @@ impl HmacScheme {
         let h = self.read_head(head, ctx)?;
         let timestamp = h.timestamp.map_or("", |(ts, _)| ts);
         let id = h.id.unwrap_or("");
-        let slices: [&[u8]; INLINE_CANDIDATES];
-        let many: Vec<&[u8]>;
-        let candidates: &[&[u8]] = if h.candidates.len <= INLINE_CANDIDATES {
-            let mut it = h.candidates.slices();
-            slices = std::array::from_fn(|_| it.next().unwrap_or_default());
-            &slices[..h.candidates.len]
-        } else {
-            many = h.candidates.slices().collect();
-            &many
-        };
         let mut matched = false;
         for url in self.urls(head) {
             let feed = |sink: &mut dyn FnMut(&[u8])| {
                 self.feed_content(sink, head, &url, timestamp, id, body);
             };
-            matched |= self.keys.matches_any(candidates, &feed);
+            matched |= self.keys.matches_any(&h.candidates, &feed);
         }
         if !matched {
             return Err(VerifyError::NoMatch {

@@ -80,9 +80,19 @@ where
     /// secrets and candidates and the content length, never on how many bytes
     /// of a candidate were right.
     pub fn matches_any(&self, candidates: &[&[u8]], feed: impl Fn(&mut Hmac<D>)) -> bool {
+        self.matches_any_of(candidates.iter().copied(), feed)
+    }
+
+    /// [`matches_any`](Self::matches_any) over candidates that can be
+    /// iterated again for each secret, wherever they are kept.
+    pub(crate) fn matches_any_of<'c>(
+        &self,
+        candidates: impl Iterator<Item = &'c [u8]> + Clone,
+        feed: impl Fn(&mut Hmac<D>),
+    ) -> bool {
         self.any_tag_matches(feed, |tag| {
             let mut matched = Choice::from(0);
-            for candidate in candidates {
+            for candidate in candidates.clone() {
                 matched |= ct_eq(tag, candidate);
             }
             matched
