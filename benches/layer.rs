@@ -26,7 +26,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
 use serde::Deserialize;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_webhook::dedup::{MemoryStore, Reservation};
+use tower_webhook::dedup::{Claim, MemoryStore, Reservation};
 use tower_webhook::payload::{Decode, Typed};
 use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
 use tower_webhook::sign::Signer;
@@ -255,10 +255,11 @@ fn part_arms<'a>() -> Vec<Arm<'a>> {
         let start = Instant::now();
         for id in &ids {
             let key = format!("standard:8:/webhook:{id}");
-            let Ok(Reservation::Fresh(t)) = store.reserve_now(&key, Duration::from_secs(60)) else {
+            let claim = Claim::new(Duration::from_secs(60), Duration::from_secs(360));
+            let Ok(Reservation::Fresh) = store.reserve_now(&key, claim) else {
                 panic!("not fresh")
             };
-            black_box(store.commit_now(&key, t, Duration::from_secs(360)));
+            black_box(store.commit_now(&key, claim.token, Duration::from_secs(360)));
         }
         start.elapsed()
     });
@@ -269,10 +270,11 @@ fn part_arms<'a>() -> Vec<Arm<'a>> {
         verify,
         reserve_commit,
         Arm::simple("parse Typed<serde_json::Value> (1 KiB)", move || {
-            Typed::<serde_json::Value>::decode(black_box(&b), None).unwrap()
+            Typed::<serde_json::Value>::decode(black_box(&b), tower_webhook::scheme::Format::Json)
+                .unwrap()
         }),
         Arm::simple("parse Typed<Event> (1 KiB)", move || {
-            Typed::<Event>::decode(black_box(&b2), None).unwrap()
+            Typed::<Event>::decode(black_box(&b2), tower_webhook::scheme::Format::Json).unwrap()
         }),
     ]
 }

@@ -14,7 +14,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use tower_webhook::dedup::{MemoryStore, Reservation};
+use tower_webhook::dedup::{Claim, MemoryStore, Reservation};
 
 use common::{Arm, compare, ratios_mode};
 
@@ -27,10 +27,11 @@ fn key(i: u64) -> String {
 }
 
 fn pair(store: &MemoryStore, key: &str) {
-    let Ok(Reservation::Fresh(token)) = store.reserve_now(key, LEASE) else {
+    let claim = Claim::new(LEASE, RETENTION);
+    let Ok(Reservation::Fresh) = store.reserve_now(key, claim) else {
         panic!("store refused a fresh id");
     };
-    black_box(store.commit_now(key, token, RETENTION));
+    black_box(store.commit_now(key, claim.token, RETENTION));
 }
 
 /// A store holding `live` committed ids, with room for the measurement to

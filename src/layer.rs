@@ -23,6 +23,8 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Default retention of processed ids for schemes without a signed timestamp: 3 days.
 pub const DEFAULT_UNTIMED_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
+/// Default time a request may take to deliver its whole body: 30 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A custom rejection response. A trait of its own rather than `dyn Fn(&Rejection)`:
 /// a higher-ranked closure type inside the service trips rustc's `Send`
@@ -54,6 +56,8 @@ pub(crate) struct Settings {
     pub(crate) retention: Option<Duration>,
     pub(crate) untimed_retention: Duration,
     pub(crate) namespace: Option<Arc<str>>,
+    pub(crate) namespace_per_path: bool,
+    pub(crate) body_timeout: Option<Duration>,
     pub(crate) on_rejection: Option<RejectionHandler>,
 }
 
@@ -150,6 +154,8 @@ impl<S: Scheme> WebhookLayer<S> {
                 retention: None,
                 untimed_retention: DEFAULT_UNTIMED_RETENTION,
                 namespace: None,
+                namespace_per_path: false,
+                body_timeout: Some(DEFAULT_BODY_TIMEOUT),
                 on_rejection: None,
             },
             _payload: PhantomData,
@@ -260,7 +266,10 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
 
     /// How long processed ids are remembered. By default: until the
     /// delivery's timestamp leaves the tolerance (plus a minute), or 3 days
-    /// for schemes without a signed timestamp.
+    /// for schemes without a signed timestamp. For schemes with a signed
+    /// timestamp it is never less than that window: a shorter setting is
+    /// raised to it, since a delivery forgotten inside its window could be
+    /// replayed.
     pub fn retention(mut self, d: Duration) -> Self {
         self.settings.retention = Some(d);
         self
@@ -273,10 +282,61 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
         self
     }
 
-    /// Names this endpoint in dedup keys (default: the request path). Set it
-    /// when several routes, or several services, share one store.
+    /// Names this endpoint in dedup keys, instead of the default: a keyed,
+    /// one-way fingerprint of the scheme's newest key
+    /// ([`Scheme::key_id`](crate::scheme::Scheme::key_id)), on which replicas
+    /// sharing a configuration agree and apps with different secrets never
+    /// collide. Set it to keep dedup history across a key rotation (the
+    /// fingerprint changes with the newest key), or to share it between
+    /// endpoints on purpose. The request path is not part of the key (it is
+    /// not signed: one delivery posted to `/hook`, `/hook/` and `//hook`
+    /// is one delivery) unless [`namespace_per_path`](Self::namespace_per_path)
+    /// asks for it.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .namespace("billing");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn namespace(mut self, ns: impl Into<String>) -> Self {
         self.settings.namespace = Some(Arc::from(ns.into()));
+        self
+    }
+
+    /// Adds the request path to dedup keys, so that one delivery posted to
+    /// two paths is handled once per path. The path is not signed: use it
+    /// only where distinct paths really are distinct endpoints with the same
+    /// keys.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .namespace_per_path();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn namespace_per_path(mut self) -> Self {
+        self.settings.namespace_per_path = true;
+        self
+    }
+
+    /// The longest a request may take to deliver its whole body once the
+    /// layer starts reading it (default 30 s); a slower one gets 408. This
+    /// is a deadline for the whole body, not an idle timeout between chunks
+    /// (tower-http's `RequestBodyTimeout` is the latter, and does not stop
+    /// a sender that trickles a byte at a time). `None` turns it off. It
+    /// needs tokio's timer (a runtime built with `enable_time`, as
+    /// `#[tokio::main]` does).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .body_timeout(Some(Duration::from_secs(10)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn body_timeout(mut self, d: Option<Duration>) -> Self {
+        self.settings.body_timeout = d;
         self
     }
 

@@ -98,7 +98,9 @@ pub mod sign;
 mod verified;
 
 pub use future::{ResponseFuture, WebhookBody};
-pub use layer::{DEFAULT_LEASE, DEFAULT_MAX_BODY, DEFAULT_UNTIMED_RETENTION, WebhookLayer};
+pub use layer::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_LEASE, DEFAULT_MAX_BODY, DEFAULT_UNTIMED_RETENTION, WebhookLayer,
+};
 pub use rejection::Rejection;
 pub use service::Webhook;
 pub use verified::{Delivery, Verified};

@@ -1,39 +1,42 @@
 //! Turning the verified body into the handler's type.
 //!
-//! [`Typed<T>`] parses JSON, or `application/x-www-form-urlencoded` when the
-//! request says so in `Content-Type` (Twilio, Slack slash commands, Mailgun).
-//! [`Raw`] hands over the bytes untouched. A body that does not parse is
-//! answered with 400 and its reservation is released.
+//! [`Typed<T>`] parses the body in the [`Format`] the scheme read from the
+//! signed bytes: JSON, an `application/x-www-form-urlencoded` form (Twilio,
+//! Slack slash commands, Mailgun), or the JSON inside a form's `payload`
+//! field (GitHub's form content type). The unsigned `Content-Type` header
+//! never chooses. [`Raw`] hands over the bytes untouched. A body that does
+//! not parse is answered with 400 and its reservation is released.
 //!
 //! ```
 //! use bytes::Bytes;
 //! use tower_webhook::payload::{Decode, Raw, Typed};
+//! use tower_webhook::scheme::Format;
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Ping { r#type: String }
 //!
-//! let ping = Typed::<Ping>::decode(&Bytes::from_static(br#"{"type":"ping"}"#), None)?;
+//! let ping = Typed::<Ping>::decode(&Bytes::from_static(br#"{"type":"ping"}"#), Format::Json)?;
 //! assert_eq!(ping.r#type, "ping");
-//! let form = Typed::<Ping>::decode(
-//!     &Bytes::from_static(b"type=pong"),
-//!     Some(&"application/x-www-form-urlencoded".parse().unwrap()),
-//! )?;
+//! let form = Typed::<Ping>::decode(&Bytes::from_static(b"type=pong"), Format::Form)?;
 //! assert_eq!(form.r#type, "pong");
-//! assert_eq!(Raw::decode(&Bytes::from_static(b"\xff"), None)?, Bytes::from_static(b"\xff"));
+//! let github = Typed::<Ping>::decode(&Bytes::from_static(b"payload=%7B%22type%22%3A%22push%22%7D"), Format::FormPayload)?;
+//! assert_eq!(github.r#type, "push");
+//! assert_eq!(Raw::decode(&Bytes::from_static(b"\xff"), Format::Json)?, Bytes::from_static(b"\xff"));
 //! # Ok::<(), tower_webhook::payload::PayloadError>(())
 //! ```
 
 use std::marker::PhantomData;
 
 use bytes::Bytes;
-use http::HeaderValue;
 use serde::de::DeserializeOwned;
+
+use crate::scheme::Format;
 
 /// Why a verified body does not parse as the handler's type (400).
 ///
 /// ```
 /// use tower_webhook::payload::{Decode, PayloadError, Typed};
-/// let e = Typed::<u32>::decode(&bytes::Bytes::from_static(b"\"x\""), None).unwrap_err();
+/// let e = Typed::<u32>::decode(&bytes::Bytes::from_static(b"\"x\""), tower_webhook::scheme::Format::Json).unwrap_err();
 /// assert!(matches!(e, PayloadError::Json { type_name: "u32", .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,34 +65,32 @@ pub enum PayloadError {
 /// ```
 /// use bytes::Bytes;
 /// use tower_webhook::payload::{Decode, PayloadError};
+/// use tower_webhook::scheme::Format;
 ///
 /// /// Bodies as UTF-8 text.
 /// struct Text;
 /// impl Decode for Text {
 ///     type Output = String;
-///     fn decode(body: &Bytes, _: Option<&http::HeaderValue>) -> Result<String, PayloadError> {
+///     fn decode(body: &Bytes, _: Format) -> Result<String, PayloadError> {
 ///         Ok(String::from_utf8_lossy(body).into_owned())
 ///     }
 /// }
-/// assert_eq!(Text::decode(&Bytes::from_static(b"hi"), None)?, "hi");
+/// assert_eq!(Text::decode(&Bytes::from_static(b"hi"), Format::Json)?, "hi");
 /// # Ok::<(), PayloadError>(())
 /// ```
 pub trait Decode: Send + Sync + 'static {
     /// The payload type handlers receive in [`Verified`](crate::Verified).
     type Output: Send + 'static;
 
-    /// Parses the body; `content_type` is the request's `Content-Type`.
-    fn decode(
-        body: &Bytes,
-        content_type: Option<&HeaderValue>,
-    ) -> Result<Self::Output, PayloadError>;
+    /// Parses the verified body, encoded as `format` says.
+    fn decode(body: &Bytes, format: Format) -> Result<Self::Output, PayloadError>;
 }
 
-/// JSON into `T`, or a URL-encoded form into `T` when `Content-Type` says so.
+/// The body into `T`, from JSON or a form as its [`Format`] says.
 ///
 /// ```
 /// use tower_webhook::payload::{Decode, Typed};
-/// let v = Typed::<Vec<u8>>::decode(&bytes::Bytes::from_static(b"[1,2]"), None)?;
+/// let v = Typed::<Vec<u8>>::decode(&bytes::Bytes::from_static(b"[1,2]"), tower_webhook::scheme::Format::Json)?;
 /// assert_eq!(v, [1, 2]);
 /// # Ok::<(), tower_webhook::payload::PayloadError>(())
 /// ```
@@ -99,37 +100,38 @@ pub struct Typed<T>(PhantomData<fn() -> T>);
 ///
 /// ```
 /// use tower_webhook::payload::{Decode, Raw};
-/// assert_eq!(&Raw::decode(&bytes::Bytes::from_static(b"\x00"), None)?[..], b"\x00");
+/// assert_eq!(&Raw::decode(&bytes::Bytes::from_static(b"\x00"), tower_webhook::scheme::Format::Json)?[..], b"\x00");
 /// # Ok::<(), tower_webhook::payload::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Raw;
 
-fn is_form(content_type: Option<&HeaderValue>) -> bool {
-    content_type
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
 impl<T: DeserializeOwned + Send + 'static> Decode for Typed<T> {
     type Output = T;
 
-    fn decode(body: &Bytes, content_type: Option<&HeaderValue>) -> Result<T, PayloadError> {
+    fn decode(body: &Bytes, format: Format) -> Result<T, PayloadError> {
         let type_name = std::any::type_name::<T>();
-        if is_form(content_type) {
-            serde_urlencoded::from_bytes(body).map_err(|e| PayloadError::Form {
+        let json = |bytes: &[u8]| {
+            serde_json::from_slice(bytes).map_err(|e| PayloadError::Json {
                 type_name,
                 message: e.to_string(),
             })
-        } else {
-            serde_json::from_slice(body).map_err(|e| PayloadError::Json {
-                type_name,
-                message: e.to_string(),
-            })
+        };
+        let form_error = |message: String| PayloadError::Form { type_name, message };
+        match format {
+            Format::Json => json(body),
+            Format::Form => {
+                serde_urlencoded::from_bytes(body).map_err(|e| form_error(e.to_string()))
+            }
+            Format::FormPayload => {
+                let pairs: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(body).map_err(|e| form_error(e.to_string()))?;
+                let payload = pairs
+                    .into_iter()
+                    .find_map(|(k, v)| (k == "payload").then_some(v))
+                    .ok_or_else(|| form_error("no `payload` field".to_owned()))?;
+                json(payload.as_bytes())
+            }
         }
     }
 }
@@ -137,7 +139,7 @@ impl<T: DeserializeOwned + Send + 'static> Decode for Typed<T> {
 impl Decode for Raw {
     type Output = Bytes;
 
-    fn decode(body: &Bytes, _: Option<&HeaderValue>) -> Result<Bytes, PayloadError> {
+    fn decode(body: &Bytes, _: Format) -> Result<Bytes, PayloadError> {
         Ok(body.clone())
     }
 }
@@ -148,20 +150,29 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_type_and_position() {
-        let e = Typed::<Vec<u32>>::decode(&Bytes::from_static(b"{\"a\":1}"), None).unwrap_err();
+        let e =
+            Typed::<Vec<u32>>::decode(&Bytes::from_static(b"{\"a\":1}"), Format::Json).unwrap_err();
         let m = e.to_string();
         assert!(m.contains("Vec<u32>") && m.contains("column"), "{m}");
     }
 
     #[test]
-    fn form_chosen_by_content_type_with_parameters() {
-        let ct = HeaderValue::from_static("Application/X-WWW-Form-URLEncoded; charset=utf-8");
+    fn the_format_decides_never_a_header() {
         let v: std::collections::HashMap<String, String> =
-            Typed::decode(&Bytes::from_static(b"a=1&b=x%20y"), Some(&ct)).unwrap();
+            Typed::decode(&Bytes::from_static(b"a=1&b=x%20y"), Format::Form).unwrap();
         assert_eq!(v["b"], "x y");
-        let json = HeaderValue::from_static("application/json");
         assert!(
-            Typed::<serde_json::Value>::decode(&Bytes::from_static(b"a=1"), Some(&json)).is_err()
+            Typed::<serde_json::Value>::decode(&Bytes::from_static(b"a=1"), Format::Json).is_err()
         );
+        let v: serde_json::Value = Typed::decode(
+            &Bytes::from_static(b"x=1&payload=%5B1%5D"),
+            Format::FormPayload,
+        )
+        .unwrap();
+        assert_eq!(v, serde_json::json!([1]));
+        assert!(matches!(
+            Typed::<serde_json::Value>::decode(&Bytes::from_static(b"x=1"), Format::FormPayload),
+            Err(PayloadError::Form { .. })
+        ));
     }
 }

@@ -12,6 +12,7 @@
 //! | [`MethodNotAllowed`](Rejection::MethodNotAllowed) | 405 + `Allow: POST` |
 //! | [`PayloadTooLarge`](Rejection::PayloadTooLarge) | 413 |
 //! | [`BodyRead`](Rejection::BodyRead) | 400 |
+//! | [`BodyTimeout`](Rejection::BodyTimeout) | 408 |
 //! | [`Unverified`](Rejection::Unverified) | 401 |
 //! | [`Duplicate`](Rejection::Duplicate) | 200 |
 //! | [`InFlight`](Rejection::InFlight) | 409 + `Retry-After` |
@@ -63,6 +64,14 @@ pub enum Rejection {
     /// The body could not be read (client went away, broken framing).
     #[error("could not read the request body: {0}")]
     BodyRead(String),
+    /// The body did not arrive whole within the body timeout.
+    #[error(
+        "the body did not arrive within {timeout:?} (WebhookLayer::body_timeout); cutting off a slow sender"
+    )]
+    BodyTimeout {
+        /// The configured timeout.
+        timeout: Duration,
+    },
     /// Signature, timestamp or a required header failed.
     #[error("delivery not verified: {0}")]
     Unverified(#[from] VerifyError),
@@ -99,6 +108,7 @@ impl Rejection {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyRead(_) | Self::Payload(_) => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Unverified(_) => StatusCode::UNAUTHORIZED,
             Self::Duplicate { .. } => StatusCode::OK,
             Self::InFlight { .. } => StatusCode::CONFLICT,
@@ -126,6 +136,7 @@ impl Rejection {
             Self::MethodNotAllowed(_) => "method not allowed\n",
             Self::PayloadTooLarge { .. } => "payload too large\n",
             Self::BodyRead(_) | Self::Payload(_) => "bad request\n",
+            Self::BodyTimeout { .. } => "request timeout\n",
             Self::Unverified(_) => "unauthorized\n",
             Self::Duplicate { .. } => "already processed\n",
             Self::InFlight { .. } => "in progress, retry later\n",

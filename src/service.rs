@@ -8,20 +8,20 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, header};
+use http::{Method, Request, Response};
 use http_body::Body;
 use http_body_util::{Either, Full};
 use sha2::{Digest, Sha256};
 use tower_service::Service;
 
 use crate::body::{self, BodyError};
-use crate::dedup::{DedupStore, Reservation, Token};
+use crate::dedup::{Claim, DedupStore, Reservation, Token};
 use crate::future::{ResponseFuture, WebhookBody};
 use crate::layer::{KeySource, Settings};
 use crate::payload::Decode;
 use crate::rejection::Rejection;
 use crate::resolver::Resolved;
-use crate::scheme::{self, Envelope, Scheme};
+use crate::scheme::{self, Dedup, Envelope, Scheme, hex_encode};
 use crate::verified::{Delivery, Slot, Verified};
 
 /// Extra retention beyond the end of the replay window, for clock skew
@@ -168,18 +168,31 @@ where
     if too_large {
         return Ok(shared.reject(name, Rejection::PayloadTooLarge { limit }, None));
     }
-    let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
-    // Reject what the head alone condemns before reading a byte of the body.
-    if let Err(e) = scheme.check_head(&head, &ctx) {
+    // Reject what the head alone condemns before reading a byte of the body
+    // (a cheap filter: the verdict is given once the body is in).
+    let early = scheme::Context::new(settings.clock.now(), settings.tolerance);
+    if let Err(e) = scheme.check_head(&head, &early) {
         return Ok(shared.reject(name, e.into(), None));
     }
-    let bytes = match body::collect(body, limit).await {
+    let collected = match settings.body_timeout {
+        Some(d) => match tokio::time::timeout(d, body::collect(body, limit)).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Ok(shared.reject(name, Rejection::BodyTimeout { timeout: d }, None));
+            }
+        },
+        None => body::collect(body, limit).await,
+    };
+    let bytes = match collected {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return Ok(shared.reject(name, Rejection::PayloadTooLarge { limit }, None));
         }
         Err(BodyError::Stream(e)) => return Ok(shared.reject(name, Rejection::BodyRead(e), None)),
     };
+    // The delivery is judged when the whole of it is in: a head that arrived
+    // inside the window does not carry a body that arrives after it.
+    let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
     let envelope = match scheme.verify(&head, &bytes, &ctx) {
         Ok(env) => env,
         Err(e) => return Ok(shared.reject(name, e.into(), None)),
@@ -188,51 +201,56 @@ where
         return Ok(handshake(name, answer));
     }
 
-    // Only verified deliveries reach the store.
+    // Only verified deliveries reach the store, under keys from signed data.
+    let retention = shared.retention(scheme, &envelope, &ctx);
     let reservation = match &settings.store {
         None => None,
         Some(store) => {
-            let digest;
-            let dedup_id: &str = match &envelope.id {
-                Some(id) => id,
-                None => {
-                    digest = body_digest(&bytes);
-                    &digest
+            let keys = dedup_keys(&envelope, &bytes);
+            if keys.is_empty() {
+                None
+            } else {
+                let prefix = shared.key_prefix(scheme, tenant, &head);
+                let mut held = Reserved::new(Arc::clone(store));
+                for key in &keys {
+                    let full_key = format!("{prefix}{key}");
+                    let claim = Claim::new(settings.lease, retention);
+                    // Registered before the store answers: if this request is
+                    // dropped meanwhile, the guard releases what the store
+                    // may have reserved for it.
+                    held.push(full_key.clone(), claim.token);
+                    let refusal = match store.reserve(&full_key, claim).await {
+                        Ok(Reservation::Fresh) => continue,
+                        Ok(Reservation::Done) => {
+                            held.forget(&full_key);
+                            // A later key seen before (a retry under a changed
+                            // signed body): this copy is remembered too.
+                            held.commit(retention).await;
+                            Rejection::Duplicate {
+                                id: envelope.id.clone().unwrap_or_else(|| key.clone()),
+                            }
+                        }
+                        Ok(Reservation::InFlight { retry_after }) => {
+                            held.forget(&full_key);
+                            held.release().await;
+                            Rejection::InFlight {
+                                id: envelope.id.clone().unwrap_or_else(|| key.clone()),
+                                retry_after,
+                            }
+                        }
+                        Err(e) => {
+                            held.release().await;
+                            e.into()
+                        }
+                    };
+                    return Ok(shared.reject(name, refusal, Some(&envelope)));
                 }
-            };
-            let key = shared.key(name, tenant, &head, dedup_id);
-            // Stores without I/O answer at once, with no future to box.
-            let reserved = match store.reserve_ready(&key, settings.lease) {
-                Some(r) => r,
-                None => store.reserve(&key, settings.lease).await,
-            };
-            match reserved {
-                Ok(Reservation::Fresh(token)) => Some(Reserved::new(Arc::clone(store), key, token)),
-                Ok(Reservation::Done) => {
-                    return Ok(shared.reject(
-                        name,
-                        Rejection::Duplicate {
-                            id: dedup_id.to_owned(),
-                        },
-                        Some(&envelope),
-                    ));
-                }
-                Ok(Reservation::InFlight { retry_after }) => {
-                    return Ok(shared.reject(
-                        name,
-                        Rejection::InFlight {
-                            id: dedup_id.to_owned(),
-                            retry_after,
-                        },
-                        Some(&envelope),
-                    ));
-                }
-                Err(e) => return Ok(shared.reject(name, e.into(), Some(&envelope))),
+                Some(held)
             }
         }
     };
 
-    let payload = match P::decode(&bytes, head.headers.get(header::CONTENT_TYPE)) {
+    let payload = match P::decode(&bytes, envelope.format) {
         Ok(p) => p,
         Err(e) => {
             if let Some(r) = reservation {
@@ -242,9 +260,9 @@ where
         }
     };
 
-    let retention = shared.retention(scheme, &envelope, &ctx);
     let delivery = Delivery {
         id: envelope.id,
+        id_signed: envelope.id_signed,
         timestamp: envelope.timestamp,
         scheme: name,
         raw: bytes.clone(),
@@ -255,7 +273,7 @@ where
     let request = Request::from_parts(head, Full::new(bytes));
 
     // If the handler panics or this future is dropped, `reservation` is
-    // dropped unreleased and its Drop releases the id.
+    // dropped unsettled and its Drop releases the keys.
     let result = inner.call(request).await;
     if let Some(r) = reservation {
         let succeeded = matches!(&result, Ok(response) if response.status().is_success());
@@ -268,42 +286,70 @@ where
     result.map(|response| response.map(Either::Left))
 }
 
+/// What the store remembers a verified delivery by, each key from signed
+/// data (see [`Dedup`]): `id:` a signed event id, `sha256:` the signed
+/// body's digest, `value:` another signed value; `uid:` an unsigned id, only
+/// ever beside one of those.
+fn dedup_keys(envelope: &Envelope, body: &[u8]) -> Vec<String> {
+    let signed_id = envelope.id.as_deref().filter(|_| envelope.id_signed);
+    let unsigned_id = envelope.id.as_deref().filter(|_| !envelope.id_signed);
+    let signed = || match signed_id {
+        Some(id) => format!("id:{id}"),
+        None => format!("sha256:{}", hex_encode(&Sha256::digest(body))),
+    };
+    let with_unsigned = |first: String| {
+        let mut keys = vec![first];
+        keys.extend(unsigned_id.map(|id| format!("uid:{id}")));
+        keys
+    };
+    match &envelope.dedup {
+        Dedup::Off => Vec::new(),
+        Dedup::SignedOrId => with_unsigned(signed()),
+        Dedup::Value(v) => with_unsigned(format!("value:{v}")),
+        // `Dedup` is non-exhaustive; `Signed` is the default.
+        _ => vec![signed()],
+    }
+}
+
 impl<S: Scheme> Shared<S> {
-    /// The dedup key: scheme, endpoint and event id, length-prefixed so that
-    /// no two (namespace, id) pairs give the same key.
-    fn key(
-        &self,
-        scheme: &str,
-        tenant: Option<&str>,
-        head: &http::request::Parts,
-        id: &str,
-    ) -> String {
-        let ns = match &self.settings.namespace {
-            Some(ns) => &**ns,
-            None => head.uri.path(),
+    /// The part of every dedup key before the delivery's own:
+    /// `{scheme}:{namespace}:`, then `t{len}:{tenant}:` with a tenant and
+    /// `p{len}:{path}:` when the path is asked for. The namespace is
+    /// `k{key id}` (a keyed fingerprint of the scheme's newest key) unless
+    /// set, then `n{len}:{namespace}`. Lengths make the layout unambiguous.
+    fn key_prefix(&self, scheme: &S, tenant: Option<&str>, head: &http::request::Parts) -> String {
+        let mut prefix = match &self.settings.namespace {
+            Some(ns) => format!("{}:n{}:{ns}:", scheme.name(), ns.len()),
+            None => format!("{}:k{}:", scheme.name(), scheme.key_id()),
         };
-        dedup_key(scheme, tenant, ns, id)
+        if let Some(t) = tenant {
+            prefix.push_str(&format!("t{}:{t}:", t.len()));
+        }
+        if self.settings.namespace_per_path {
+            let path = head.uri.path();
+            prefix.push_str(&format!("p{}:{path}:", path.len()));
+        }
+        prefix
     }
 
-    /// How long a processed id must be remembered: until its timestamp
-    /// leaves the window (plus a margin), or the configured retention.
+    /// How long a processed delivery must be remembered: until its
+    /// timestamp leaves the window (plus a margin), or the configured
+    /// retention when that is longer; for schemes without a signed
+    /// timestamp, the configured (or untimed) retention.
     fn retention(&self, scheme: &S, envelope: &Envelope, ctx: &scheme::Context) -> Duration {
-        if let Some(r) = self.settings.retention {
-            return r;
-        }
-        match envelope.timestamp {
-            Some(ts) if scheme.has_timestamp() => {
-                match ts.checked_add(self.settings.tolerance.past) {
-                    Some(window_end) => {
-                        window_end.duration_since(ctx.now).unwrap_or(Duration::ZERO)
-                            + RETENTION_MARGIN
-                    }
-                    // A tolerance past what time can hold: the window never
-                    // ends, so keep the id as long as an untimed one.
-                    None => self.settings.untimed_retention,
-                }
-            }
-            _ => self.settings.untimed_retention,
+        let s = &self.settings;
+        let window = match envelope.timestamp {
+            Some(ts) if scheme.has_timestamp() => ts.checked_add(s.tolerance.past).map(|end| {
+                end.duration_since(ctx.now).unwrap_or(Duration::ZERO) + RETENTION_MARGIN
+            }),
+            _ => None,
+        };
+        match (window, s.retention) {
+            // Never below the replay window, whatever was configured.
+            (Some(w), Some(r)) => w.max(r),
+            (Some(w), None) => w,
+            (None, Some(r)) => r,
+            (None, None) => s.untimed_retention,
         }
     }
 
@@ -346,130 +392,78 @@ fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<Webho
     answer.map(|b| Either::Right(Full::new(b)))
 }
 
-/// For schemes without an event id: the body's SHA-256 stands in for it.
-/// `{scheme}:{ns.len()}:{ns}:{id}`, or with the tenant
-/// `{scheme}:t{t.len()}:{t}:{ns.len()}:{ns}:{id}`.
+/// Reservations the handler's outcome has not settled yet.
 ///
-/// Built by hand rather than with `format!`, whose machinery (`format_inner`
-/// and its writes) took about 35-50 ns a request in the loopback load test's
-/// profile.
-fn dedup_key(scheme: &str, tenant: Option<&str>, ns: &str, id: &str) -> String {
-    let mut key = String::with_capacity(
-        scheme.len() + tenant.map_or(0, |t| t.len() + 8) + ns.len() + id.len() + 8,
-    );
-    key.push_str(scheme);
-    key.push(':');
-    if let Some(t) = tenant {
-        key.push('t');
-        push_decimal(&mut key, t.len());
-        key.push(':');
-        key.push_str(t);
-        key.push(':');
-    }
-    push_decimal(&mut key, ns.len());
-    key.push(':');
-    key.push_str(ns);
-    key.push(':');
-    key.push_str(id);
-    key
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
-}
-
-fn body_digest(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in digest.iter() {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    out
-}
-
-/// A reservation the handler's outcome has not settled yet.
-///
-/// Settled explicitly with [`commit`](Self::commit) or
-/// [`release`](Self::release); dropped unsettled (handler panicked, future
-/// dropped), it releases in the background.
+/// Each key is registered before the store is asked, with the token the
+/// store will hold it under. Settled with [`commit`](Self::commit) or
+/// [`release`](Self::release); dropped unsettled (the handler panicked, or
+/// the request's future was dropped, even while the store was still
+/// answering), it releases in the background. A release of a key the store
+/// never reserved for that token changes nothing.
 struct Reserved {
     store: Arc<dyn DedupStore>,
-    key: String,
-    token: Option<Token>,
+    held: Vec<(String, Token)>,
 }
 
 impl Reserved {
-    fn new(store: Arc<dyn DedupStore>, key: String, token: Token) -> Self {
+    fn new(store: Arc<dyn DedupStore>) -> Self {
         Self {
             store,
-            key,
-            token: Some(token),
+            held: Vec::with_capacity(2),
         }
     }
 
+    fn push(&mut self, key: String, token: Token) {
+        self.held.push((key, token));
+    }
+
+    /// The store did not reserve `key` for us: nothing to settle.
+    fn forget(&mut self, key: &str) {
+        self.held.retain(|(k, _)| k != key);
+    }
+
     async fn commit(mut self, retention: Duration) {
-        let Some(token) = self.token.take() else {
-            return;
-        };
-        let committed = match self.store.commit_ready(&self.key, token, retention) {
-            Some(r) => r,
-            None => self.store.commit(&self.key, token, retention).await,
-        };
-        match committed {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                key = %self.key,
-                "webhook handled, but its reservation had expired and was taken over (lease too short for the handler?)"
-            ),
-            Err(e) => tracing::error!(
-                key = %self.key,
-                error = %e,
-                "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
-            ),
+        for (key, token) in std::mem::take(&mut self.held) {
+            match self.store.commit(&key, token, retention).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    key = %key,
+                    "webhook handled, but its reservation had expired and was taken over (lease too short for the handler?)"
+                ),
+                Err(e) => tracing::error!(
+                    key = %key,
+                    error = %e,
+                    "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
+                ),
+            }
         }
     }
 
     async fn release(mut self) {
-        let Some(token) = self.token.take() else {
-            return;
-        };
-        let released = match self.store.release_ready(&self.key, token) {
-            Some(r) => r,
-            None => self.store.release(&self.key, token).await,
-        };
-        if let Err(e) = released {
-            tracing::error!(key = %self.key, error = %e, "could not release a webhook reservation; it ends with its lease");
+        for (key, token) in std::mem::take(&mut self.held) {
+            if let Err(e) = self.store.release(&key, token).await {
+                tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
+            }
         }
     }
 }
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        let Some(token) = self.token.take() else {
+        let held = std::mem::take(&mut self.held);
+        if held.is_empty() {
             return;
-        };
+        }
         let store = Arc::clone(&self.store);
-        let key = std::mem::take(&mut self.key);
-        tracing::warn!(key = %key, "webhook handler did not finish (panic or cancelled); releasing its reservation");
+        tracing::warn!(
+            keys = held.len(),
+            "webhook delivery did not finish (panic or cancelled); releasing its reservation"
+        );
         let mut release = Box::pin(async move {
-            if let Err(e) = store.release(&key, token).await {
-                tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
+            for (key, token) in held {
+                if let Err(e) = store.release(&key, token).await {
+                    tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
+                }
             }
         });
         // Stores that answer at once (the memory store) are done here;
@@ -493,23 +487,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dedup_keys_are_the_documented_layout() {
-        for (scheme, tenant, ns, id) in [
-            ("standard", None, "/webhook", "msg_1"),
-            ("stripe", Some("acme"), "/hooks/billing", "evt_1"),
-            ("github", Some(""), "", ""),
-            ("x", Some("t:1"), &"n".repeat(1234)[..], "a:b"),
-        ] {
-            let want = match tenant {
-                None => format!("{scheme}:{}:{ns}:{id}", ns.len()),
-                Some(t) => format!("{scheme}:t{}:{t}:{}:{ns}:{id}", t.len(), ns.len()),
-            };
-            assert_eq!(dedup_key(scheme, tenant, ns, id), want);
-        }
-        for n in [0usize, 9, 10, 99, 100, 12_345, usize::MAX] {
-            let mut s = String::new();
-            push_decimal(&mut s, n);
-            assert_eq!(s, n.to_string());
-        }
+    fn dedup_keys_come_from_signed_data_only() {
+        let body = b"{}";
+        let digest = format!("sha256:{}", hex_encode(&Sha256::digest(body)));
+        let signed = Envelope::signed_id("evt_1");
+        assert_eq!(dedup_keys(&signed, body), ["id:evt_1"]);
+        let unsigned = Envelope::unsigned_id(Some("d-1".into()));
+        assert_eq!(dedup_keys(&unsigned, body), [digest.clone()]);
+        assert_eq!(
+            dedup_keys(&unsigned.clone().with_dedup(Dedup::SignedOrId), body),
+            [digest.clone(), "uid:d-1".to_owned()]
+        );
+        assert_eq!(
+            dedup_keys(&signed.clone().with_dedup(Dedup::SignedOrId), body),
+            ["id:evt_1"]
+        );
+        assert_eq!(
+            dedup_keys(
+                &unsigned.clone().with_dedup(Dedup::Value("tok".into())),
+                body
+            ),
+            ["value:tok", "uid:d-1"]
+        );
+        assert!(dedup_keys(&signed.with_dedup(Dedup::Off), body).is_empty());
+        assert_eq!(dedup_keys(&Envelope::default(), body), [digest]);
     }
 }

@@ -39,6 +39,10 @@ use http::Extensions;
 pub struct Delivery {
     /// The sender's event id, when the scheme carries one.
     pub id: Option<String>,
+    /// Whether the signature covers `id`. An unsigned id (GitHub's
+    /// `X-GitHub-Delivery`, Shopify's `X-Shopify-Webhook-Id`, ...) is shown
+    /// for logs; anyone can set it, so never decide anything on it.
+    pub id_signed: bool,
     /// The signed timestamp, when the scheme carries one.
     pub timestamp: Option<SystemTime>,
     /// The scheme that verified it (`"standard"`, `"stripe"`, ...).

@@ -35,9 +35,12 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::{Layer, ServiceExt};
-use tower_webhook::dedup::{BoxFuture, DedupStore, MemoryStore, Reservation, StoreError, Token};
+use tower_webhook::dedup::{
+    BoxFuture, Claim, DedupStore, MemoryStore, Reservation, StoreError, Token,
+};
 use tower_webhook::scheme::{Scheme, StandardWebhooks, VerifyError};
 use tower_webhook::secret::{KeyRing, Secret};
+use tower_webhook::sign::Signer;
 use tower_webhook::{Rejection, WebhookLayer};
 
 /// The base64 body of [`SECRET`]: must never appear in any output.
@@ -106,10 +109,10 @@ impl DedupStore for CountingStore {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
-        lease: Duration,
+        claim: Claim,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
         self.ops.fetch_add(1, Ordering::SeqCst);
-        self.inner.reserve(key, lease)
+        self.inner.reserve(key, claim)
     }
     fn commit<'a>(
         &'a self,
@@ -929,27 +932,60 @@ async fn a_verified_delivery_is_never_accepted_twice_within_its_replay_window() 
     }
 }
 
-/// The default dedup namespace is the request path: a layer reachable under
-/// several paths (a plain tower stack answers every path) processes a
-/// delivery once per path. `.namespace(..)` closes that.
+/// The request path is not signed: a layer reachable under several paths (a
+/// plain tower stack answers every path) handles one delivery once, whatever
+/// path variants it is posted to, unless the user asks for per-path
+/// namespaces.
 #[tokio::test]
-async fn one_delivery_on_two_paths_is_processed_once_with_a_namespace() {
-    for (namespaced, expected_calls) in [(false, 2), (true, 1)] {
+async fn one_delivery_on_several_paths_is_processed_once() {
+    for (per_path, expected_calls) in [(false, 1), (true, 4)] {
         let f = fixture();
         let h = Counter::new(StatusCode::NO_CONTENT);
-        let layer = if namespaced {
-            f.layer.clone().namespace("billing")
+        let layer = if per_path {
+            f.layer.clone().namespace_per_path()
         } else {
             f.layer.clone()
         };
         let svc = layer.layer(h.service());
-        for path in ["/webhook", "/webhook/"] {
+        for path in ["/webhook", "/webhook/", "/other", "//webhook"] {
             let mut req = signed("msg_paths", BODY);
             *req.uri_mut() = path.parse().unwrap();
             let _ = send(svc.clone(), req).await;
         }
-        assert_eq!(h.calls(), expected_calls, "namespaced: {namespaced}");
+        assert_eq!(h.calls(), expected_calls, "per path: {per_path}");
     }
+}
+
+/// Two apps sharing one store, with the default namespace: a party holding
+/// only app B's secret sends B an id that app A will receive later; A's real
+/// delivery is still handled (namespaces derive from each app's key).
+#[tokio::test]
+async fn apps_with_different_secrets_never_share_dedup_keys() {
+    let f = fixture();
+    let app_a = f.layer.clone();
+    let app_b = WebhookLayer::new(StandardWebhooks::new(OTHER_SECRET).unwrap())
+        .clock(f.clock.clone())
+        .dedup(f.store.clone());
+    let b_signer = StandardWebhooks::new(OTHER_SECRET).unwrap();
+    let ha = Counter::new(StatusCode::NO_CONTENT);
+    let hb = Counter::new(StatusCode::NO_CONTENT);
+    let planted = Signer::new(&b_signer)
+        .id("msg_for_a")
+        .timestamp(UNIX_EPOCH + Duration::from_secs(NOW as u64))
+        .request("/webhook", BODY)
+        .unwrap()
+        .map(Full::new);
+    assert_eq!(
+        send(app_b.layer(hb.service()), planted).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, ..) = send(app_a.layer(ha.service()), signed("msg_for_a", BODY)).await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "A's real delivery is handled"
+    );
+    assert_eq!((ha.calls(), hb.calls()), (1, 1));
 }
 
 // ---------------------------------------------------------------------------

@@ -18,7 +18,9 @@ use http::{Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 use http_body_util::Full;
 use tower::{Layer, ServiceExt};
-use tower_webhook::dedup::{BoxFuture, DedupStore, Reservation, StoreError, Token};
+use tower_webhook::dedup::{
+    BoxFuture, Claim, DedupStore, MemoryStore, Reservation, StoreError, Token,
+};
 use tower_webhook::scheme::{
     Context as SchemeContext, Envelope, Scheme, StandardWebhooks, VerifyError,
 };
@@ -117,6 +119,9 @@ struct Challenging(StandardWebhooks);
 impl Scheme for Challenging {
     fn name(&self) -> &'static str {
         "challenging"
+    }
+    fn key_id(&self) -> tower_webhook::scheme::KeyId {
+        self.0.key_id()
     }
     fn verify(
         &self,
@@ -368,10 +373,18 @@ async fn completed_duplicate_is_200_without_the_handler() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(rejection, Some(Rejection::Duplicate { id: "msg_1".into() }));
     assert_eq!(h.calls(), 1);
-    // Another endpoint (path) has its own ids.
+    // The path is not signed: posted elsewhere, it is the same delivery.
     let mut other = signed("msg_1", "{}");
     *other.uri_mut() = "/other".parse().unwrap();
     let (status, ..) = send(f.layer.layer(h.service()), other).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.calls(), 1);
+    // Another namespace (endpoint) has its own ids.
+    let (status, ..) = send(
+        f.layer.clone().namespace("other").layer(h.service()),
+        signed("msg_1", "{}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(h.calls(), 2);
 }
@@ -435,6 +448,30 @@ async fn same_id_in_flight_is_409_with_retry_after() {
     assert_eq!(h.calls(), 0, "completed by the first request");
 }
 
+/// A store whose releases are lost: the process died before sending them.
+struct NeverRelease(MemoryStore);
+
+impl DedupStore for NeverRelease {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        claim: Claim,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        self.0.reserve(key, claim)
+    }
+    fn commit<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.0.commit(key, token, retention)
+    }
+    fn release<'a>(&'a self, _: &'a str, _: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Ok(false) })
+    }
+}
+
 /// A store whose backend is down.
 struct Down;
 
@@ -442,7 +479,7 @@ impl DedupStore for Down {
     fn reserve<'a>(
         &'a self,
         _: &'a str,
-        _: Duration,
+        _: Claim,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
         Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
     }
@@ -560,12 +597,14 @@ async fn dropped_request_future_releases_so_the_retry_is_processed() {
 #[tokio::test]
 async fn crashed_process_lease_expires_and_the_retry_goes_through() {
     let f = fixture();
-    // A reservation nobody will settle: the process holding it died.
-    let key = "standard:8:/webhook:msg_1";
-    assert!(matches!(
-        f.store.reserve(key, Duration::from_secs(60)).await,
-        Ok(Reservation::Fresh(_))
-    ));
+    // A reservation nobody will settle: the process holding it died
+    // before it could release (its store never hears the release).
+    let dying = WebhookLayer::new(scheme())
+        .clock(f.clock.clone())
+        .dedup(NeverRelease(f.store.clone()));
+    let failing = Counter::new(StatusCode::INTERNAL_SERVER_ERROR);
+    let (status, ..) = send(dying.layer(failing.service()), signed("msg_1", "{}")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     let h = Counter::new(StatusCode::OK);
     let (status, ..) = send(f.layer.layer(h.service()), signed("msg_1", "{}")).await;
     assert_eq!(status, StatusCode::CONFLICT);

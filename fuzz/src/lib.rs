@@ -26,7 +26,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use sha2::Sha256;
 use tower_webhook::Delivery;
-use tower_webhook::dedup::{BoxFuture, DedupStore, Reservation, StoreError, Token};
+use tower_webhook::dedup::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 
 /// The secret of the official Standard Webhooks / Svix test vector.
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -157,10 +157,10 @@ impl<S: DedupStore> DedupStore for CountingStore<S> {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
-        lease: Duration,
+        claim: Claim,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
         self.ops.fetch_add(1, Ordering::SeqCst);
-        self.inner.reserve(key, lease)
+        self.inner.reserve(key, claim)
     }
 
     fn commit<'a>(

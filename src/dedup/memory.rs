@@ -1,30 +1,29 @@
 //! The embedded dedup store: bounded, expiring by time, in-process.
 //!
-//! - **Bounded.** At most `capacity` ids are live (default 100 000, about
-//!   100 bytes each). Stores of 32 Ki ids or more are split into shards of
-//!   equal capacity, about one per 16 Ki ids (up to 256); ids spread evenly
-//!   over them, but a shard that fills first refuses its next id a little
-//!   before the store as a whole is full. When the store is full it first
-//!   drops expired ids, oldest first; if every id is still inside its
-//!   retention it refuses the new reservation ([`StoreError::Full`], so the
-//!   layer answers 503 and the sender retries later) rather than forget an
-//!   id whose replay would still be accepted. Only verified deliveries are
-//!   stored, so an attacker cannot fill it; size it for your delivery rate
-//!   times the retention.
-//! - **Expiring.** Leases and retentions are measured with the store's
-//!   [`Clock`]; expired entries are dropped lazily on later operations.
-//! - **Non-blocking.** Every operation takes one short, uncontended-in-practice
-//!   lock on one of several shards, does O(1) work (amortised), and returns a
-//!   ready future. Nothing awaits while holding a lock.
-//! - **Private.** Ids are kept as 128-bit keyed hashes (SipHash-1-3 with a
+//! - **Bounded.** At most `capacity` keys are live (default 100 000, about
+//!   100 bytes each). Large stores are split into shards of equal capacity
+//!   (one per 16 Ki keys, up to 64); keys spread evenly over them, but a
+//!   shard that fills first refuses its next key a little before the store
+//!   as a whole is full. A full shard first drops every expired key; if all
+//!   are still inside their lease or retention it refuses the reservation
+//!   ([`StoreError::Full`], so the layer answers 503 and the sender retries
+//!   later) rather than forget a key whose replay would still be accepted.
+//!   Only verified deliveries are stored, under keys built from signed data,
+//!   so an attacker cannot fill it; size it for your delivery rate times the
+//!   retention.
+//! - **Expiring by time.** Each shard keeps its keys' expiry times in a
+//!   min-heap, so expired keys leave in the order their time comes, whatever
+//!   the order they were reserved, committed or extended in. Expired keys are
+//!   dropped a few at a time by later operations, and all at once when a
+//!   shard is full. Times come from the store's [`Clock`].
+//! - **Non-blocking.** Every operation takes one short lock on one shard,
+//!   does O(log n) work (amortised), and returns a ready future.
+//! - **Private.** Keys are kept as 128-bit keyed hashes (SipHash-1-3 with a
 //!   random key per store), not as strings.
-//! - **Retention counts from the reservation.** [`commit`](DedupStore::commit)
-//!   keeps an id for `retention` from the moment it was reserved (when the
-//!   delivery had just verified), which is the moment the layer computes its
-//!   retention from; the commit itself reads no clock.
 //!
-//! It cannot see duplicates that land on another replica; use a shared store
-//! (Redis) when running several.
+//! It cannot see duplicates that land on another replica, and forgets
+//! everything when the process restarts; use a shared store (Redis) when
+//! running several replicas, or for senders without a signed timestamp.
 //!
 //! ```
 //! use tower_webhook::dedup::MemoryStore;
@@ -38,8 +37,9 @@
 //! assert_eq!(store.len(), 0);
 //! ```
 
-use std::collections::VecDeque;
-use std::collections::hash_map::RandomState;
+use std::cmp::Reverse;
+use std::collections::hash_map::{Entry as MapEntry, RandomState};
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,115 +47,75 @@ use std::time::Duration;
 
 use siphasher::sip128::SipHasher13;
 
-use super::table::{Probe, Table};
-use super::{BoxFuture, DedupStore, Reservation, StoreError, Token};
+use super::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 use crate::clock::{Clock, SystemClock, unix_millis};
 
-/// Default number of live ids.
+/// Default number of live keys.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
-/// How many expired records one operation drops at most, besides its own
-/// work, so that a burst of expiries never stalls one request.
+/// How many expired keys one operation drops at most besides its own work,
+/// so that a burst of expiries never stalls one request.
 const PURGE_BUDGET: usize = 32;
 
-/// A token value that marks a committed id.
-const DONE: u64 = 0;
+/// Keys per shard the shard count aims at.
+const SHARD_KEYS: usize = 16 * 1024;
 
-/// A 128-bit keyed hash of an id. The second half never is zero (its top
-/// bit is set), which lets the table mark empty slots with a zero.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) struct Key(pub(super) u64, pub(super) u64);
+/// The most shards a store has.
+const MAX_SHARDS: usize = 64;
 
-impl Key {
-    pub(super) fn new(a: u64, b: u64) -> Self {
-        Self(a, b | 1 << 63)
-    }
-}
-
-#[derive(Clone, Copy)]
-pub(super) struct Record {
+/// A held or committed key.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
     /// Unix milliseconds at which the lease or retention ends.
-    pub(super) expires_at: i64,
-    /// The reservation's token, or [`DONE`].
-    pub(super) token: u64,
-}
-
-/// A queue record: when to look at `key` again.
-///
-/// Packed to 20 bytes (from 24): there are two records per live id at worst
-/// (lease and retention). The time is in whole seconds, rounded up, so a
-/// record is never looked at before its entry expires; the entry itself keeps
-/// milliseconds. Measured with `store_bytes` (1 M ids): 120.4 bytes per entry
-/// with 24-byte records.
-#[derive(Clone, Copy)]
-#[repr(C, packed(4))]
-struct Expiry {
-    key: Key,
-    /// Unix seconds, rounded up and clamped to `u32`.
-    at_secs: u32,
-}
-
-impl Expiry {
-    fn new(key: Key, expires_at_millis: i64) -> Self {
-        let secs =
-            expires_at_millis.div_euclid(1000) + i64::from(expires_at_millis.rem_euclid(1000) > 0);
-        Self {
-            key,
-            at_secs: u32::try_from(secs.max(0)).unwrap_or(u32::MAX),
-        }
-    }
-
-    /// Whether the record's time has come at `now` (Unix milliseconds).
-    fn due(&self, now: i64) -> bool {
-        i64::from(self.at_secs) * 1000 <= now
-    }
+    expires_at: i64,
+    /// The holder's token; `None` once committed.
+    holder: Option<Token>,
 }
 
 #[derive(Default)]
 struct Shard {
-    map: Table,
-    /// Lease ends, in reservation order.
-    leases: VecDeque<Expiry>,
-    /// Retention ends, in commit order.
-    done: VecDeque<Expiry>,
+    map: HashMap<u128, Entry>,
+    /// Expiry times, soonest first. A key whose expiry moved has stale
+    /// records here; they are skipped when they come up.
+    expiries: BinaryHeap<Reverse<(i64, u128)>>,
 }
 
 impl Shard {
-    /// The slot of `key` while `token` still holds it: reserved by that
-    /// token and not committed. Commit and release act only then.
-    fn held(&self, key: Key, token: Token) -> Option<usize> {
-        match self.map.probe(key) {
-            Probe::Found(i)
-                if token.as_u64() != DONE && self.map.record(i).token == token.as_u64() =>
-            {
-                Some(i)
-            }
-            _ => None,
+    fn set(&mut self, key: u128, entry: Entry) {
+        self.map.insert(key, entry);
+        self.expiries.push(Reverse((entry.expires_at, key)));
+        // Extensions leave stale records behind: rebuild when they
+        // outnumber the live keys.
+        if self.expiries.len() > 2 * self.map.len() + 64 {
+            self.expiries = self
+                .map
+                .iter()
+                .map(|(k, e)| Reverse((e.expires_at, *k)))
+                .collect();
         }
     }
 
-    /// Drops up to `budget` records whose time has passed from the front of
-    /// each queue, removing their entries if those expired too.
-    fn purge(&mut self, now: i64, budget: usize) -> usize {
-        let mut removed = 0;
-        for queue in [&mut self.leases, &mut self.done] {
-            for _ in 0..budget {
-                match queue.front() {
-                    Some(front) if front.due(now) => {
-                        let key = front.key;
-                        queue.pop_front();
-                        if let Probe::Found(i) = self.map.probe(key)
-                            && self.map.record(i).expires_at <= now
-                        {
-                            self.map.remove_at(i);
-                            removed += 1;
-                        }
+    /// The live entry of `key` at `now`.
+    fn live(&self, key: u128, now: i64) -> Option<Entry> {
+        self.map.get(&key).copied().filter(|e| e.expires_at > now)
+    }
+
+    /// Drops up to `budget` keys whose time has come.
+    fn purge(&mut self, now: i64, budget: usize) {
+        for _ in 0..budget {
+            match self.expiries.peek() {
+                Some(Reverse((at, key))) if *at <= now => {
+                    let key = *key;
+                    self.expiries.pop();
+                    if let MapEntry::Occupied(e) = self.map.entry(key)
+                        && e.get().expires_at <= now
+                    {
+                        e.remove();
                     }
-                    _ => break,
                 }
+                _ => break,
             }
         }
-        removed
     }
 }
 
@@ -164,13 +124,7 @@ struct Inner {
     per_shard: usize,
     capacity: usize,
     clock: Arc<dyn Clock>,
-    /// One keyed 128-bit SipHash-1-3 pass per operation. Two passes of std's
-    /// 64-bit `RandomState` hasher cost about 30 ns more per reserve + commit
-    /// pair (`benches/memory_store.rs`, 1 M ids).
     hash: SipHasher13,
-    /// Unix milliseconds at construction: tokens carry their reservation's
-    /// time relative to it (see [`TimedToken`]).
-    epoch: i64,
 }
 
 /// The in-process [`DedupStore`]. Clones share the same entries.
@@ -199,7 +153,7 @@ impl fmt::Debug for MemoryStoreBuilder {
 }
 
 impl MemoryStoreBuilder {
-    /// The most live ids (at least 1).
+    /// The most live keys (at least 1).
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
         self
@@ -214,43 +168,25 @@ impl MemoryStoreBuilder {
     /// Builds the store.
     pub fn build(self) -> MemoryStore {
         let shards = shard_count(self.capacity);
-        let per_shard = self.capacity.div_ceil(shards);
         let random = RandomState::new();
-        let epoch = unix_millis(self.clock.now());
         MemoryStore {
             inner: Arc::new(Inner {
                 shards: (0..shards).map(|_| Mutex::default()).collect(),
-                per_shard,
+                per_shard: self.capacity.div_ceil(shards),
                 capacity: self.capacity,
                 clock: self.clock,
                 hash: SipHasher13::new_with_keys(random.hash_one(0u8), random.hash_one(1u8)),
-                epoch,
             }),
         }
     }
 }
 
-/// Ids per shard the shard count aims at.
-const SHARD_IDS: usize = 16 * 1024;
-
-/// The most shards a store has.
-const MAX_SHARDS: usize = 256;
-
-/// How many shards a store of `capacity` ids has: a power of two, about one
-/// per [`SHARD_IDS`] ids (at most [`MAX_SHARDS`]).
-///
-/// Small stores use one shard, so that their capacity is exact. Large ones
-/// spread over many, for two reasons: threads rarely wait on the same lock,
-/// and a shard's table and queues stay small. Each grows by doubling under
-/// its lock, and fresh memory costs about 0.4 ms a MiB here (page faults
-/// and zeroing; a KVM guest): with 16 shards at 1 M live ids one doubling
-/// held a lock for 2.3–2.9 ms (`reserve` + `commit`, timed one by one), and
-/// the loopback load test's p99 went from 0.9–1.3 ms (the layer without a
-/// store) to 5–6.5 ms. With about one shard per 16 Ki ids a shard's table stays
-/// within 1 MiB (32 Ki slots of 32 bytes) for capacities up to 4 Mi ids;
-/// beyond, shards hold more.
+/// How many shards a store of `capacity` keys has: a power of two, about
+/// one per [`SHARD_KEYS`] keys, at most [`MAX_SHARDS`]. Small stores have one,
+/// so that their capacity is exact; large ones spread their locks and keep
+/// each map's growth (a rehash under the lock) small.
 fn shard_count(capacity: usize) -> usize {
-    (capacity / SHARD_IDS)
+    (capacity / SHARD_KEYS)
         .clamp(1, MAX_SHARDS)
         .next_power_of_two()
         .min(MAX_SHARDS)
@@ -272,7 +208,7 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
-    /// A store of [`DEFAULT_CAPACITY`] ids on the system clock.
+    /// A store of [`DEFAULT_CAPACITY`] keys on the system clock.
     pub fn new() -> Self {
         Self::builder().build()
     }
@@ -300,17 +236,13 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn key(&self, id: &str) -> Key {
-        let (a, b) = self.inner.hash.hash(id.as_bytes()).as_u64();
-        Key::new(a, b)
-    }
-
-    fn shard(&self, key: Key) -> MutexGuard<'_, Shard> {
-        // The second half of the hash picks the shard; the first indexes the
-        // map. The shard count is a power of two (1 or 16): a mask, not a
-        // 64-bit division.
-        let i = key.1 as usize & (self.inner.shards.len() - 1);
-        lock(&self.inner.shards[i])
+    /// The key's hash and its shard, locked, with expired keys purged.
+    fn shard(&self, key: &str, now: i64) -> (u128, MutexGuard<'_, Shard>) {
+        let hash = self.inner.hash.hash(key.as_bytes()).as_u128();
+        let i = (hash >> 64) as usize & (self.inner.shards.len() - 1);
+        let mut shard = lock(&self.inner.shards[i]);
+        shard.purge(now, PURGE_BUDGET);
+        (hash, shard)
     }
 
     fn now(&self) -> i64 {
@@ -318,158 +250,120 @@ impl MemoryStore {
     }
 
     /// Synchronous [`DedupStore::reserve`].
-    pub fn reserve_now(&self, id: &str, lease: Duration) -> Result<Reservation, StoreError> {
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::dedup::{Claim, MemoryStore, Reservation};
+    /// let store = MemoryStore::new();
+    /// let claim = Claim::new(Duration::from_secs(30), Duration::from_secs(600));
+    /// assert_eq!(store.reserve_now("evt_1", claim), Ok(Reservation::Fresh));
+    /// ```
+    pub fn reserve_now(&self, key: &str, claim: Claim) -> Result<Reservation, StoreError> {
         let now = self.now();
-        let key = self.key(id);
-        let mut shard = self.shard(key);
-        shard.purge(now, PURGE_BUDGET);
-        let len = shard.map.len();
-        let full = len >= self.inner.per_shard;
-        let expires_at = now.saturating_add(millis(lease));
-        // One probe for the look-up and the insertion.
-        let token = match shard.map.probe(key) {
-            Probe::Found(i) => {
-                let e = shard.map.record(i);
-                if e.expires_at > now {
-                    return Ok(if e.token == DONE {
-                        Reservation::Done
-                    } else {
-                        Reservation::InFlight {
-                            retry_after: Duration::from_millis((e.expires_at - now).unsigned_abs()),
-                        }
-                    });
-                }
-                let token = self.token(now);
-                shard.map.set(
-                    i,
-                    Record {
-                        expires_at,
-                        token: token.as_u64(),
-                    },
-                );
-                token
-            }
-            Probe::Vacant(i) if !full => {
-                let token = self.token(now);
-                shard.map.insert(
-                    i,
-                    key,
-                    Record {
-                        expires_at,
-                        token: token.as_u64(),
-                    },
-                );
-                token
-            }
-            Probe::Vacant(_) => {
-                shard.purge(now, usize::MAX);
-                if shard.map.len() >= self.inner.per_shard {
-                    return Err(StoreError::Full {
-                        capacity: self.inner.capacity,
-                    });
-                }
-                let token = self.token(now);
-                let record = Record {
-                    expires_at,
-                    token: token.as_u64(),
-                };
-                // The purge moved entries: probe again.
-                match shard.map.probe(key) {
-                    Probe::Vacant(i) => shard.map.insert(i, key, record),
-                    Probe::Found(i) => shard.map.set(i, record),
-                }
-                token
-            }
-        };
-        shard.leases.push_back(Expiry::new(key, expires_at));
-        Ok(Reservation::Fresh(token))
-    }
-
-    /// A fresh token carrying the reservation's time.
-    fn token(&self, now: i64) -> Token {
-        TimedToken::encode(now.wrapping_sub(self.inner.epoch)).unwrap_or_else(|| {
-            Token::from_u64((Token::generate().as_u64() & !TimedToken::FLAG).max(1))
-        })
-    }
-
-    /// Synchronous [`DedupStore::commit`]: keeps the id for `retention` from
-    /// the time it was reserved.
-    pub fn commit_now(&self, id: &str, token: Token, retention: Duration) -> bool {
-        let reserved_at = match TimedToken::decode(token) {
-            Some(delta) => self.inner.epoch.saturating_add(delta),
-            // Reserved with the clock far outside the token's range (a manual
-            // clock set before the store's creation): read the clock.
-            None => self.now(),
-        };
-        let key = self.key(id);
-        let mut shard = self.shard(key);
-        let expires_at = reserved_at.saturating_add(millis(retention));
-        let Some(i) = shard.held(key, token) else {
-            return false;
-        };
-        shard.map.set(
-            i,
-            Record {
+        let (hash, mut shard) = self.shard(key, now);
+        match shard.live(hash, now) {
+            Some(Entry {
+                holder: None,
                 expires_at,
-                token: DONE,
+            }) => {
+                let until = now.saturating_add(millis(claim.retention));
+                if until > expires_at {
+                    shard.set(
+                        hash,
+                        Entry {
+                            expires_at: until,
+                            holder: None,
+                        },
+                    );
+                }
+                return Ok(Reservation::Done);
+            }
+            Some(Entry {
+                holder: Some(holder),
+                expires_at,
+            }) if holder != claim.token => {
+                return Ok(Reservation::InFlight {
+                    retry_after: Duration::from_millis((expires_at - now).unsigned_abs()),
+                });
+            }
+            _ => {}
+        }
+        if !shard.map.contains_key(&hash) && shard.map.len() >= self.inner.per_shard {
+            shard.purge(now, usize::MAX);
+            if shard.map.len() >= self.inner.per_shard {
+                return Err(StoreError::Full {
+                    capacity: self.inner.capacity,
+                });
+            }
+        }
+        shard.set(
+            hash,
+            Entry {
+                expires_at: now.saturating_add(millis(claim.lease)),
+                holder: Some(claim.token),
             },
         );
-        shard.done.push_back(Expiry::new(key, expires_at));
-        true
+        Ok(Reservation::Fresh)
+    }
+
+    /// Synchronous [`DedupStore::commit`]: keeps the key for `retention`
+    /// from now.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::dedup::{Claim, MemoryStore, Reservation};
+    /// let store = MemoryStore::new();
+    /// let claim = Claim::new(Duration::from_secs(30), Duration::from_secs(600));
+    /// store.reserve_now("evt_1", claim)?;
+    /// assert!(store.commit_now("evt_1", claim.token, claim.retention));
+    /// assert_eq!(store.reserve_now("evt_1", claim), Ok(Reservation::Done));
+    /// # Ok::<(), tower_webhook::dedup::StoreError>(())
+    /// ```
+    pub fn commit_now(&self, key: &str, token: Token, retention: Duration) -> bool {
+        let now = self.now();
+        let (hash, mut shard) = self.shard(key, now);
+        match shard.live(hash, now) {
+            Some(e) if e.holder != Some(token) => false,
+            // Held by `token`, or by nobody any more.
+            _ => {
+                shard.set(
+                    hash,
+                    Entry {
+                        expires_at: now.saturating_add(millis(retention)),
+                        holder: None,
+                    },
+                );
+                true
+            }
+        }
     }
 
     /// Synchronous [`DedupStore::release`].
-    pub fn release_now(&self, id: &str, token: Token) -> bool {
-        let key = self.key(id);
-        let mut shard = self.shard(key);
-        let Some(i) = shard.held(key, token) else {
-            return false;
-        };
-        shard.map.remove_at(i);
-        true
-    }
-}
-
-/// The memory store's tokens: the top bit set, then the reservation's time
-/// in milliseconds since the store's creation (41 bits, 69 years), then 22
-/// random bits. A commit reads the reservation time from its token instead of
-/// the clock, which costs 35–100 ns here (one `clock_gettime`, slower when
-/// the store's table has pushed the clock's data out of the cache: 18 % of
-/// the samples of `benches/memory_store.rs` at 1 M ids before this change).
-/// Tokens are compared whole, so the time cannot be forged: a token that does
-/// not match the entry's does nothing.
-struct TimedToken;
-
-impl TimedToken {
-    const FLAG: u64 = 1 << 63;
-    const RANDOM_BITS: u32 = 22;
-    const TIME_BITS: u32 = 41;
-
-    /// A token for a reservation `delta` ms after the store's creation, when
-    /// it fits.
-    fn encode(delta: i64) -> Option<Token> {
-        let delta = u64::try_from(delta)
-            .ok()
-            .filter(|d| d >> Self::TIME_BITS == 0)?;
-        let random = Token::generate().as_u64() & ((1 << Self::RANDOM_BITS) - 1);
-        Some(Token::from_u64(
-            Self::FLAG | delta << Self::RANDOM_BITS | random,
-        ))
-    }
-
-    /// The reservation time a token carries, if it is one of these.
-    fn decode(token: Token) -> Option<i64> {
-        let t = token.as_u64();
-        if t & Self::FLAG == 0 {
-            return None;
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::dedup::{Claim, MemoryStore, Reservation};
+    /// let store = MemoryStore::new();
+    /// let claim = Claim::new(Duration::from_secs(30), Duration::from_secs(600));
+    /// store.reserve_now("evt_1", claim)?;
+    /// assert!(store.release_now("evt_1", claim.token));
+    /// assert_eq!(store.reserve_now("evt_1", claim), Ok(Reservation::Fresh));
+    /// # Ok::<(), tower_webhook::dedup::StoreError>(())
+    /// ```
+    pub fn release_now(&self, key: &str, token: Token) -> bool {
+        let now = self.now();
+        let (hash, mut shard) = self.shard(key, now);
+        match shard.map.get(&hash) {
+            Some(e) if e.holder == Some(token) => {
+                shard.map.remove(&hash);
+                true
+            }
+            _ => false,
         }
-        i64::try_from((t & !Self::FLAG) >> Self::RANDOM_BITS).ok()
     }
 }
 
 fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    // A panic while holding the lock cannot leave a shard half-updated in a
-    // way that matters (each operation is one map write), so keep going.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -481,9 +375,10 @@ impl DedupStore for MemoryStore {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
-        lease: Duration,
+        claim: Claim,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        Box::pin(std::future::ready(self.reserve_now(key, lease)))
+        let r = self.reserve_now(key, claim);
+        Box::pin(std::future::ready(r))
     }
 
     fn commit<'a>(
@@ -492,9 +387,8 @@ impl DedupStore for MemoryStore {
         token: Token,
         retention: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Ok(
-            self.commit_now(key, token, retention)
-        )))
+        let r = self.commit_now(key, token, retention);
+        Box::pin(std::future::ready(Ok(r)))
     }
 
     fn release<'a>(
@@ -502,213 +396,207 @@ impl DedupStore for MemoryStore {
         key: &'a str,
         token: Token,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.release_now(key, token))))
-    }
-
-    fn reserve_ready(&self, key: &str, lease: Duration) -> Option<Result<Reservation, StoreError>> {
-        Some(self.reserve_now(key, lease))
-    }
-
-    fn commit_ready(
-        &self,
-        key: &str,
-        token: Token,
-        retention: Duration,
-    ) -> Option<Result<bool, StoreError>> {
-        Some(Ok(self.commit_now(key, token, retention)))
-    }
-
-    fn release_ready(&self, key: &str, token: Token) -> Option<Result<bool, StoreError>> {
-        Some(Ok(self.release_now(key, token)))
+        let r = self.release_now(key, token);
+        Box::pin(std::future::ready(Ok(r)))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::clock::ManualClock;
 
-    const LEASE: Duration = Duration::from_secs(30);
-    const KEEP: Duration = Duration::from_secs(600);
+    const LEASE: Duration = Duration::from_secs(60);
 
     fn store(capacity: usize) -> (MemoryStore, ManualClock) {
         let clock = ManualClock::at_unix(1_000_000);
-        (
-            MemoryStore::builder()
-                .capacity(capacity)
-                .clock(clock.clone())
-                .build(),
-            clock,
-        )
+        let store = MemoryStore::builder()
+            .capacity(capacity)
+            .clock(clock.clone())
+            .build();
+        (store, clock)
+    }
+
+    fn claim(retention_secs: u64) -> Claim {
+        Claim::new(LEASE, Duration::from_secs(retention_secs))
     }
 
     #[test]
-    fn one_shard_per_16_ki_ids_up_to_256() {
-        for (capacity, shards) in [
-            (1, 1),
-            (4096, 1),
-            (16 * 1024 - 1, 1),
-            (16 * 1024, 1),
-            (DEFAULT_CAPACITY, 8),
-            (1_000_000, 64),
-            (4_000_000, 256),
-            (usize::MAX, 256),
-        ] {
-            assert_eq!(shard_count(capacity), shards, "capacity {capacity}");
-            let store = MemoryStore::builder()
-                .capacity(capacity.min(1 << 20))
-                .build();
-            assert!(store.inner.shards.len().is_power_of_two());
-        }
+    fn one_shard_per_16_ki_keys_up_to_64() {
+        assert_eq!(shard_count(1), 1);
+        assert_eq!(shard_count(SHARD_KEYS * 2 - 1), 1);
+        assert_eq!(shard_count(SHARD_KEYS * 2), 2);
+        assert_eq!(shard_count(100_000), 8);
+        assert_eq!(shard_count(1_000_000), 64);
+        assert_eq!(shard_count(usize::MAX), 64);
     }
 
     #[test]
     fn a_sharded_store_holds_nearly_its_capacity() {
-        // 4 shards of 16 Ki ids: the first refusal comes only when one
-        // shard is full, after most of the store has filled.
-        let (s, _) = store(64 * 1024);
-        assert_eq!(s.inner.shards.len(), 4);
-        let mut held = 0;
-        while s.reserve_now(&format!("evt_{held}"), LEASE).is_ok() {
-            held += 1;
+        let (s, _) = store(4 * SHARD_KEYS);
+        let mut stored = 0;
+        while s.reserve_now(&format!("k{stored}"), claim(600)).is_ok() {
+            stored += 1;
         }
-        assert!(held > 64 * 1024 * 95 / 100, "held {held}");
-        assert!(held <= 64 * 1024);
-    }
-
-    fn fresh(r: Result<Reservation, StoreError>) -> Token {
-        match r {
-            Ok(Reservation::Fresh(t)) => t,
-            other => panic!("expected Fresh, got {other:?}"),
-        }
+        assert!(stored > 4 * SHARD_KEYS * 9 / 10, "{stored}");
+        assert!(stored <= 4 * SHARD_KEYS);
     }
 
     #[test]
     fn reserve_commit_done_then_expires() {
         let (s, clock) = store(10);
-        let t = fresh(s.reserve_now("a", LEASE));
+        let c = claim(100);
+        assert_eq!(s.reserve_now("a", c), Ok(Reservation::Fresh));
+        assert!(matches!(
+            s.reserve_now("a", claim(100)),
+            Ok(Reservation::InFlight { retry_after }) if retry_after == LEASE
+        ));
+        assert!(s.commit_now("a", c.token, Duration::from_secs(100)));
+        assert_eq!(s.reserve_now("a", claim(0)), Ok(Reservation::Done));
+        clock.advance(Duration::from_secs(100));
+        assert_eq!(s.reserve_now("a", claim(0)), Ok(Reservation::Fresh));
+    }
+
+    #[test]
+    fn a_done_key_is_extended_by_a_later_copys_retention() {
+        let (s, clock) = store(10);
+        let c = claim(100);
+        s.reserve_now("a", c).unwrap();
+        assert!(s.commit_now("a", c.token, Duration::from_secs(100)));
+        clock.advance(Duration::from_secs(90));
+        // A retry with a fresher timestamp needs 100 s from now.
+        assert_eq!(s.reserve_now("a", claim(100)), Ok(Reservation::Done));
+        clock.advance(Duration::from_secs(90));
         assert_eq!(
-            s.reserve_now("a", LEASE),
-            Ok(Reservation::InFlight { retry_after: LEASE })
+            s.reserve_now("a", claim(0)),
+            Ok(Reservation::Done),
+            "kept for the later copy's window"
         );
-        assert!(s.commit_now("a", t, KEEP));
-        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
-        clock.advance(KEEP - Duration::from_millis(1));
-        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
-        clock.advance(Duration::from_millis(1));
-        fresh(s.reserve_now("a", LEASE));
+        // A shorter claim never shortens it.
+        clock.advance(Duration::from_secs(9));
+        assert_eq!(s.reserve_now("a", claim(0)), Ok(Reservation::Done));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(s.reserve_now("a", claim(0)), Ok(Reservation::Fresh));
     }
 
     #[test]
-    fn retention_counts_from_the_reservation() {
-        let (s, clock) = store(10);
-        let t = fresh(s.reserve_now("a", LEASE));
-        // The handler takes 20 s; the id is kept 600 s from the reservation.
-        clock.advance(Duration::from_secs(20));
-        assert!(s.commit_now("a", t, KEEP));
-        clock.advance(KEEP - Duration::from_secs(20) - Duration::from_millis(1));
-        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
-        clock.advance(Duration::from_millis(1));
-        fresh(s.reserve_now("a", LEASE));
-    }
-
-    #[test]
-    fn a_clock_before_the_store_falls_back_to_reading_it_at_commit() {
-        let (s, clock) = store(10);
-        clock.rewind(Duration::from_secs(3600));
-        let t = fresh(s.reserve_now("a", LEASE));
-        assert_eq!(TimedToken::decode(t), None, "no time fits the token");
-        clock.advance(Duration::from_secs(20));
-        assert!(s.commit_now("a", t, KEEP));
-        // Kept from the commit, the only time known.
-        clock.advance(KEEP - Duration::from_millis(1));
-        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
-        clock.advance(Duration::from_millis(1));
-        fresh(s.reserve_now("a", LEASE));
-    }
-
-    #[test]
-    fn timed_tokens_round_trip_and_are_never_done() {
-        for delta in [0i64, 1, 999, 86_400_000, (1 << 41) - 1] {
-            let t = TimedToken::encode(delta).unwrap();
-            assert_ne!(t.as_u64(), DONE);
-            assert_eq!(TimedToken::decode(t), Some(delta));
-        }
-        for delta in [-1i64, 1 << 41, i64::MAX, i64::MIN] {
-            assert!(TimedToken::encode(delta).is_none(), "{delta}");
-        }
-        assert_eq!(TimedToken::decode(Token::from_u64(12345)), None);
-        // Two reservations in the same millisecond get different tokens
-        // (almost surely: 22 random bits).
-        let a = TimedToken::encode(5).unwrap();
-        let b = TimedToken::encode(5).unwrap();
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn release_lets_the_retry_through() {
+    fn release_lets_the_retry_through_and_only_for_its_token() {
         let (s, _) = store(10);
-        let t = fresh(s.reserve_now("a", LEASE));
-        assert!(s.release_now("a", t));
-        assert!(!s.release_now("a", t), "second release is a no-op");
-        fresh(s.reserve_now("a", LEASE));
+        let c = claim(100);
+        s.reserve_now("a", c).unwrap();
+        assert!(!s.release_now("a", Token::generate()), "another token");
+        assert!(s.release_now("a", c.token));
+        assert!(!s.release_now("a", c.token), "second release is a no-op");
+        let d = claim(100);
+        assert_eq!(s.reserve_now("a", d), Ok(Reservation::Fresh));
+        assert!(s.commit_now("a", d.token, Duration::from_secs(100)));
+        assert!(
+            !s.release_now("a", d.token),
+            "a done key cannot be released"
+        );
     }
 
     #[test]
     fn lease_expiry_unblocks_and_stale_token_cannot_touch_new_owner() {
         let (s, clock) = store(10);
-        let stale = fresh(s.reserve_now("a", LEASE));
+        let stale = claim(100);
+        s.reserve_now("a", stale).unwrap();
         clock.advance(LEASE);
-        let owner = fresh(s.reserve_now("a", LEASE));
-        assert!(!s.release_now("a", stale));
-        assert!(!s.commit_now("a", stale, KEEP));
+        let owner = claim(100);
+        assert_eq!(s.reserve_now("a", owner), Ok(Reservation::Fresh));
+        assert!(!s.release_now("a", stale.token));
+        assert!(!s.commit_now("a", stale.token, Duration::from_secs(100)));
         assert!(matches!(
-            s.reserve_now("a", LEASE),
+            s.reserve_now("a", claim(0)),
             Ok(Reservation::InFlight { .. })
         ));
-        assert!(s.commit_now("a", owner, KEEP));
-        assert!(
-            !s.release_now("a", owner),
-            "a committed id cannot be released"
-        );
-        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
+        assert!(s.commit_now("a", owner.token, Duration::from_secs(100)));
+    }
+
+    #[test]
+    fn a_commit_after_the_lease_ran_out_still_records_the_key() {
+        let (s, clock) = store(10);
+        let c = claim(100);
+        s.reserve_now("a", c).unwrap();
+        clock.advance(LEASE + Duration::from_secs(1));
+        // Nobody took over: the handler's work counts.
+        assert!(s.commit_now("a", c.token, Duration::from_secs(100)));
+        assert_eq!(s.reserve_now("a", claim(0)), Ok(Reservation::Done));
+        // Also once the expired entry was purged (a full store drops it).
+        let d = claim(100);
+        s.reserve_now("b", d).unwrap();
+        clock.advance(LEASE + Duration::from_secs(1));
+        s.inner.shards.iter().for_each(|sh| {
+            lock(sh).purge(unix_millis(clock.now()), usize::MAX);
+        });
+        assert!(s.commit_now("b", d.token, Duration::from_secs(100)));
+        assert_eq!(s.reserve_now("b", claim(0)), Ok(Reservation::Done));
     }
 
     #[test]
     fn full_store_drops_expired_first_and_refuses_rather_than_forget() {
-        let (s, clock) = store(2);
-        let a = fresh(s.reserve_now("a", LEASE));
-        assert!(s.commit_now("a", a, KEEP));
-        clock.advance(Duration::from_secs(1));
-        let b = fresh(s.reserve_now("b", LEASE));
-        assert!(s.commit_now("b", b, KEEP));
+        let (s, clock) = store(3);
+        for k in ["a", "b", "c"] {
+            let c = claim(10);
+            s.reserve_now(k, c).unwrap();
+            assert!(s.commit_now(k, c.token, Duration::from_secs(10)));
+        }
         assert_eq!(
-            s.reserve_now("c", LEASE),
-            Err(StoreError::Full { capacity: 2 })
+            s.reserve_now("d", claim(10)),
+            Err(StoreError::Full { capacity: 3 })
         );
-        // Both ids are still remembered.
-        assert_eq!(s.reserve_now("a", LEASE), Ok(Reservation::Done));
-        assert_eq!(s.reserve_now("b", LEASE), Ok(Reservation::Done));
-        // Once the oldest expires, it makes room; the younger is kept.
-        clock.advance(KEEP - Duration::from_secs(1));
-        fresh(s.reserve_now("c", LEASE));
-        assert_eq!(s.reserve_now("b", LEASE), Ok(Reservation::Done));
-        assert_eq!(s.len(), 2);
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(s.reserve_now("d", claim(10)), Ok(Reservation::Fresh));
+    }
+
+    /// A long retention committed first must not hide the expired keys
+    /// committed after it (expiry by time, not by commit order).
+    #[test]
+    fn expiry_follows_time_not_commit_order() {
+        let (s, clock) = store(3);
+        let long = claim(3600);
+        s.reserve_now("long", long).unwrap();
+        assert!(s.commit_now("long", long.token, Duration::from_secs(3600)));
+        for k in ["x", "y"] {
+            let c = claim(10);
+            s.reserve_now(k, c).unwrap();
+            assert!(s.commit_now(k, c.token, Duration::from_secs(10)));
+        }
+        clock.advance(Duration::from_secs(11));
+        assert_eq!(s.reserve_now("z", claim(10)), Ok(Reservation::Fresh));
+        assert_eq!(s.reserve_now("w", claim(10)), Ok(Reservation::Fresh));
+        assert_eq!(s.reserve_now("long", claim(0)), Ok(Reservation::Done));
+        assert_eq!(s.len(), 3);
     }
 
     #[test]
-    fn expired_entries_are_purged_lazily() {
-        let (s, clock) = store(100_000);
-        for i in 0..20 {
-            let t = fresh(s.reserve_now(&format!("id{i}"), LEASE));
-            assert!(s.commit_now(&format!("id{i}"), t, KEEP));
+    fn expired_entries_are_purged_lazily_and_extensions_stay_bounded() {
+        let (s, clock) = store(1000);
+        for i in 0..100 {
+            let c = claim(5);
+            s.reserve_now(&format!("k{i}"), c).unwrap();
+            s.commit_now(&format!("k{i}"), c.token, Duration::from_secs(5));
         }
-        assert_eq!(s.len(), 20);
-        clock.advance(KEEP);
-        for i in 0..200 {
-            let t = fresh(s.reserve_now(&format!("new{i}"), LEASE));
-            assert!(s.release_now(&format!("new{i}"), t));
+        assert_eq!(s.len(), 100);
+        clock.advance(Duration::from_secs(6));
+        for _ in 0..4 {
+            s.reserve_now("other", claim(1)).ok();
         }
-        assert_eq!(s.len(), 0);
+        assert!(s.len() < 100, "purged while serving other keys");
+        // A key extended many times leaves no unbounded trail of records.
+        let c = claim(10_000);
+        s.reserve_now("hot", c).unwrap();
+        s.commit_now("hot", c.token, Duration::from_secs(10));
+        for i in 0..10_000u64 {
+            s.reserve_now("hot", claim(10 + i)).unwrap();
+        }
+        let records: usize = s
+            .inner
+            .shards
+            .iter()
+            .map(|sh| lock(sh).expiries.len())
+            .sum();
+        assert!(records < 200, "{records}");
     }
 }

@@ -1,46 +1,55 @@
 //! Replay protection: the [`DedupStore`] contract and its implementations.
 //!
 //! After a delivery's signature verified, the layer asks the store to
-//! **reserve** its event id for a lease. The store answers:
+//! **reserve** its dedup key for a lease, presenting a [`Claim`]: a fresh
+//! [`Token`], the lease, and the retention this copy of the delivery needs.
+//! The store answers:
 //!
-//! - [`Reservation::Fresh`] with a [`Token`]: nobody has this id; the handler runs.
-//!   When it answers 2xx the layer **commits** the id for a retention period
-//!   (later copies answer 200 without reaching the handler). When it answers
-//!   anything else, errors, panics, or its future is dropped, the layer
-//!   **releases** the id, so the sender's retry is processed and no event is lost.
-//! - [`Reservation::InFlight`]: another request holds the id right now (409).
-//! - [`Reservation::Done`]: the id was processed (200, handler not called).
+//! - [`Reservation::Fresh`]: nobody holds this key; the token now does, and
+//!   the handler runs. When it answers 2xx the layer **commits** the key for
+//!   its retention (later copies answer 200 without reaching the handler).
+//!   When it answers anything else, errors, panics, or its future is dropped,
+//!   the layer **releases** the key, so the sender's retry is processed and
+//!   no event is lost.
+//! - [`Reservation::InFlight`]: another request holds the key right now (409).
+//! - [`Reservation::Done`]: the key was processed (200, handler not called).
+//!   The store extends its retention to cover the claim's: every accepted
+//!   copy of a delivery (a sender's retry carries a fresher timestamp) is
+//!   remembered for its own replay window.
 //!
-//! A reservation has a lease: if the process dies mid-handler and never
-//! releases, the lease expires and the sender's retry goes through. Commit and
-//! release act only when the caller's token still owns the id, so a slow
-//! handler whose lease expired cannot overwrite or delete a newer
-//! reservation.
+//! The layer makes the token before it asks, so a request dropped while the
+//! store is still answering (the client went away) releases what the store
+//! may have reserved for it. A reservation has a lease: if the process dies
+//! mid-handler and never releases, the lease expires and the sender's retry
+//! goes through. Commit and release act only for the caller's token, so a
+//! slow handler whose lease expired can neither delete a newer reservation
+//! nor mark it done; its commit still records the key as done when no live
+//! reservation holds it (the handler did the work: better not to run it a
+//! second time).
 //!
-//! Only verified deliveries reach the store: an attacker without the secret
-//! cannot write into it.
+//! Only verified deliveries reach the store, and keys are built from signed
+//! data only: an attacker without the secret cannot write into it.
 //!
 //! ```
 //! use std::time::Duration;
-//! use tower_webhook::dedup::{DedupStore, MemoryStore, Reservation};
+//! use tower_webhook::dedup::{Claim, DedupStore, MemoryStore, Reservation, Token};
 //!
 //! # tokio_test();
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn tokio_test() {
 //! let store = MemoryStore::new();
-//! let Reservation::Fresh(token) = store.reserve("standard:/hook:msg_1", Duration::from_secs(60)).await.unwrap() else {
-//!     unreachable!()
-//! };
-//! assert!(matches!(store.reserve("standard:/hook:msg_1", Duration::from_secs(60)).await, Ok(Reservation::InFlight { .. })));
-//! store.commit("standard:/hook:msg_1", token, Duration::from_secs(600)).await.unwrap();
-//! assert_eq!(store.reserve("standard:/hook:msg_1", Duration::from_secs(60)).await, Ok(Reservation::Done));
+//! let claim = Claim::new(Duration::from_secs(60), Duration::from_secs(600));
+//! assert_eq!(store.reserve("standard:msg_1", claim).await, Ok(Reservation::Fresh));
+//! let other = Claim::new(Duration::from_secs(60), Duration::from_secs(600));
+//! assert!(matches!(store.reserve("standard:msg_1", other).await, Ok(Reservation::InFlight { .. })));
+//! store.commit("standard:msg_1", claim.token, claim.retention).await.unwrap();
+//! assert_eq!(store.reserve("standard:msg_1", other).await, Ok(Reservation::Done));
 //! # }
 //! ```
 
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
-mod table;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -108,25 +117,60 @@ impl Token {
     }
 }
 
+/// What a reservation asks for: the token that will hold the key, how long
+/// it holds it ([`lease`](Self::lease)), and how long the key must be
+/// remembered once done ([`retention`](Self::retention)).
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::dedup::Claim;
+/// let a = Claim::new(Duration::from_secs(60), Duration::from_secs(660));
+/// let b = Claim::new(Duration::from_secs(60), Duration::from_secs(660));
+/// assert_ne!(a.token, b.token, "each claim has its own token");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// Holds the key while the handler runs; commit and release present it.
+    pub token: Token,
+    /// How long the key stays held if the holder never commits nor releases.
+    pub lease: Duration,
+    /// How long this copy of the delivery must be remembered: a store that
+    /// finds the key done keeps it at least this long from now.
+    pub retention: Duration,
+}
+
+impl Claim {
+    /// A claim with a fresh [`Token`].
+    pub fn new(lease: Duration, retention: Duration) -> Self {
+        Self {
+            token: Token::generate(),
+            lease,
+            retention,
+        }
+    }
+}
+
 /// The store's answer to a reservation.
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_webhook::dedup::{MemoryStore, Reservation};
+/// use tower_webhook::dedup::{Claim, MemoryStore, Reservation};
 /// let store = MemoryStore::new();
-/// assert!(matches!(store.reserve_now("k", Duration::from_secs(5)), Ok(Reservation::Fresh(_))));
-/// assert!(matches!(store.reserve_now("k", Duration::from_secs(5)), Ok(Reservation::InFlight { .. })));
+/// let claim = Claim::new(Duration::from_secs(5), Duration::from_secs(60));
+/// assert_eq!(store.reserve_now("k", claim), Ok(Reservation::Fresh));
+/// assert!(matches!(store.reserve_now("k", Claim::new(Duration::from_secs(5), Duration::ZERO)), Ok(Reservation::InFlight { .. })));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reservation {
-    /// The id is now reserved for the caller.
-    Fresh(Token),
-    /// Another request holds the id; try again after `retry_after`.
+    /// The key is now held by the claim's token.
+    Fresh,
+    /// Another request holds the key; try again after `retry_after`.
     InFlight {
         /// When the current lease ends (at most).
         retry_after: Duration,
     },
-    /// The id was processed and committed.
+    /// The key was processed and committed (its retention now covers the
+    /// claim's).
     Done,
 }
 
@@ -158,27 +202,40 @@ pub enum StoreError {
     },
 }
 
-/// Where event ids are reserved, committed and released.
+/// Where dedup keys are reserved, committed and released.
 ///
 /// Implementations must make `reserve` atomic (two concurrent reservations
 /// of one key: exactly one gets [`Reservation::Fresh`]) and make `commit` and
-/// `release` compare-and-set on the token. They must never block the async
-/// runtime.
+/// `release` act only for the caller's token. They must never block the
+/// async runtime. The contract, which `tests/store_contract.rs` checks on
+/// every store of this crate:
+///
+/// - `reserve`: a key that is absent, or whose lease or retention has run
+///   out, becomes held by `claim.token` for `claim.lease` ([`Reservation::Fresh`]);
+///   a key held by a running lease answers [`Reservation::InFlight`]; a key
+///   that is done answers [`Reservation::Done`] and is kept at least
+///   `claim.retention` from now.
+/// - `commit`: marks the key done for `retention` from now and answers `true`
+///   when `token` holds it, or when no live reservation holds it (the lease
+///   ran out and nobody took over); answers `false`, changing nothing, when
+///   another token holds it or it is done already.
+/// - `release`: deletes the key and answers `true` only when `token` holds it
+///   and it is not done.
 ///
 /// A store that wraps another and counts reservations:
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::time::Duration;
-/// use tower_webhook::dedup::{BoxFuture, DedupStore, MemoryStore, Reservation, StoreError, Token};
+/// use tower_webhook::dedup::{BoxFuture, Claim, DedupStore, MemoryStore, Reservation, StoreError, Token};
 ///
 /// #[derive(Default)]
 /// struct Counting { inner: MemoryStore, reserves: AtomicUsize }
 ///
 /// impl DedupStore for Counting {
-///     fn reserve<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+///     fn reserve<'a>(&'a self, key: &'a str, claim: Claim) -> BoxFuture<'a, Result<Reservation, StoreError>> {
 ///         self.reserves.fetch_add(1, Ordering::Relaxed);
-///         self.inner.reserve(key, lease)
+///         self.inner.reserve(key, claim)
 ///     }
 ///     fn commit<'a>(&'a self, key: &'a str, token: Token, retention: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
 ///         self.inner.commit(key, token, retention)
@@ -192,20 +249,16 @@ pub enum StoreError {
 /// ).dedup(Counting::default());
 /// ```
 pub trait DedupStore: Send + Sync + 'static {
-    /// Reserves `key` for `lease` unless it is held or done.
+    /// Reserves `key` for `claim.token`, unless it is held or done; see the
+    /// [trait docs](DedupStore) for the contract.
     fn reserve<'a>(
         &'a self,
         key: &'a str,
-        lease: Duration,
+        claim: Claim,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>>;
 
-    /// Marks `key` as processed for `retention`, if `token` still holds it.
-    /// Returns whether it did.
-    ///
-    /// The layer computes `retention` from the moment the delivery verified,
-    /// just before `reserve`; a store keeps the id at least that long counted
-    /// from its reservation ([`MemoryStore`] counts from the reservation,
-    /// `RedisStore` from the commit, a little longer).
+    /// Marks `key` as processed for `retention` from now; see the
+    /// [trait docs](DedupStore). Returns whether it did.
     fn commit<'a>(
         &'a self,
         key: &'a str,
@@ -213,90 +266,23 @@ pub trait DedupStore: Send + Sync + 'static {
         retention: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
-    /// Deletes the reservation of `key`, if `token` still holds it.
+    /// Deletes the reservation of `key`, if `token` holds it.
     /// Returns whether it did.
     fn release<'a>(&'a self, key: &'a str, token: Token)
     -> BoxFuture<'a, Result<bool, StoreError>>;
-
-    /// [`reserve`](Self::reserve) answered at once, for a store that does no
-    /// I/O; `None` (the default) means "call `reserve`". The layer tries this
-    /// first and saves allocating a future; both must behave the same.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::dedup::{DedupStore, MemoryStore, Reservation};
-    /// let store = MemoryStore::new();
-    /// let first = DedupStore::reserve_ready(&store, "evt_1", Duration::from_secs(30));
-    /// assert!(matches!(first, Some(Ok(Reservation::Fresh(_)))));
-    /// ```
-    fn reserve_ready(&self, key: &str, lease: Duration) -> Option<Result<Reservation, StoreError>> {
-        let _ = (key, lease);
-        None
-    }
-
-    /// [`commit`](Self::commit) answered at once; `None` (the default) means
-    /// "call `commit`". See [`reserve_ready`](Self::reserve_ready).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::dedup::{DedupStore, MemoryStore, Reservation};
-    /// let store = MemoryStore::new();
-    /// let Some(Ok(Reservation::Fresh(token))) = store.reserve_ready("evt_1", Duration::from_secs(30)) else {
-    ///     unreachable!("a fresh store reserves at once")
-    /// };
-    /// assert!(matches!(store.commit_ready("evt_1", token, Duration::from_secs(600)), Some(Ok(true))));
-    /// assert!(matches!(store.reserve_ready("evt_1", Duration::from_secs(30)), Some(Ok(Reservation::Done))));
-    /// ```
-    fn commit_ready(
-        &self,
-        key: &str,
-        token: Token,
-        retention: Duration,
-    ) -> Option<Result<bool, StoreError>> {
-        let _ = (key, token, retention);
-        None
-    }
-
-    /// [`release`](Self::release) answered at once; `None` (the default)
-    /// means "call `release`". See [`reserve_ready`](Self::reserve_ready).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::dedup::{DedupStore, MemoryStore, Reservation};
-    /// let store = MemoryStore::new();
-    /// let Some(Ok(Reservation::Fresh(token))) = store.reserve_ready("evt_1", Duration::from_secs(30)) else {
-    ///     unreachable!("a fresh store reserves at once")
-    /// };
-    /// assert!(matches!(store.release_ready("evt_1", token), Some(Ok(true))));
-    /// // Released: the id can be reserved again.
-    /// assert!(matches!(store.reserve_ready("evt_1", Duration::from_secs(30)), Some(Ok(Reservation::Fresh(_)))));
-    /// ```
-    fn release_ready(&self, key: &str, token: Token) -> Option<Result<bool, StoreError>> {
-        let _ = (key, token);
-        None
-    }
 }
 
 macro_rules! forward_store {
     ($($ty:ty),*) => {$(
         impl<T: DedupStore + ?Sized> DedupStore for $ty {
-            fn reserve<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-                (**self).reserve(key, lease)
+            fn reserve<'a>(&'a self, key: &'a str, claim: Claim) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+                (**self).reserve(key, claim)
             }
             fn commit<'a>(&'a self, key: &'a str, token: Token, retention: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
                 (**self).commit(key, token, retention)
             }
             fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
                 (**self).release(key, token)
-            }
-            fn reserve_ready(&self, key: &str, lease: Duration) -> Option<Result<Reservation, StoreError>> {
-                (**self).reserve_ready(key, lease)
-            }
-            fn commit_ready(&self, key: &str, token: Token, retention: Duration) -> Option<Result<bool, StoreError>> {
-                (**self).commit_ready(key, token, retention)
-            }
-            fn release_ready(&self, key: &str, token: Token) -> Option<Result<bool, StoreError>> {
-                (**self).release_ready(key, token)
             }
         }
     )*};

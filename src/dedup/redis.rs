@@ -10,16 +10,17 @@
 //!   atomic on the server:
 //!   - reserve: if the key is absent, `SET key token PX lease` and answer
 //!     [`Fresh`](Reservation::Fresh); otherwise look at the stored value:
-//!     the marker `done` means [`Done`](Reservation::Done), a token means
-//!     [`InFlight`](Reservation::InFlight) with `retry_after` set to the
-//!     key's `PTTL` (the rest of the lease);
-//!   - commit: if the value is still the caller's token,
-//!     `SET key done PX retention`;
+//!     the marker `done` means [`Done`](Reservation::Done) (and the key's
+//!     expiry is pushed out to the claim's retention when that is later), a
+//!     token means [`InFlight`](Reservation::InFlight) with `retry_after`
+//!     set to the key's `PTTL` (the rest of the lease);
+//!   - commit: if the value is still the caller's token, or the key is gone
+//!     (the lease ran out and nobody took over), `SET key done PX retention`;
 //!   - release: if the value is still the caller's token, `DEL key`.
 //!
 //!   A handler whose lease expired and whose id was reserved again by
 //!   another request can therefore neither commit over nor delete the new
-//!   reservation.
+//!   reservation; one whose lease merely ran out still records its work.
 //! - **Everything expires.** Each key is `prefix + key` (the layer's key
 //!   already holds the scheme, the endpoint and the event id) and is always
 //!   written with a TTL: the lease while in flight, the retention once done.
@@ -83,7 +84,7 @@ use std::time::{Duration, Instant};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{RedisError, Script, ScriptInvocation};
 
-use super::{BoxFuture, DedupStore, Reservation, StoreError, Token};
+use super::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 
 /// Default key prefix: `tower-webhook:`.
 ///
@@ -115,8 +116,9 @@ const DONE: &str = "done";
 const MAX_TTL_MS: u64 = 1 << 46;
 
 /// `KEYS[1]` the key, `ARGV[1]` the token, `ARGV[2]` the lease in ms,
-/// `ARGV[3]` the done marker. Answers `{state, pttl}`: state 0 when
-/// reserved, 1 when done, 2 when in flight.
+/// `ARGV[3]` the done marker, `ARGV[4]` the claim's retention in ms.
+/// Answers `{state, pttl}`: state 0 when reserved, 1 when done (its expiry
+/// pushed out to the retention when that is later), 2 when in flight.
 const RESERVE: &str = r"
 local v = redis.call('GET', KEYS[1])
 if not v then
@@ -125,15 +127,20 @@ if not v then
 end
 local pttl = redis.call('PTTL', KEYS[1])
 if v == ARGV[3] then
+  if pttl >= 0 and pttl < tonumber(ARGV[4]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  end
   return {1, pttl}
 end
 return {2, pttl}
 ";
 
 /// `KEYS[1]` the key, `ARGV[1]` the token, `ARGV[2]` the retention in ms,
-/// `ARGV[3]` the done marker. Answers 1 when committed, 0 otherwise.
+/// `ARGV[3]` the done marker. Answers 1 when committed (the caller's token
+/// held the key, or nothing did any more), 0 otherwise.
 const COMMIT: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] or not v then
   redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
   return 1
 end
@@ -597,16 +604,19 @@ impl DedupStore for RedisStore {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
-        lease: Duration,
+        claim: Claim,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
         Box::pin(async move {
-            let token = Token::generate();
-            let lease_ms = ttl_ms(lease);
+            let lease_ms = ttl_ms(claim.lease);
             let mut invocation = self.inner.reserve.key(self.redis_key(key));
-            invocation.arg(token.as_u64()).arg(lease_ms).arg(DONE);
+            invocation
+                .arg(claim.token.as_u64())
+                .arg(lease_ms)
+                .arg(DONE)
+                .arg(ttl_ms(claim.retention));
             let (state, pttl): (u8, i64) = self.run(&invocation).await?;
             Ok(if state == 0 {
-                Reservation::Fresh(token)
+                Reservation::Fresh
             } else if state == 1 {
                 Reservation::Done
             } else {

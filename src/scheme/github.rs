@@ -40,9 +40,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::hmac::{bounded, query_param, text_response, text_ring};
+use super::hmac::{FormatRule, bounded, query_param, text_response, text_ring};
 use super::util::first_header;
-use super::{Algorithm, Context, Envelope, HmacScheme, Scheme, SignError, VerifyError};
+use super::{Algorithm, Context, Envelope, HmacScheme, KeyId, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, SecretError};
 
 const SHA256_HEADER: &str = "x-hub-signature-256";
@@ -78,6 +78,9 @@ fn engine(
         .id_header("x-github-delivery")
         .id_header("x-gitea-delivery")
         .id_header("x-request-uuid")
+        // GitHub posts JSON, or (content type `application/x-www-form-urlencoded`)
+        // a form whose `payload` holds it; the signed body tells which.
+        .format_rule(FormatRule::JsonOrPayloadForm)
         .build_keys(ring)
 }
 
@@ -158,6 +161,10 @@ impl GitHub {
 impl Scheme for GitHub {
     fn name(&self) -> &'static str {
         "github"
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.sha256.key_id()
     }
 
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
@@ -250,6 +257,10 @@ impl Meta {
 impl Scheme for Meta {
     fn name(&self) -> &'static str {
         "meta"
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.inner.key_id()
     }
 
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {

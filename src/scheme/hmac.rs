@@ -54,8 +54,8 @@ use sha2::{Sha256, Sha512};
 use super::url::PublicUrl;
 use super::util::strip_prefix_short;
 use super::{
-    Context, Encoding, Envelope, Keyed, Scheme, SchemeConfigError, SignError, VerifyError,
-    check_timestamp, parse_unix_digits, single_header,
+    Context, Dedup, Encoding, Envelope, Format, KeyId, Keyed, Scheme, SchemeConfigError, SignError,
+    VerifyError, check_timestamp, parse_unix_digits, single_header,
 };
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::secret::{KeyRing, SecretError};
@@ -216,6 +216,14 @@ impl Keys {
         }
     }
 
+    fn key_id(&self) -> KeyId {
+        match self {
+            Self::Sha1(k) => k.key_id(),
+            Self::Sha256(k) => k.key_id(),
+            Self::Sha512(k) => k.key_id(),
+        }
+    }
+
     fn matches_any(&self, candidates: &Candidates, feed: Feed<'_>) -> bool {
         let tags = candidates.slices();
         match self {
@@ -270,6 +278,36 @@ struct Config {
     public_url: Option<PublicUrl>,
     url_transform: Option<fn(&str) -> String>,
     handshake: Option<Handshake>,
+    dedup: DedupPolicy,
+    format: FormatRule,
+}
+
+/// What a preset built on the engine dedups on (see [`Dedup`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DedupPolicy {
+    Signed,
+    SignedOrId,
+    Off,
+}
+
+/// How the engine tells the body's format from its signed bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FormatRule {
+    Always(Format),
+    /// [`Format::json_or_form`].
+    JsonOrForm,
+    /// [`Format::json_or_payload_form`].
+    JsonOrPayloadForm,
+}
+
+impl FormatRule {
+    fn format(self, body: &[u8]) -> Format {
+        match self {
+            Self::Always(f) => f,
+            Self::JsonOrForm => Format::json_or_form(body),
+            Self::JsonOrPayloadForm => Format::json_or_payload_form(body),
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -287,6 +325,8 @@ impl fmt::Debug for Config {
             .field("id_json", &self.id_json)
             .field("content", &self.content)
             .field("public_url", &self.public_url)
+            .field("dedup", &self.dedup)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }
@@ -401,6 +441,55 @@ impl HmacBuilder {
         self
     }
 
+    /// The body's format (default [`Format::Json`]), fixed for every
+    /// delivery: the request's `Content-Type` is not signed and never
+    /// chooses it.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Format, HmacScheme};
+    /// let builder = HmacScheme::builder("acme", "x-acme-signature").format(Format::Form);
+    /// # let _ = builder;
+    /// ```
+    pub fn format(mut self, format: Format) -> Self {
+        self.config.format = FormatRule::Always(format);
+        self
+    }
+
+    pub(crate) fn format_rule(mut self, rule: FormatRule) -> Self {
+        self.config.format = rule;
+        self
+    }
+
+    /// Remembers each delivery by its unsigned id header too, besides the
+    /// signed data ([`Dedup::SignedOrId`]): for a sender whose retries
+    /// re-sign a changed body but keep their delivery id. Default: signed
+    /// data only ([`Dedup::Signed`]).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{HmacScheme, TimeUnit};
+    /// let builder = HmacScheme::builder("acme", "x-acme-signature")
+    ///     .timestamp_json("/sentAt", TimeUnit::Millis)
+    ///     .id_header("x-acme-delivery")
+    ///     .dedup_on_unsigned_id_too();
+    /// # let _ = builder;
+    /// ```
+    pub fn dedup_on_unsigned_id_too(mut self) -> Self {
+        self.config.dedup = DedupPolicy::SignedOrId;
+        self
+    }
+
+    /// Turns deduplication off for this sender ([`Dedup::Off`]): its bodies
+    /// legitimately repeat, and handling one twice is harmless.
+    ///
+    /// ```
+    /// let builder = tower_webhook::scheme::HmacScheme::builder("acme", "x-acme-signature").without_dedup();
+    /// # let _ = builder;
+    /// ```
+    pub fn without_dedup(mut self) -> Self {
+        self.config.dedup = DedupPolicy::Off;
+        self
+    }
+
     pub(crate) fn handshake(mut self, handshake: Handshake) -> Self {
         self.config.handshake = Some(handshake);
         self
@@ -408,11 +497,18 @@ impl HmacBuilder {
 
     /// Keys the scheme with every secret of `ring`.
     ///
-    /// Fails when the ring is empty, when [`Part::Url`] is signed but no
-    /// public URL is set, or when [`Part::Timestamp`]/[`Part::Id`] is signed
-    /// but no source for it is configured.
+    /// Fails when the ring is empty, when the body is not signed, when
+    /// [`Part::Url`] is signed but no public URL is set, or when
+    /// [`Part::Timestamp`]/[`Part::Id`] is signed but no source for it is
+    /// configured.
     pub fn build(self, ring: &KeyRing) -> Result<HmacScheme, SchemeConfigError> {
         let c = &self.config;
+        if !c.content.contains(&Part::Body) {
+            return Err(SchemeConfigError::Invalid {
+                scheme: c.name,
+                reason: "the signed content must include Part::Body: nothing unsigned may reach the handler",
+            });
+        }
         if c.content.contains(&Part::Url) && c.public_url.is_none() {
             return Err(SchemeConfigError::MissingPublicUrl { scheme: c.name });
         }
@@ -557,6 +653,8 @@ impl HmacScheme {
                 public_url: None,
                 url_transform: None,
                 handshake: None,
+                dedup: DedupPolicy::Signed,
+                format: FormatRule::Always(Format::Json),
             },
         }
     }
@@ -728,7 +826,7 @@ impl HmacScheme {
                 keys: self.keys.len(),
             });
         }
-        let id_pointer = c.id_json.filter(|_| h.id.is_none());
+        let id_pointer = c.id_json;
         let ts_pointer = match c.timestamp {
             Some((TimestampSource::Json(pointer), _)) => Some(pointer),
             _ => None,
@@ -778,17 +876,31 @@ impl HmacScheme {
             // Parsed and checked in `read_head`.
             None => h.timestamp.map(|(_, millis)| from_unix_millis(millis)),
         };
-        let id = match h.id {
-            Some(id) => Some(id.to_owned()),
-            None => json_id
-                .and_then(|v| match v {
-                    serde_json::Value::String(s) => Some(s),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .filter(|s| !s.is_empty() && s.len() <= MAX_ID_LEN),
+        // A body id is signed (the body always is) and preferred; a header id
+        // is signed only when the content includes it.
+        let json_id = json_id
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty() && s.len() <= MAX_ID_LEN);
+        let (id, id_signed) = match (json_id, h.id) {
+            (Some(id), _) => (Some(id), true),
+            (None, Some(id)) => (Some(id.to_owned()), c.content.contains(&Part::Id)),
+            (None, None) => (None, false),
         };
-        Ok(Envelope { id, timestamp })
+        Ok(Envelope {
+            id,
+            id_signed,
+            timestamp,
+            format: c.format.format(body),
+            dedup: match c.dedup {
+                DedupPolicy::Signed => Dedup::Signed,
+                DedupPolicy::SignedOrId => Dedup::SignedOrId,
+                DedupPolicy::Off => Dedup::Off,
+            },
+        })
     }
 
     fn answer_handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
@@ -958,6 +1070,10 @@ impl Scheme for HmacScheme {
         self.config.name
     }
 
+    fn key_id(&self) -> KeyId {
+        self.keys.key_id()
+    }
+
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
         self.read_head(head, ctx).map(|_| ())
     }
@@ -990,6 +1106,9 @@ macro_rules! delegate_to_engine {
         impl $crate::scheme::Scheme for $ty {
             fn name(&self) -> &'static str {
                 $crate::scheme::Scheme::name(&self.0)
+            }
+            fn key_id(&self) -> $crate::scheme::KeyId {
+                $crate::scheme::Scheme::key_id(&self.0)
             }
             fn check_head(
                 &self,

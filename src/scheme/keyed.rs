@@ -6,6 +6,7 @@ use hmac::digest::block_api::EagerHash;
 use hmac::{Hmac, KeyInit, Mac};
 use subtle::{Choice, ConstantTimeEq};
 
+use super::KeyId;
 use crate::secret::{KeyRing, SecretError};
 
 /// One HMAC state per active secret, keyed once at configuration time and
@@ -25,6 +26,7 @@ use crate::secret::{KeyRing, SecretError};
 /// ```
 pub struct Keyed<D: EagerHash> {
     macs: Vec<Hmac<D>>,
+    key_id: KeyId,
 }
 
 impl<D: EagerHash> Clone for Keyed<D>
@@ -34,6 +36,7 @@ where
     fn clone(&self) -> Self {
         Self {
             macs: self.macs.clone(),
+            key_id: self.key_id,
         }
     }
 }
@@ -56,10 +59,19 @@ where
             .iter()
             .filter_map(|s| <Hmac<D> as KeyInit>::new_from_slice(s.expose_secret()).ok())
             .collect();
+        let newest = ring.iter().next().ok_or(SecretError::EmptyRing)?;
         if macs.is_empty() {
             return Err(SecretError::EmptyRing);
         }
-        Ok(Self { macs })
+        Ok(Self {
+            macs,
+            key_id: KeyId::from_secret(newest.expose_secret()),
+        })
+    }
+
+    /// The fingerprint of the newest secret (see [`KeyId`]).
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
     }
 
     /// Number of secrets.

@@ -44,6 +44,9 @@ impl Linear {
         HmacScheme::builder("linear", "linear-signature")
             .timestamp_json("/webhookTimestamp", TimeUnit::Millis)
             .id_header("linear-delivery")
+            // A retry re-signs the body with a fresh `webhookTimestamp` and
+            // keeps its (unsigned) delivery id: remember both.
+            .dedup_on_unsigned_id_too()
             .build_keys(ring)
             .map(Self)
     }

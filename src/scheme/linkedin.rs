@@ -67,7 +67,9 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use super::hmac::{header_value, json_response, query_param, text_secret_constructors};
-use super::{Context, Envelope, HmacScheme, Part, Scheme, SignError, VerifyError, hex_encode};
+use super::{
+    Context, Envelope, HmacScheme, KeyId, Part, Scheme, SignError, VerifyError, hex_encode,
+};
 use crate::secret::{KeyRing, SecretError};
 
 const HEADER: &str = "x-li-signature";
@@ -177,6 +179,10 @@ impl LinkedIn {
 impl Scheme for LinkedIn {
     fn name(&self) -> &'static str {
         "linkedin"
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.prefixed.key_id()
     }
 
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {

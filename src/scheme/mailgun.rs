@@ -35,8 +35,8 @@ use sha2::Sha256;
 
 use super::hmac::{MAX_ID_LEN, text_ring};
 use super::{
-    Context, Encoding, Envelope, Keyed, Scheme, SignError, VerifyError, check_timestamp,
-    parse_unix_digits,
+    Context, Dedup, Encoding, Envelope, Format, KeyId, Keyed, Scheme, SignError, VerifyError,
+    check_timestamp, parse_unix_digits,
 };
 use crate::clock::unix_seconds;
 use crate::secret::{KeyRing, SecretError};
@@ -64,13 +64,9 @@ struct Fields {
     event_id: Option<String>,
 }
 
-fn fields(head: &Parts, body: &[u8]) -> Option<Fields> {
-    let form = head
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if form {
+fn fields(body: &[u8]) -> Option<Fields> {
+    // The body's own bytes say whether it is a form, never `Content-Type`.
+    if Format::json_or_form(body) == Format::Form {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         return Some(Fields {
@@ -128,8 +124,12 @@ impl Scheme for Mailgun {
         "mailgun"
     }
 
-    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
-        let f = fields(head, body).ok_or(VerifyError::MalformedBody {
+    fn key_id(&self) -> KeyId {
+        self.keys.key_id()
+    }
+
+    fn verify(&self, _head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
+        let f = fields(body).ok_or(VerifyError::MalformedBody {
             reason: "no `signature` fields (timestamp, token, signature) in the body",
         })?;
         let mut tag = [0u8; 32];
@@ -148,14 +148,20 @@ impl Scheme for Mailgun {
         }
         let secs = parse_unix_digits(FIELD, &f.timestamp, 12)?;
         let timestamp = check_timestamp(FIELD, secs.saturating_mul(1000), ctx)?;
-        let id = f
+        // Only the timestamp and the token are signed: the token remembers
+        // the delivery, and the unsigned `event-data.id` beside it; without
+        // one, the (signed) token is the id shown.
+        let event_id = f
             .event_id
-            .or(Some(f.token))
             .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN);
-        Ok(Envelope {
-            id,
-            timestamp: Some(timestamp),
-        })
+        let envelope = match event_id {
+            Some(id) => Envelope::unsigned_id(Some(id)),
+            None => Envelope::signed_id(f.token.clone()),
+        };
+        Ok(envelope
+            .with_timestamp(timestamp)
+            .with_format(Format::json_or_form(body))
+            .with_dedup(Dedup::Value(f.token)))
     }
 
     /// Adds the `signature` object to a JSON object body (token = `id`).

@@ -56,6 +56,7 @@ pub mod twitch;
 pub mod typeform;
 pub mod zoom;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -147,18 +148,240 @@ impl Context {
     }
 }
 
-/// What a verified delivery tells about itself.
+/// What a verified delivery tells about itself, decided by the signed bytes
+/// only: an unsigned header may be shown (an unsigned `id`), never trusted.
 ///
 /// ```
-/// let e = tower_webhook::scheme::Envelope { id: Some("evt_1".into()), timestamp: None };
-/// assert_eq!(e.id.as_deref(), Some("evt_1"));
+/// use tower_webhook::scheme::{Dedup, Envelope, Format};
+/// let e = Envelope::signed_id("evt_1");
+/// assert_eq!(e.format, Format::Json);
+/// assert_eq!(e.dedup, Dedup::Signed);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Envelope {
-    /// The sender's event or delivery id, when the scheme carries one.
+    /// The sender's event or delivery id, when the scheme carries one
+    /// (signed or not: see [`id_signed`](Self::id_signed)).
     pub id: Option<String>,
+    /// Whether the signature covers `id`. Only a signed id can serve as the
+    /// dedup key; an unsigned one is shown to the handler, and used by
+    /// [`Dedup::SignedOrId`] only beside signed data.
+    pub id_signed: bool,
     /// The signed timestamp, when the scheme carries one.
     pub timestamp: Option<SystemTime>,
+    /// How the verified body is encoded, as the signed bytes say.
+    pub format: Format,
+    /// What the dedup store remembers the delivery by.
+    pub dedup: Dedup,
+}
+
+impl Envelope {
+    /// An envelope with a signed event id.
+    ///
+    /// ```
+    /// let e = tower_webhook::scheme::Envelope::signed_id("msg_1");
+    /// assert!(e.id_signed);
+    /// ```
+    pub fn signed_id(id: impl Into<String>) -> Self {
+        Self {
+            id: Some(id.into()),
+            id_signed: true,
+            ..Self::default()
+        }
+    }
+
+    /// An envelope with an event id the signature does not cover.
+    ///
+    /// ```
+    /// let e = tower_webhook::scheme::Envelope::unsigned_id(Some("d-1".to_owned()));
+    /// assert!(!e.id_signed);
+    /// ```
+    pub fn unsigned_id(id: Option<String>) -> Self {
+        Self {
+            id,
+            ..Self::default()
+        }
+    }
+
+    /// With `dedup` as what the store remembers the delivery by.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Dedup, Envelope};
+    /// assert_eq!(Envelope::default().with_dedup(Dedup::Off).dedup, Dedup::Off);
+    /// ```
+    pub fn with_dedup(mut self, dedup: Dedup) -> Self {
+        self.dedup = dedup;
+        self
+    }
+
+    /// With the signed timestamp `t`.
+    ///
+    /// ```
+    /// let e = tower_webhook::scheme::Envelope::default().with_timestamp(std::time::UNIX_EPOCH);
+    /// assert_eq!(e.timestamp, Some(std::time::UNIX_EPOCH));
+    /// ```
+    pub fn with_timestamp(mut self, t: SystemTime) -> Self {
+        self.timestamp = Some(t);
+        self
+    }
+
+    /// With the payload format `format`.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Envelope, Format};
+    /// assert_eq!(Envelope::default().with_format(Format::Form).format, Format::Form);
+    /// ```
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+}
+
+/// How a verified body is encoded. A scheme decides it from what the sender
+/// signed (the body's own bytes, or a signed URL), never from the unsigned
+/// `Content-Type`: a signed JSON body re-sent as a form stays JSON.
+///
+/// ```
+/// use tower_webhook::scheme::Format;
+/// assert_eq!(Format::json_or_form(b"  {\"a\":1}"), Format::Json);
+/// assert_eq!(Format::json_or_form(b"a=1&b=2"), Format::Form);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// A JSON document.
+    #[default]
+    Json,
+    /// An `application/x-www-form-urlencoded` form.
+    Form,
+    /// A form whose `payload` field holds the JSON document (GitHub's
+    /// `application/x-www-form-urlencoded` content type, Slack's
+    /// interactivity requests).
+    FormPayload,
+}
+
+impl Format {
+    /// JSON when the body's first non-whitespace byte opens a JSON object or
+    /// array, a form otherwise.
+    pub fn json_or_form(body: &[u8]) -> Self {
+        match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{' | b'[') => Self::Json,
+            _ => Self::Form,
+        }
+    }
+
+    /// JSON, or [`FormPayload`](Self::FormPayload) when the body is a form
+    /// that starts with `payload=`.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::Format;
+    /// assert_eq!(Format::json_or_payload_form(b"payload=%7B%7D"), Format::FormPayload);
+    /// assert_eq!(Format::json_or_payload_form(b"{}"), Format::Json);
+    /// ```
+    pub fn json_or_payload_form(body: &[u8]) -> Self {
+        if body.starts_with(b"payload=") {
+            Self::FormPayload
+        } else {
+            Self::Json
+        }
+    }
+}
+
+/// What the dedup store remembers a verified delivery by. Keys come from
+/// signed data only, so that one captured delivery re-sent with fresh
+/// unsigned ids is still recognised; see `SENDERS.md` for each preset's
+/// choice.
+///
+/// ```
+/// use tower_webhook::scheme::Dedup;
+/// assert_eq!(Dedup::default(), Dedup::Signed);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dedup {
+    /// By the signed event id when the signature covers it
+    /// ([`Envelope::id_signed`]), else by the SHA-256 of the verified body.
+    /// For senders whose retries resend the same signed body or signed id.
+    #[default]
+    Signed,
+    /// As [`Signed`](Self::Signed), and by the unsigned event id too: a
+    /// delivery is a duplicate when either was seen. For senders whose
+    /// retries re-sign a changed body (a fresh timestamp inside it) but keep
+    /// their unsigned delivery id (Linear). The unsigned id is only written
+    /// when a delivery is handled, never on a duplicate.
+    SignedOrId,
+    /// By this signed value, for a sender that signs neither the body nor
+    /// the id (Mailgun's token), and by the unsigned event id too, as in
+    /// [`SignedOrId`](Self::SignedOrId).
+    Value(String),
+    /// Not deduplicated: the sender's bodies legitimately repeat (Dropbox
+    /// says only "this account changed"), so a second identical
+    /// notification is a real one. Every verified delivery reaches the
+    /// handler; make its work harmless to repeat.
+    Off,
+}
+
+/// A one-way, keyed fingerprint of the keys a scheme verifies with. The
+/// layer's default dedup namespace is built from it, so that replicas
+/// sharing a configuration agree, and two apps with different secrets that
+/// share a store never see each other's keys.
+///
+/// ```
+/// use tower_webhook::scheme::KeyId;
+/// let a = KeyId::from_secret(b"secret-a");
+/// assert_ne!(a, KeyId::from_secret(b"secret-b"));
+/// assert_eq!(a.to_string().len(), 32);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyId([u8; 16]);
+
+/// The label the fingerprints are derived under.
+const KEY_ID_LABEL: &[u8] = b"tower-webhook dedup namespace v1";
+
+impl KeyId {
+    /// HMAC-SHA256 of a fixed label keyed with `secret`, truncated to 128
+    /// bits: it reveals nothing a short secret could be guessed from
+    /// without the secret itself.
+    pub fn from_secret(secret: &[u8]) -> Self {
+        use ::hmac::{KeyInit, Mac};
+        let mut out = [0u8; 16];
+        if let Ok(mut mac) = ::hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
+            mac.update(KEY_ID_LABEL);
+            out.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        }
+        Self(out)
+    }
+
+    /// SHA-256 of a fixed label and `public_key`, truncated to 128 bits, for
+    /// schemes that verify with public keys (nothing to hide).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::KeyId;
+    /// assert_ne!(KeyId::from_public_key(b"pk"), KeyId::from_secret(b"pk"));
+    /// ```
+    pub fn from_public_key(public_key: &[u8]) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(KEY_ID_LABEL)
+            .chain_update(b"/public/")
+            .chain_update(public_key)
+            .finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        Self(out)
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
 }
 
 /// Why a delivery failed verification. Every variant answers 401.
@@ -332,12 +555,13 @@ pub enum SchemeConfigError {
 ///
 /// ```
 /// use subtle::ConstantTimeEq;
-/// use tower_webhook::scheme::{single_header, Context, Envelope, Scheme, VerifyError};
+/// use tower_webhook::scheme::{single_header, Context, Envelope, KeyId, Scheme, VerifyError};
 ///
 /// struct Token(Vec<u8>);
 ///
 /// impl Scheme for Token {
 ///     fn name(&self) -> &'static str { "token" }
+///     fn key_id(&self) -> KeyId { KeyId::from_secret(&self.0) }
 ///     fn has_timestamp(&self) -> bool { false }
 ///     fn verify(&self, head: &http::request::Parts, _: &[u8], _: &Context) -> Result<Envelope, VerifyError> {
 ///         let header = "x-token";
@@ -354,6 +578,11 @@ pub enum SchemeConfigError {
 pub trait Scheme: Send + Sync + 'static {
     /// A short stable name (`"standard"`, `"stripe"`), used in dedup keys and logs.
     fn name(&self) -> &'static str;
+
+    /// A fingerprint of the keys this scheme verifies with (its newest
+    /// secret, or its public keys): [`KeyId::from_secret`] or
+    /// [`KeyId::from_public_key`]. The layer's default dedup namespace.
+    fn key_id(&self) -> KeyId;
 
     /// Checks what can be checked from the head alone, before the body is
     /// buffered: required headers present and well-formed, timestamp within
@@ -402,6 +631,9 @@ macro_rules! forward_scheme {
         impl<S: Scheme + ?Sized> Scheme for $ty {
             fn name(&self) -> &'static str {
                 (**self).name()
+            }
+            fn key_id(&self) -> KeyId {
+                (**self).key_id()
             }
             fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
                 (**self).check_head(head, ctx)
@@ -461,6 +693,9 @@ impl std::fmt::Debug for AnyScheme {
 impl Scheme for AnyScheme {
     fn name(&self) -> &'static str {
         self.0.name()
+    }
+    fn key_id(&self) -> KeyId {
+        self.0.key_id()
     }
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
         self.0.check_head(head, ctx)

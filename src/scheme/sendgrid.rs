@@ -64,7 +64,7 @@ use p256::ecdsa::signature::{MultipartSigner, MultipartVerifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 use super::{
-    Context, Envelope, Scheme, SignError, VerifyError, check_timestamp, parse_unix_digits,
+    Context, Envelope, KeyId, Scheme, SignError, VerifyError, check_timestamp, parse_unix_digits,
     single_header,
 };
 use crate::clock::unix_seconds;
@@ -237,6 +237,11 @@ impl Scheme for SendGrid {
         "sendgrid"
     }
 
+    fn key_id(&self) -> KeyId {
+        let newest = self.keys.first().map(VerifyingKey::to_sec1_bytes);
+        KeyId::from_public_key(newest.as_deref().unwrap_or_default())
+    }
+
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
         Self::read(head, ctx).map(drop)
     }
@@ -255,10 +260,7 @@ impl Scheme for SendGrid {
                 keys: self.keys.len(),
             });
         }
-        Ok(Envelope {
-            id: None,
-            timestamp: Some(time),
-        })
+        Ok(Envelope::default().with_timestamp(time))
     }
 
     /// Signs as SendGrid does (the event id is not used: SendGrid sends

@@ -24,7 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{Handshake, delegate_to_engine, text_secret_constructors};
+use super::hmac::{FormatRule, Handshake, delegate_to_engine, text_secret_constructors};
 use super::{HmacScheme, Part, TimeUnit};
 use crate::secret::{KeyRing, SecretError};
 
@@ -55,6 +55,8 @@ impl Slack {
                 Part::Body,
             ])
             .id_json("/event_id")
+            // Events are JSON; slash commands and interactivity are forms.
+            .format_rule(FormatRule::JsonOrForm)
             .handshake(Handshake::Slack)
             .build_keys(ring)
             .map(Self)

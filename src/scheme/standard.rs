@@ -51,7 +51,7 @@ use hmac::Mac;
 use sha2::Sha256;
 
 use super::keyed::ct_eq;
-use super::{Context, Envelope, Keyed, Scheme, SignError, VerifyError};
+use super::{Context, Envelope, KeyId, Keyed, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, Secret, SecretError};
 
 #[cfg(feature = "ed25519")]
@@ -181,6 +181,10 @@ fn decode_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
 impl Scheme for StandardWebhooks {
     fn name(&self) -> &'static str {
         "standard"
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.keys.key_id()
     }
 
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {

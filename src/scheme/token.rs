@@ -38,7 +38,7 @@ use subtle::{Choice, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use super::hmac::{MAX_ID_LEN, header_value, text_ring};
-use super::{Context, Envelope, Scheme, SignError, VerifyError, single_header};
+use super::{Context, Dedup, Envelope, KeyId, Scheme, SignError, VerifyError, single_header};
 use crate::secret::{KeyRing, Secret, SecretError};
 
 /// A shared token in a header; see the [module docs](self).
@@ -174,15 +174,21 @@ impl Scheme for Token {
         self.name
     }
 
+    fn key_id(&self) -> KeyId {
+        self.newest
+            .as_ref()
+            .map(|s| KeyId::from_secret(s.expose_secret()))
+            .unwrap_or_else(|| KeyId::from_secret(b""))
+    }
+
     fn check_head(&self, head: &Parts, _ctx: &Context) -> Result<(), VerifyError> {
         self.check(head).map(|_| ())
     }
 
     fn verify(&self, head: &Parts, _body: &[u8], _ctx: &Context) -> Result<Envelope, VerifyError> {
-        Ok(Envelope {
-            id: self.check(head)?,
-            timestamp: None,
-        })
+        // Nothing is signed: the body's digest and the id header both
+        // remember a delivery (see `Dedup::SignedOrId`).
+        Ok(Envelope::unsigned_id(self.check(head)?).with_dedup(Dedup::SignedOrId))
     }
 
     fn has_timestamp(&self) -> bool {

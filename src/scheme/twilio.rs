@@ -44,8 +44,8 @@ use subtle::ConstantTimeEq;
 use super::hmac::{MAX_ID_LEN, header_value, text_ring};
 use super::url::PublicUrl;
 use super::{
-    Context, Encoding, Envelope, Keyed, Scheme, SchemeConfigError, SignError, VerifyError,
-    hex_encode, single_header,
+    Context, Encoding, Envelope, Format, KeyId, Keyed, Scheme, SchemeConfigError, SignError,
+    VerifyError, hex_encode, single_header,
 };
 use crate::secret::KeyRing;
 
@@ -176,6 +176,10 @@ impl Scheme for Twilio {
         "twilio"
     }
 
+    fn key_id(&self) -> KeyId {
+        self.keys.key_id()
+    }
+
     fn check_head(&self, head: &Parts, _ctx: &Context) -> Result<(), VerifyError> {
         single_header(&head.headers, SIGNATURE)?
             .ok_or(VerifyError::MissingHeader { header: SIGNATURE })?;
@@ -213,13 +217,18 @@ impl Scheme for Twilio {
                 keys: self.keys.len(),
             });
         }
+        // The idempotency token is not signed: shown, never trusted (the
+        // signed form or body's digest dedups). The format follows what the
+        // signature covered: the form's parameters, or a body whose hash the
+        // signed URL carries.
         let id = single_header(&head.headers, ID)?
             .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN)
             .map(str::to_owned);
-        Ok(Envelope {
-            id,
-            timestamp: None,
-        })
+        let format = match covered {
+            Covered::Form(_) => Format::Form,
+            Covered::BodyHash => Format::Json,
+        };
+        Ok(Envelope::unsigned_id(id).with_format(format))
     }
 
     fn has_timestamp(&self) -> bool {

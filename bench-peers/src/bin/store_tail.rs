@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use tower_webhook::dedup::{MemoryStore, Reservation};
+use tower_webhook::dedup::{Claim, MemoryStore, Reservation};
 
 fn main() {
     let count: usize = std::env::args()
@@ -25,7 +25,9 @@ fn main() {
         key.clear();
         write!(key, "standard:8:/webhook:msg_{i:016x}").unwrap();
         let t = Instant::now();
-        let Ok(Reservation::Fresh(token)) = store.reserve_now(&key, Duration::from_secs(60)) else {
+        let claim = Claim::new(Duration::from_secs(60), Duration::from_secs(3600));
+        let token = claim.token;
+        let Ok(Reservation::Fresh) = store.reserve_now(&key, claim) else {
             panic!("store refused id {i}");
         };
         assert!(store.commit_now(&key, token, Duration::from_secs(3600)));

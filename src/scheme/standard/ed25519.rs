@@ -62,7 +62,7 @@ use http::request::Parts;
 pub use keys::{PUBLIC_PREFIX, SECRET_PREFIX};
 
 use super::head::{self, Head};
-use crate::scheme::{Context, Envelope, Scheme, SignError, VerifyError};
+use crate::scheme::{Context, Envelope, KeyId, Scheme, SignError, VerifyError};
 use crate::secret::SecretError;
 
 /// The most `v1a` entries a signature header may hold. Senders list one per
@@ -267,6 +267,11 @@ impl fmt::Debug for StandardWebhooksEd25519 {
 impl Scheme for StandardWebhooksEd25519 {
     fn name(&self) -> &'static str {
         "standard-ed25519"
+    }
+
+    fn key_id(&self) -> KeyId {
+        let newest = self.verifying.first().map(VerifyingKey::to_bytes);
+        KeyId::from_public_key(newest.as_ref().map_or(&[][..], |k| &k[..]))
     }
 
     fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {

@@ -109,18 +109,15 @@ impl<'h> Head<'h> {
 
     /// The envelope of a delivery whose signature verified.
     pub(super) fn envelope(&self) -> Envelope {
-        Envelope {
-            id: Some(self.id.to_owned()),
-            // Whole seconds, at most 12 digits: no division by 1000 and no
-            // overflow (the fallback is never taken).
-            timestamp: Some(
-                UNIX_EPOCH
-                    .checked_add(Duration::from_secs(self.timestamp_secs.unsigned_abs()))
-                    .unwrap_or_else(|| {
-                        crate::clock::from_unix_millis(self.timestamp_secs.saturating_mul(1000))
-                    }),
-            ),
-        }
+        // Whole seconds, at most 12 digits: no division by 1000 and no
+        // overflow (the fallback is never taken).
+        Envelope::signed_id(self.id).with_timestamp(
+            UNIX_EPOCH
+                .checked_add(Duration::from_secs(self.timestamp_secs.unsigned_abs()))
+                .unwrap_or_else(|| {
+                    crate::clock::from_unix_millis(self.timestamp_secs.saturating_mul(1000))
+                }),
+        )
     }
 }
 
