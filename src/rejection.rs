@@ -17,7 +17,7 @@
 //! | [`Duplicate`](Rejection::Duplicate) | 200 |
 //! | [`InFlight`](Rejection::InFlight) | 409 + `Retry-After` |
 //! | [`Store`](Rejection::Store) | 503 + `Retry-After` |
-//! | [`Tenant`](Rejection::Tenant) | 401, or 503 + `Retry-After` when the key lookup fails |
+//! | [`Tenant`](Rejection::Tenant) | 401 (no tenant, unknown tenant, [tenant name too long](ResolveError::TenantTooLong)), or 503 + `Retry-After` when the key lookup fails |
 //! | [`Payload`](Rejection::Payload) | 400 |
 //!
 //! ```
@@ -190,6 +190,26 @@ mod tests {
         let r = Rejection::Duplicate { id: "a".into() }.default_response();
         assert_eq!(r.status(), 200);
         assert!(r.headers().get("retry-after").is_none());
+    }
+
+    #[test]
+    fn tenant_refusals_are_401_except_a_failed_lookup() {
+        for e in [
+            ResolveError::NoTenant,
+            ResolveError::UnknownTenant("x".into()),
+            ResolveError::TenantTooLong { len: 200, max: 128 },
+        ] {
+            let r = Rejection::Tenant(e);
+            assert_eq!(r.status(), 401);
+            assert_eq!(r.retry_after(), None);
+            assert_eq!(
+                r.default_response().body(),
+                &Bytes::from_static(b"unauthorized\n")
+            );
+        }
+        let r = Rejection::Tenant(ResolveError::Unavailable("down".into()));
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.retry_after(), Some(STORE_RETRY_AFTER));
     }
 
     #[test]

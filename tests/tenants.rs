@@ -14,12 +14,20 @@ use common::*;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use tower::Layer;
-use tower_webhook::resolver::{ResolveError, TenantKeys};
+use tower_webhook::resolver::{MAX_TENANT_LEN, ResolveError, TenantKeys};
 use tower_webhook::scheme::StandardWebhooks;
 use tower_webhook::sign::Signer;
 use tower_webhook::{Rejection, WebhookLayer};
 
 fn layer(lookups: Arc<AtomicUsize>, f: &Fixture) -> WebhookLayer<StandardWebhooks> {
+    layer_with(lookups, f, |keys| keys)
+}
+
+fn layer_with(
+    lookups: Arc<AtomicUsize>,
+    f: &Fixture,
+    tune: impl FnOnce(TenantKeys<StandardWebhooks>) -> TenantKeys<StandardWebhooks>,
+) -> WebhookLayer<StandardWebhooks> {
     let keys = TenantKeys::new(
         |head| head.uri.path().strip_prefix("/hooks/").map(str::to_owned),
         move |tenant: String| {
@@ -36,7 +44,7 @@ fn layer(lookups: Arc<AtomicUsize>, f: &Fixture) -> WebhookLayer<StandardWebhook
         },
     )
     .clock(f.clock.clone());
-    WebhookLayer::with_resolver(keys)
+    WebhookLayer::with_resolver(tune(keys))
         .clock(f.clock.clone())
         .dedup(f.store.clone())
 }
@@ -146,4 +154,71 @@ async fn unknown_tenant_is_401_and_failed_lookup_is_503() {
     assert_eq!(lookups.load(Ordering::SeqCst), before);
     assert_eq!(h.calls(), 0);
     assert!(f.store.is_empty());
+}
+
+#[tokio::test]
+async fn overlong_and_empty_tenant_names_are_refused_without_a_lookup() {
+    let f = fixture();
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = layer(lookups.clone(), &f);
+    let h = Counter::new(StatusCode::OK);
+    let long = "a".repeat(MAX_TENANT_LEN + 1);
+    let (status, rejection, ..) = send(
+        layer.layer(h.service()),
+        signed_for(&format!("/hooks/{long}"), SECRET, "e"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        rejection,
+        Some(Rejection::Tenant(ResolveError::TenantTooLong {
+            len: MAX_TENANT_LEN + 1,
+            max: MAX_TENANT_LEN,
+        }))
+    );
+    let (status, rejection, ..) =
+        send(layer.layer(h.service()), signed_for("/hooks/", SECRET, "e")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(rejection, Some(Rejection::Tenant(ResolveError::NoTenant)));
+    assert_eq!(lookups.load(Ordering::SeqCst), 0);
+    assert_eq!(h.calls(), 0);
+    assert!(f.store.is_empty());
+}
+
+#[tokio::test]
+async fn made_up_tenants_do_not_evict_a_real_one() {
+    let f = fixture();
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = layer_with(lookups.clone(), &f, |keys| {
+        keys.capacity(2).negative_capacity(2)
+    });
+    let h = Counter::new(StatusCode::OK);
+    let ok = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/acme", SECRET, "evt_1"),
+    )
+    .await;
+    assert_eq!(ok.0, StatusCode::OK);
+    for i in 0..40 {
+        let (status, ..) = send(
+            layer.layer(h.service()),
+            signed_for(&format!("/hooks/junk-{i}"), SECRET, "e"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let before = lookups.load(Ordering::SeqCst);
+    assert_eq!(before, 41);
+    let ok = send(
+        layer.layer(h.service()),
+        signed_for("/hooks/acme", SECRET, "evt_2"),
+    )
+    .await;
+    assert_eq!(ok.0, StatusCode::OK);
+    assert_eq!(
+        lookups.load(Ordering::SeqCst),
+        before,
+        "acme is still cached after the flood"
+    );
+    assert_eq!(h.calls(), 2);
 }
