@@ -62,9 +62,17 @@ for scheme in $presets; do
   # the event id from notificationId.
   body="{\"id\":\"evt_$scheme\",\"notificationId\":\"evt_$scheme\",\"type\":\"x\",\"webhookTimestamp\":$(date +%s%3N)}"
   [ "$(send --id "evt_$scheme" "$body")" = "204 No Content" ] || fail "$scheme: first delivery"
-  [ "$(send --id "evt_$scheme" "$body")" = "200 OK" ] || fail "$scheme: duplicate"
+  if [ "$scheme" = dropbox ]; then
+    # Dropbox's notifications legitimately repeat ("this account changed"):
+    # its dedup is off, so the copy is handled too.
+    [ "$(send --id "evt_$scheme" "$body")" = "204 No Content" ] || fail "$scheme: repeated notification"
+    lines=2
+  else
+    [ "$(send --id "evt_$scheme" "$body")" = "200 OK" ] || fail "$scheme: duplicate"
+    lines=1
+  fi
   sleep 0.1
-  [ "$(wc -l <"$out")" -eq 1 ] || fail "$scheme: expected one line on stdout"
+  [ "$(wc -l <"$out")" -eq "$lines" ] || fail "$scheme: expected $lines line(s) on stdout"
   kill $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
 done
