@@ -206,10 +206,21 @@ fn body_for(name: &str, raw: &[u8], millis: i64) -> Vec<u8> {
         "mailgun" => format!(r#"{{"event-data":{{"id":"{hex}"}}}}"#).into_bytes(),
         "twilio-form" => format!("Body={hex}&From=%2B1555&To=x").into_bytes(),
         // The bare-body reading refuses (and cannot sign) a body starting
-        // with `hmacsha256=`.
-        "linkedin-bare" if raw.starts_with(b"hmacsha256=") => [b"{}".as_slice(), raw].concat(),
+        // with `hmacsha256=` or that is a UUID (a challengeCode's form).
+        "linkedin-bare" if bare_reading_refuses(raw) => [b"{}".as_slice(), raw].concat(),
         _ => raw.to_vec(),
     }
+}
+
+/// The bodies LinkedIn's bare-body reading refuses: those starting with
+/// `hmacsha256=`, and UUIDs (8-4-4-4-12 hex digits).
+fn bare_reading_refuses(raw: &[u8]) -> bool {
+    let uuid = raw.len() == 36
+        && raw.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    uuid || raw.starts_with(b"hmacsha256=")
 }
 
 /// A replacement for `orig` that differs from it even ignoring case.
@@ -390,7 +401,7 @@ proptest! {
         };
         let Ok(request) = Signer::new(&signer).request("/li", raw.clone()) else {
             // Only the bare reading refuses to sign, and only such bodies.
-            prop_assert!(bare && raw.starts_with(b"hmacsha256="));
+            prop_assert!(bare && bare_reading_refuses(&raw));
             return Ok(());
         };
         let (head, body) = request.into_parts();

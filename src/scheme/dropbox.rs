@@ -4,7 +4,15 @@
 //!   with the app secret (its text).
 //! - Handshake: Dropbox verifies an endpoint with `GET ?challenge=...` and
 //!   expects the challenge echoed; it is answered as `text/plain` with
-//!   `X-Content-Type-Options: nosniff`, without calling the handler.
+//!   `X-Content-Type-Options: nosniff`, without calling the handler. Only a
+//!   challenge of 1 to [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN)
+//!   bytes of printable ASCII is echoed (Dropbox sends a random alphanumeric
+//!   string); any other `GET` is answered 405.
+//! - The echo is no oracle: anyone may ask, but the answer is the query
+//!   string's own text, computed without the secret, so it tells the asker
+//!   nothing they did not send. A signature the verifier accepts is an
+//!   HMAC under the app secret; whoever could put one into a challenge
+//!   already had it.
 //! - No event id and no timestamp: notifications only say "something
 //!   changed"; the layer dedups on the body's hash.
 //!
@@ -19,8 +27,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use bytes::Bytes;
+use http::request::Parts;
+
 use super::HmacScheme;
-use super::hmac::{Handshake, delegate_to_engine, text_secret_constructors};
+use super::handshake::printable;
+use super::hmac::{
+    Handshake, delegate_to_engine, query_param, text_response, text_secret_constructors,
+};
 use crate::secret::{KeyRing, SecretError};
 
 /// Dropbox's `X-Dropbox-Signature` scheme; see the [module docs](self).
@@ -50,6 +64,15 @@ impl Dropbox {
     }
 }
 
+/// The answer to `GET ?challenge=...`: the challenge, echoed as text.
+pub(crate) fn challenge(head: &Parts) -> Option<http::Response<Bytes>> {
+    if head.method != http::Method::GET {
+        return None;
+    }
+    let challenge = query_param(head, "challenge")?;
+    text_response(printable(&challenge)?.to_owned(), "text/plain")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +94,22 @@ mod tests {
             .into_parts()
             .0;
         assert!(s.handshake(&post, None).is_none());
+    }
+
+    #[test]
+    fn only_printable_bounded_challenges_are_echoed() {
+        let s = Dropbox::new("k").unwrap();
+        let get = |uri: &str| http::Request::get(uri).body(()).unwrap().into_parts().0;
+        let echo = |q: &str| {
+            s.handshake(&get(&format!("/?challenge={q}")), None)
+                .map(|r| r.into_body())
+        };
+        assert_eq!(echo("Xq9zR4tWm2").as_deref(), Some(&b"Xq9zR4tWm2"[..]));
+        for bad in ["", "a%0Ab", "a%00b", "d%C3%A9j%C3%A0", "%7F"] {
+            assert_eq!(echo(bad), None, "{bad}");
+        }
+        let longest = "a".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN);
+        assert!(echo(&longest).is_some());
+        assert!(echo(&format!("{longest}a")).is_none());
     }
 }

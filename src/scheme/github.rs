@@ -40,7 +40,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::hmac::{FormatRule, bounded, query_param, text_response, text_ring};
+use super::handshake::printable;
+use super::hmac::{FormatRule, query_param, text_response, text_ring};
 use super::util::first_header;
 use super::{Algorithm, Context, Envelope, HmacScheme, KeyId, Scheme, SignError, VerifyError};
 use crate::secret::{KeyRing, SecretError};
@@ -196,7 +197,14 @@ impl Scheme for GitHub {
 /// `X-Hub-Signature-256` signature keyed with the app secret, plus the
 /// `GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`
 /// verification request, answered with the challenge when the verify token
-/// matches (compared in constant time).
+/// matches (compared in constant time). Only a challenge of 1 to
+/// [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN) bytes of printable
+/// ASCII is echoed (Meta sends a number); any other `GET` is answered 405.
+///
+/// The echo is no oracle: the answer is the query string's own text,
+/// computed without the app secret, and only to whoever knows the verify
+/// token. A signature the verifier accepts is an HMAC under the app secret;
+/// whoever could put one into `hub.challenge` already had it.
 ///
 /// ```
 /// use http::Request;
@@ -284,7 +292,7 @@ impl Scheme for Meta {
             return None;
         }
         let challenge = query_param(head, "hub.challenge")?;
-        text_response(bounded(&challenge)?.to_owned(), "text/plain")
+        text_response(printable(&challenge)?.to_owned(), "text/plain")
     }
 
     fn has_timestamp(&self) -> bool {
@@ -427,5 +435,25 @@ mod tests {
             .is_none()
         );
         assert!(!format!("{s:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn meta_echoes_only_printable_bounded_challenges() {
+        let s = Meta::new("app").unwrap().verify_token("vt");
+        let echo = |challenge: &str| {
+            let uri = format!("/?hub.mode=subscribe&hub.verify_token=vt&hub.challenge={challenge}");
+            s.handshake(
+                &http::Request::get(uri).body(()).unwrap().into_parts().0,
+                None,
+            )
+            .map(|r| r.into_body())
+        };
+        assert_eq!(echo("1158201444").as_deref(), Some(&b"1158201444"[..]));
+        for bad in ["", "1%0A2", "%00", "%C3%A9"] {
+            assert_eq!(echo(bad), None, "{bad}");
+        }
+        let longest = "1".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN);
+        assert!(echo(&longest).is_some());
+        assert!(echo(&format!("{longest}1")).is_none());
     }
 }

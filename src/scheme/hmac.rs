@@ -178,11 +178,14 @@ enum TimestampSource {
 /// A handshake recognised by a preset built on the engine.
 #[derive(Clone, Debug)]
 pub(crate) enum Handshake {
-    /// Slack `url_verification`: echo `challenge` (signed POST).
+    /// Slack `url_verification`: echo `challenge` (signed POST, recognised
+    /// by the body's `type`).
     Slack,
-    /// Zoom `endpoint.url_validation`: answer `plainToken` and its HMAC.
+    /// Zoom `endpoint.url_validation`: answer `plainToken` and its HMAC, for
+    /// tokens of Zoom's form only.
     Zoom,
-    /// Twitch EventSub `webhook_callback_verification`: echo `challenge`.
+    /// Twitch EventSub `webhook_callback_verification`: echo `challenge`
+    /// (recognised by the signed body, never by the message type header).
     Twitch,
     /// Dropbox: `GET ?challenge=` echoed as text.
     Dropbox,
@@ -906,52 +909,12 @@ impl HmacScheme {
     fn answer_handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
         let handshake = self.config.handshake.as_ref()?;
         match (handshake, body) {
-            (Handshake::Dropbox, None) => {
-                if head.method != http::Method::GET {
-                    return None;
-                }
-                let challenge = query_param(head, "challenge")?;
-                if challenge.len() > MAX_CHALLENGE_LEN {
-                    return None;
-                }
-                text_response(challenge, "text/plain")
-            }
-            (Handshake::Slack, Some(body)) => {
-                // Cheap test first: most deliveries are events, not handshakes.
-                if !contains(body, b"url_verification") {
-                    return None;
-                }
-                let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-                if json.get("type")?.as_str()? != "url_verification" {
-                    return None;
-                }
-                let challenge = bounded(json.get("challenge")?.as_str()?)?;
-                json_response(&serde_json::json!({ "challenge": challenge }))
-            }
+            (Handshake::Dropbox, None) => super::dropbox::challenge(head),
+            (Handshake::Slack, Some(body)) => super::slack::url_verification(body),
             (Handshake::Zoom, Some(body)) => {
-                if !contains(body, b"endpoint.url_validation") {
-                    return None;
-                }
-                let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-                if json.get("event")?.as_str()? != "endpoint.url_validation" {
-                    return None;
-                }
-                let plain = bounded(json.pointer("/payload/plainToken")?.as_str()?)?;
-                let encrypted = super::hex_encode(&self.tag_first(plain.as_bytes()));
-                json_response(&serde_json::json!({
-                    "plainToken": plain,
-                    "encryptedToken": encrypted,
-                }))
+                super::zoom::url_validation(body, |token| self.tag_first(token))
             }
-            (Handshake::Twitch, Some(body)) => {
-                let kind = head.headers.get("twitch-eventsub-message-type")?;
-                if kind.as_bytes() != b"webhook_callback_verification" {
-                    return None;
-                }
-                let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-                let challenge = bounded(json.get("challenge")?.as_str()?)?;
-                text_response(challenge.to_owned(), "text/plain")
-            }
+            (Handshake::Twitch, Some(body)) => super::twitch::callback_verification(head, body),
             _ => None,
         }
     }
@@ -1019,10 +982,6 @@ impl HmacScheme {
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 pub(crate) fn header_value(v: &str) -> Result<HeaderValue, SignError> {
     HeaderValue::from_str(v).map_err(|_| SignError::Invalid(format!("header value {v:?}")))
 }
@@ -1035,14 +994,19 @@ pub(crate) fn query_param(head: &Parts, name: &str) -> Option<String> {
 }
 
 /// The longest challenge echoed back in a handshake, in bytes; senders use
-/// a few dozen. Longer ones are not answered (the layer then answers 405 or
-/// hands a signed POST to the handler).
+/// a few dozen. Longer ones, and ones that are not printable ASCII, are not
+/// answered: a `GET` is then answered 405, and a signed handshake message
+/// 400 (it never reaches the handler).
+///
+/// ```
+/// use tower_webhook::scheme::{hmac::MAX_CHALLENGE_LEN, Dropbox, Scheme};
+/// let scheme = Dropbox::new("app-secret")?;
+/// let get = |c: &str| http::Request::get(format!("/dropbox?challenge={c}")).body(()).map(|r| r.into_parts().0);
+/// assert!(scheme.handshake(&get(&"a".repeat(MAX_CHALLENGE_LEN))?, None).is_some());
+/// assert!(scheme.handshake(&get(&"a".repeat(MAX_CHALLENGE_LEN + 1))?, None).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_CHALLENGE_LEN: usize = 1024;
-
-/// `challenge` if it is not longer than [`MAX_CHALLENGE_LEN`].
-pub(crate) fn bounded(challenge: &str) -> Option<&str> {
-    (challenge.len() <= MAX_CHALLENGE_LEN).then_some(challenge)
-}
 
 /// A 200 answer with `body` as `content_type`, never sniffed as HTML.
 pub(crate) fn text_response(

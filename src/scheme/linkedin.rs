@@ -8,9 +8,10 @@
 //!   `{"challengeCode":"<the code>","challengeResponse":"<hex HMAC-SHA256 of the code, keyed with the clientSecret>"}`.
 //!   The layer answers it without calling the handler, with the newest
 //!   secret (serve each application of a parent-child integration with its
-//!   own scheme, say through `TenantKeys` reading `applicationId`). A code
-//!   that is empty or longer than [`MAX_CHALLENGE_CODE_LEN`] bytes is not
-//!   answered (the layer then answers 405).
+//!   own scheme, say through `TenantKeys` reading `applicationId`). Only a
+//!   code of the form LinkedIn sends is answered: a UUID, 36 bytes, hex
+//!   digits (either case) in groups of 8-4-4-4-12 separated by `-`, nothing
+//!   around it. Any other `GET` is answered 405.
 //! - **Notifications**: `POST` with header `X-LI-Signature`, an HMAC-SHA256
 //!   keyed with the app's clientSecret (its text), in hex of either case,
 //!   with or without a leading `hmacsha256=` (stripped when present).
@@ -26,6 +27,22 @@
 //!   `"hmacsha256=" + B` (reading 1, body `B`) can pass as one of the body
 //!   `"hmacsha256=" + B` (reading 2). [`Scheme::sign`] writes the
 //!   prefixed-body reading, plain lower-case hex, unless pinned otherwise.
+//! - **Why the challenge answer is never a signature.** The validation
+//!   request is not authenticated: anyone can send `GET ?challengeCode=X` and
+//!   read `hex(HMAC(clientSecret, X))`. The verifier accepts, for body `B`,
+//!   `HMAC(k, "hmacsha256=" + B)` (prefixed reading) or `HMAC(k, B)` (bare
+//!   reading), for any active secret `k`. HMAC-SHA256 collisions aside, an
+//!   answer is a signature only if the code `X` equals the signed content,
+//!   and the two are kept disjoint: `X` is always a UUID; the prefixed
+//!   reading's content starts with `hmacsha256=` (its `h` is no hex digit),
+//!   so it is never a UUID; and under the bare reading, whose content is the
+//!   body itself, a body that is a UUID is refused (either hex case; the
+//!   answer covers exactly the 36 bytes of the code, so a UUID with
+//!   whitespace or quotes around it is another message, which no answer
+//!   signs, and is not refused). LinkedIn's notifications are JSON objects,
+//!   never a bare UUID. Before this rule, asking for
+//!   `challengeCode=<any body>` (or `hmacsha256=<any body>`) made the layer
+//!   sign any delivery an attacker liked.
 //! - **Event id**: the body's top-level `notificationId` (a number or a
 //!   string), as LinkedIn asks to deduplicate on it. A body without one
 //!   (Lead Sync's `LEAD_ACTION`, and batches that list their notifications,
@@ -75,18 +92,16 @@ use crate::secret::{KeyRing, SecretError};
 const HEADER: &str = "x-li-signature";
 const PREFIX: &str = "hmacsha256=";
 
-/// The longest `challengeCode` answered, in bytes. LinkedIn sends a UUID
-/// (36 bytes).
-///
-/// ```
-/// use tower_webhook::scheme::{linkedin::MAX_CHALLENGE_CODE_LEN, LinkedIn, Scheme};
-/// let scheme = LinkedIn::new("client-secret")?;
-/// let uri = format!("/li?challengeCode={}", "a".repeat(MAX_CHALLENGE_CODE_LEN + 1));
-/// let (head, ()) = http::Request::get(uri).body(())?.into_parts();
-/// assert!(scheme.handshake(&head, None).is_none());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub const MAX_CHALLENGE_CODE_LEN: usize = 256;
+/// Whether `code` has the form of LinkedIn's `challengeCode`: a UUID, 36
+/// bytes, 8-4-4-4-12 hex digits of either case separated by `-`. The only
+/// codes answered, and (under the bare-body reading) the bodies refused.
+fn is_challenge_code(code: &[u8]) -> bool {
+    code.len() == 36
+        && code.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
 
 /// What LinkedIn's `X-LI-Signature` signs; see the [module docs](self).
 ///
@@ -138,11 +153,17 @@ fn engine(content: &[Part], ring: &KeyRing) -> Result<HmacScheme, SecretError> {
 }
 
 /// Under the bare-body reading, a body starting with the prefix could carry
-/// a prefixed-body signature of another body: refused.
+/// a prefixed-body signature of another body, and a body that is a UUID
+/// could carry the answer to a validation request: both refused.
 fn bare_reading_allows(body: &[u8]) -> Result<(), VerifyError> {
     if body.starts_with(PREFIX.as_bytes()) {
         return Err(VerifyError::MalformedBody {
             reason: "it starts with `hmacsha256=`, which the bare-body reading of `x-li-signature` refuses",
+        });
+    }
+    if is_challenge_code(body) {
+        return Err(VerifyError::MalformedBody {
+            reason: "it is a UUID, the form of a challengeCode, which the bare-body reading of `x-li-signature` refuses",
         });
     }
     Ok(())
@@ -211,7 +232,8 @@ impl Scheme for LinkedIn {
             return None;
         }
         let code = query_param(head, "challengeCode")?;
-        if code.is_empty() || code.len() > MAX_CHALLENGE_CODE_LEN {
+        // Only LinkedIn's form: the answer must never sign a delivery.
+        if !is_challenge_code(code.as_bytes()) {
             return None;
         }
         let response = hex_encode(&self.prefixed.tag_first(code.as_bytes()));
@@ -236,7 +258,7 @@ impl Scheme for LinkedIn {
         }
         if bare_reading_allows(request.body()).is_err() {
             return Err(SignError::Invalid(
-                "the bare-body reading of `x-li-signature` refuses a body starting with `hmacsha256=`".to_owned(),
+                "the bare-body reading of `x-li-signature` refuses a body starting with `hmacsha256=` or that is a UUID".to_owned(),
             ));
         }
         self.bare.sign(request, id, timestamp)?;
@@ -492,10 +514,12 @@ mod tests {
         );
     }
 
+    const CODE: &str = "890e4665-4dfe-4ab1-b689-ed553bceeed0";
+
     #[test]
-    fn challenge_not_answered_on_post_missing_empty_or_oversized_code() {
+    fn challenge_not_answered_on_post_or_without_a_code() {
         let s = LinkedIn::new(SECRET).unwrap();
-        let post = http::Request::post("/li?challengeCode=abc")
+        let post = http::Request::post(format!("/li?challengeCode={CODE}"))
             .body(())
             .unwrap()
             .into_parts()
@@ -503,37 +527,130 @@ mod tests {
         assert!(s.handshake(&post, None).is_none());
         assert!(s.handshake(&post, Some(b"{}")).is_none());
         assert!(
-            s.handshake(&get("/li?challengeCode=abc"), Some(b""))
+            s.handshake(&get(&format!("/li?challengeCode={CODE}")), Some(b""))
                 .is_none()
         );
         assert!(s.handshake(&get("/li"), None).is_none());
-        assert!(s.handshake(&get("/li?challenge=abc"), None).is_none());
-        assert!(s.handshake(&get("/li?challengeCode="), None).is_none());
-        let longest = "a".repeat(MAX_CHALLENGE_CODE_LEN);
         assert!(
-            s.handshake(&get(&format!("/li?challengeCode={longest}")), None)
-                .is_some()
-        );
-        assert!(
-            s.handshake(&get(&format!("/li?challengeCode={longest}a")), None)
+            s.handshake(&get(&format!("/li?challenge={CODE}")), None)
                 .is_none()
         );
+        assert!(s.handshake(&get("/li?challengeCode="), None).is_none());
     }
 
     #[test]
-    fn challenge_code_is_escaped_in_the_json_answer() {
+    fn only_uuid_codes_are_answered() {
+        for ok in [
+            CODE,
+            "890E4665-4DFE-4AB1-B689-ED553BCEEED0",
+            "890e4665-4DFE-4ab1-B689-ed553bceeed0",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ] {
+            assert!(is_challenge_code(ok.as_bytes()), "{ok}");
+        }
+        let bad = [
+            "",
+            "abc",
+            "890e4665-4dfe-4ab1-b689-ed553bceeed",
+            "890e4665-4dfe-4ab1-b689-ed553bceeed00",
+            "890e46654dfe-4ab1-b689-ed553bceeed0-",
+            "890e4665_4dfe-4ab1-b689-ed553bceeed0",
+            "890e4665-4dfe-4ab1-b689-ed553bceeedg",
+            "890e4665-4dfe-4ab1-b689-ed553bceeed ",
+            " 890e4665-4dfe-4ab1-b689-ed553bceeed",
+            "890e46654dfe4ab1b689ed553bceeed0abcd",
+            "{890e4665-4dfe-4ab1-b689-ed553bceeed}",
+            "hmacsha256=890e4665-4dfe-4ab1-b689-e",
+            "890e4665-4dfe-4ab1-b689-ed553bceee\u{e9}",
+        ];
+        for code in bad {
+            assert!(!is_challenge_code(code.as_bytes()), "{code:?}");
+        }
         let s = LinkedIn::new(SECRET).unwrap();
-        // `"`, `\`, `<`, a newline and a non-ASCII letter, percent-encoded.
-        let code = "a\"b\\c</script>\nd\u{e9}";
+        let ask = |query: &str| s.handshake(&get(&format!("/li?challengeCode={query}")), None);
+        assert!(ask(CODE).is_some());
+        assert!(ask(&CODE.to_uppercase()).is_some());
+        for query in [
+            "abc",
+            "a%22b%5Cc%3C%2Fscript%3E%0Ad%C3%A9",
+            "%7B%22notificationId%22%3A1%7D",
+            "hmacsha256%3D%7B%7D",
+            "890e4665-4dfe-4ab1-b689-ed553bceeed0%20",
+            "%20890e4665-4dfe-4ab1-b689-ed553bceeed0",
+            "890e4665-4dfe-4ab1-b689-ed553bceeed",
+        ] {
+            assert!(ask(query).is_none(), "{query}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_a_uuid_never_verifies_so_no_challenge_answer_is_a_signature() {
+        // The answer to the validation request for CODE ...
+        let answer = reference(SECRET, &[CODE.as_bytes()]);
+        let both = LinkedIn::new(SECRET).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(
+            both.handshake(&get(&format!("/li?challengeCode={CODE}")), None)
+                .unwrap()
+                .body(),
+        )
+        .unwrap();
+        assert_eq!(json["challengeResponse"], answer.as_str());
+        // ... is the bare-body signature of the body CODE, which is refused
+        // under every reading, with and without the header's prefix.
+        let bare = LinkedIn::new(SECRET)
+            .unwrap()
+            .reading(LinkedInReading::BareBody);
+        let prefixed = LinkedIn::new(SECRET)
+            .unwrap()
+            .reading(LinkedInReading::PrefixedBody);
+        for body in [CODE.to_owned(), CODE.to_uppercase()] {
+            let answer = reference(SECRET, &[body.as_bytes()]);
+            for value in [answer.clone(), format!("hmacsha256={answer}")] {
+                assert!(matches!(
+                    verify(&both, &value, body.as_bytes()),
+                    Err(VerifyError::NoMatch { .. })
+                ));
+                assert!(matches!(
+                    verify(&prefixed, &value, body.as_bytes()),
+                    Err(VerifyError::NoMatch { .. })
+                ));
+                let r = verify(&bare, &value, body.as_bytes());
+                assert!(matches!(r, Err(VerifyError::MalformedBody { .. })), "{r:?}");
+                assert!(r.unwrap_err().to_string().contains("x-li-signature"));
+            }
+        }
+        // A UUID with anything around it is another message: no answer
+        // signs it, and the bare reading verifies it as signed.
+        for body in [
+            format!(" {CODE}"),
+            format!("{CODE}\n"),
+            format!("\"{CODE}\""),
+        ] {
+            assert!(verify(&bare, &reading2(body.as_bytes()), body.as_bytes()).is_ok());
+            assert!(verify(&both, &reading2(body.as_bytes()), body.as_bytes()).is_ok());
+        }
+        // The signer refuses to write such a delivery under the bare reading;
+        // the prefixed reading signs it (its content is never a UUID).
+        let mut req = http::Request::post("/").body(Bytes::from(CODE)).unwrap();
+        assert!(matches!(
+            bare.sign(&mut req, "", SystemTime::now()),
+            Err(SignError::Invalid(_))
+        ));
+        assert!(prefixed.sign(&mut req, "", SystemTime::now()).is_ok());
+        let value = req.headers()[HEADER].to_str().unwrap().to_owned();
+        assert!(verify(&prefixed, &value, CODE.as_bytes()).is_ok());
+        assert!(verify(&both, &value, CODE.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn challenge_code_is_echoed_in_the_json_answer_as_sent() {
+        let s = LinkedIn::new(SECRET).unwrap();
+        let code = "890E4665-4dfe-4AB1-b689-ED553bceeed0";
         let answer = s
-            .handshake(
-                &get("/li?challengeCode=a%22b%5Cc%3C%2Fscript%3E%0Ad%C3%A9"),
-                None,
-            )
+            .handshake(&get(&format!("/li?challengeCode={code}")), None)
             .unwrap();
-        let text = std::str::from_utf8(answer.body()).unwrap();
-        assert!(text.contains(r#"a\"b\\c</script>\nd"#), "{text}");
-        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
         assert_eq!(json["challengeCode"], code);
         assert_eq!(
             json["challengeResponse"],

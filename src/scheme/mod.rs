@@ -26,6 +26,7 @@
 //! ```
 
 mod encoding;
+mod handshake;
 pub mod hmac;
 mod json_pointer;
 mod keyed;
@@ -602,6 +603,13 @@ pub trait Scheme: Send + Sync + 'static {
     /// signed challenges sent as `POST`). The layer returns the answer without
     /// calling the handler or touching the dedup store. The default
     /// recognises nothing.
+    ///
+    /// An answer must never be usable as a signature [`verify`](Self::verify)
+    /// accepts (a `GET` challenge is unauthenticated: anyone can ask), and a
+    /// signed handshake message must be recognised from what is signed, not
+    /// from a header, so that it cannot reach the handler relabelled. The
+    /// presets' argument for each sender is in SECURITY.md, "Handshakes are
+    /// never oracles".
     fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
         let _ = (head, body);
         None

@@ -7,7 +7,17 @@
 //! - Event id: the body's JSON `event_id` (Events API); slash commands and
 //!   interactivity (form bodies) carry none and are deduplicated on the body.
 //! - Handshake: the signed `url_verification` POST is answered with its
-//!   `challenge` (`{"challenge": "..."}`), without calling the handler.
+//!   `challenge` (`{"challenge": "..."}`), without calling the handler. It
+//!   is recognised by the signed body's top-level `type`, so it cannot be
+//!   relabelled. Only a challenge of 1 to
+//!   [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN) bytes of
+//!   printable ASCII is echoed (Slack sends a random alphanumeric string); a
+//!   `url_verification` with any other challenge is refused with 400 and
+//!   does not reach the handler either.
+//! - The echo is no oracle: it is answered only after the body verified, and
+//!   it holds only text of that signed body, computed without the secret. A
+//!   signature the verifier accepts is an HMAC under the signing secret;
+//!   Slack would have had to put one into its own challenge.
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
@@ -24,7 +34,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{FormatRule, Handshake, delegate_to_engine, text_secret_constructors};
+use bytes::Bytes;
+
+use super::handshake::{may_mention, printable, unanswerable};
+use super::hmac::{
+    FormatRule, Handshake, delegate_to_engine, json_response, text_secret_constructors,
+};
 use super::{HmacScheme, Part, TimeUnit};
 use crate::secret::{KeyRing, SecretError};
 
@@ -60,6 +75,25 @@ impl Slack {
             .handshake(Handshake::Slack)
             .build_keys(ring)
             .map(Self)
+    }
+}
+
+/// The answer to a verified body, if it is a `url_verification`: its
+/// challenge as `{"challenge": ..}`, or 400 when the challenge cannot be
+/// echoed.
+pub(crate) fn url_verification(body: &[u8]) -> Option<http::Response<Bytes>> {
+    // Cheap test first: most deliveries are events, not handshakes.
+    if !may_mention(body, b"url_verification") {
+        return None;
+    }
+    let [kind, challenge] =
+        super::json_pointer::values_at(body, [Some("/type"), Some("/challenge")])?;
+    if kind?.as_str()? != "url_verification" {
+        return None;
+    }
+    match challenge.as_ref().and_then(|c| printable(c.as_str()?)) {
+        Some(challenge) => json_response(&serde_json::json!({ "challenge": challenge })),
+        None => unanswerable("slack"),
     }
 }
 
@@ -131,5 +165,44 @@ mod tests {
         assert_eq!(answer.body().as_ref(), br#"{"challenge":"abc"}"#);
         // Never before the body is known (so never unsigned).
         assert!(s.handshake(&head, None).is_none());
+    }
+
+    #[test]
+    fn url_verification_is_decided_by_the_body_and_never_reaches_the_handler() {
+        let s = Slack::new(SECRET).unwrap();
+        let answer = |body: &str| {
+            let (head, body) = signed(body);
+            s.handshake(&head, Some(&body))
+                .map(|r| (r.status().as_u16(), r.into_body()))
+        };
+        // An escaped spelling of the type is the same type.
+        assert_eq!(
+            answer(r#"{"type":"url\u005fverification","challenge":"c1"}"#),
+            Some((200, bytes::Bytes::from_static(br#"{"challenge":"c1"}"#)))
+        );
+        // The challenge elsewhere than at the top level, or another type.
+        assert_eq!(
+            answer(
+                r#"{"type":"event_callback","event":{"type":"url_verification","challenge":"c"}}"#
+            ),
+            None
+        );
+        assert_eq!(
+            answer(r#"{"type":"url_verification_x","challenge":"c"}"#),
+            None
+        );
+        assert_eq!(answer("payload=url_verification"), None);
+        // A url_verification whose challenge cannot be echoed: 400, never
+        // the handler.
+        let long = "c".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN + 1);
+        for bad in [
+            r#"{"type":"url_verification"}"#.to_owned(),
+            r#"{"type":"url_verification","challenge":7}"#.to_owned(),
+            r#"{"type":"url_verification","challenge":""}"#.to_owned(),
+            r#"{"type":"url_verification","challenge":"a\nb"}"#.to_owned(),
+            format!(r#"{{"type":"url_verification","challenge":"{long}"}}"#),
+        ] {
+            assert_eq!(answer(&bad).map(|(status, _)| status), Some(400), "{bad}");
+        }
     }
 }

@@ -7,9 +7,28 @@
 //! - Signed content: `{message id}{timestamp}{body}`, HMAC-SHA256 keyed with
 //!   the subscription's secret (its text).
 //! - Event id: the message id (Twitch resends a message with the same id).
-//! - Handshake: the signed `webhook_callback_verification` message is
-//!   answered with its `challenge` as `text/plain`, without calling the
-//!   handler. `revocation` messages reach the handler like notifications.
+//! - **Message type: from the signed body, never from the header.** Twitch
+//!   sends `Twitch-Eventsub-Message-Type` (`webhook_callback_verification`,
+//!   `notification`, `revocation`), but the header is not signed: anyone
+//!   holding one captured message could resend it under another type. So
+//!   the type is read from the body, which is signed. Twitch's table of
+//!   message types says a `webhook_callback_verification` "contains the
+//!   challenge used to prove that you own the event handler", a
+//!   `notification` "contains the event's data" and a `revocation` "contains
+//!   the reason why Twitch revoked your subscription": in the bodies, a
+//!   top-level `challenge` string next to the `subscription` object, an
+//!   `event` object next to it, and neither (the `subscription`'s `status`
+//!   gives the reason). A body with a top-level `challenge` member is a
+//!   verification, whatever the header says and whether it is sent at all;
+//!   the header is only logged (at debug level) when it says otherwise.
+//! - Handshake: a verification is answered with its `challenge` as
+//!   `text/plain`, without calling the handler. Only a challenge of 1 to
+//!   [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN) bytes of
+//!   printable ASCII is echoed; a verification with any other `challenge`
+//!   is refused with 400. Either way a verification never reaches the
+//!   handler. Notifications and revocations do.
+//! - The echo is no oracle: it is given only after the message verified, and
+//!   holds only text of that signed body, computed without the secret.
 //!
 //! ```
 //! use std::time::SystemTime;
@@ -20,7 +39,8 @@
 //! let now = SystemTime::now();
 //! let body = r#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{}}"#;
 //! let mut request = Signer::new(&scheme).id("e-1").timestamp(now).request("/twitch", body)?;
-//! request.headers_mut().insert("twitch-eventsub-message-type", "webhook_callback_verification".parse()?);
+//! // The header is not signed, and does not decide: the body does.
+//! request.headers_mut().insert("twitch-eventsub-message-type", "notification".parse()?);
 //! let (head, body) = request.into_parts();
 //! assert_eq!(scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?.id.as_deref(), Some("e-1"));
 //! let answer = scheme.handshake(&head, Some(&body)).expect("a verification");
@@ -28,9 +48,44 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{Handshake, delegate_to_engine, text_secret_constructors};
+use bytes::Bytes;
+use http::request::Parts;
+
+use super::handshake::{may_mention, printable, unanswerable};
+use super::hmac::{Handshake, delegate_to_engine, text_response, text_secret_constructors};
 use super::{HmacScheme, Part, TimeUnit};
 use crate::secret::{KeyRing, SecretError};
+
+const TYPE_HEADER: &str = "twitch-eventsub-message-type";
+const VERIFICATION: &str = "webhook_callback_verification";
+
+/// The answer to a verified message, if its body is a verification (it has
+/// a top-level `challenge`): the challenge as text, or 400 when it cannot be
+/// echoed. The type header is not signed and decides nothing.
+pub(crate) fn callback_verification(head: &Parts, body: &[u8]) -> Option<http::Response<Bytes>> {
+    let labelled = head
+        .headers
+        .get(TYPE_HEADER)
+        .map(|v| v.as_bytes() == VERIFICATION.as_bytes());
+    // Cheap test first: notifications rarely mention it.
+    let challenge = if may_mention(body, b"challenge") {
+        super::json_pointer::values_at(body, [Some("/challenge")]).and_then(|[c]| c)
+    } else {
+        None
+    };
+    if labelled.is_some_and(|l| l != challenge.is_some()) {
+        tracing::debug!(
+            scheme = "twitch",
+            verification = challenge.is_some(),
+            "`twitch-eventsub-message-type` disagrees with the signed body; the body decides"
+        );
+    }
+    let challenge = challenge?;
+    match challenge.as_str().and_then(printable) {
+        Some(c) => text_response(c.to_owned(), "text/plain"),
+        None => unanswerable("twitch"),
+    }
+}
 
 /// Twitch EventSub's message signature; see the [module docs](self).
 ///
@@ -131,5 +186,73 @@ mod tests {
             s.verify(&other, body, &ctx),
             Err(VerifyError::MalformedHeader { .. })
         ));
+    }
+
+    fn labelled(label: Option<&str>) -> http::request::Parts {
+        match label {
+            Some(l) => head(&[(TYPE_HEADER, l)]),
+            None => head(&[]),
+        }
+    }
+
+    #[test]
+    fn the_body_decides_the_message_type_whatever_the_header_says() {
+        let s = Twitch::new("s3cre7").unwrap();
+        let verification = br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"status":"webhook_callback_verification_pending"}}"#;
+        let notification = br#"{"subscription":{"type":"channel.follow"},"event":{"user_id":"1"}}"#;
+        let revocation = br#"{"subscription":{"status":"authorization_revoked"}}"#;
+        for label in [
+            Some(VERIFICATION),
+            Some("notification"),
+            Some("revocation"),
+            Some("anything"),
+            None,
+        ] {
+            let h = labelled(label);
+            let answer = s.handshake(&h, Some(verification)).unwrap();
+            assert_eq!(answer.status(), 200, "{label:?}");
+            assert_eq!(answer.headers()["content-type"], "text/plain");
+            assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+            assert_eq!(answer.body().as_ref(), b"pogchamp-kappa-360noscope-vohiyo");
+            // Never before the body verified.
+            assert!(s.handshake(&h, None).is_none());
+            for body in [&notification[..], &revocation[..]] {
+                assert!(s.handshake(&h, Some(body)).is_none(), "{label:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_verification_never_reaches_the_handler() {
+        let s = Twitch::new("s3cre7").unwrap();
+        let h = labelled(Some("notification"));
+        let status = |body: &str| {
+            s.handshake(&h, Some(body.as_bytes()))
+                .map(|r| r.status().as_u16())
+        };
+        // Any top-level `challenge`, however spelt, is a verification.
+        assert_eq!(
+            status(r#"{"\u0063hallenge":"c","subscription":{}}"#),
+            Some(200)
+        );
+        let long = "c".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN + 1);
+        for bad in [
+            r#"{"challenge":null,"subscription":{}}"#.to_owned(),
+            r#"{"challenge":42}"#.to_owned(),
+            r#"{"challenge":""}"#.to_owned(),
+            r#"{"challenge":"a\u0000b"}"#.to_owned(),
+            format!(r#"{{"challenge":"{long}"}}"#),
+        ] {
+            assert_eq!(status(&bad), Some(400), "{bad}");
+        }
+        // Not at the top level, or not JSON: not a verification.
+        for other in [
+            r#"{"subscription":{},"event":{"challenge":"c"}}"#,
+            r#"[{"challenge":"c"}]"#,
+            r#""challenge""#,
+            "challenge=c",
+        ] {
+            assert_eq!(status(other), None, "{other}");
+        }
     }
 }

@@ -4,9 +4,22 @@
 //!   seconds, checked against the tolerance).
 //! - Signed content: `v0:{timestamp}:{body}`, HMAC-SHA256 keyed with the
 //!   app's secret token (its text).
-//! - Handshake: the signed `endpoint.url_validation` POST is answered with
-//!   `{"plainToken": ..., "encryptedToken": hex(HMAC-SHA256(secret token,
-//!   plainToken))}`, without calling the handler.
+//! - Handshake: the signed `endpoint.url_validation` POST (recognised by
+//!   the signed body's `event`) is answered with `{"plainToken": ...,
+//!   "encryptedToken": hex(HMAC-SHA256(secret token, plainToken))}`, with
+//!   the newest secret, without calling the handler. Only a plainToken of
+//!   Zoom's form is answered: 1 to [`MAX_PLAIN_TOKEN_LEN`] characters of
+//!   `[A-Za-z0-9_-]` (Zoom's are 22-character base64url-like strings such
+//!   as `qgg8vlvZRS6UYooatFL8Aw`). A url_validation with any other
+//!   plainToken is refused with 400 and does not reach the handler either.
+//! - **Why the `encryptedToken` is never a signature.** It is
+//!   `hex(HMAC(secret, plainToken))`, and a signature the verifier accepts is
+//!   `v0=` + `hex(HMAC(secret, "v0:{ts}:{body}"))` for some active secret.
+//!   HMAC-SHA256 collisions aside, the two are equal only if plainToken is
+//!   the signed content `v0:{ts}:{body}`, which holds `:`; a plainToken of
+//!   Zoom's form never does. (plainToken comes from a body Zoom signed, so
+//!   only Zoom could ask; the form check makes the answer provably safe
+//!   whatever it asks.)
 //! - No event id: the layer dedups on the body's hash.
 //!
 //! ```
@@ -24,9 +37,62 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{Handshake, delegate_to_engine, text_secret_constructors};
-use super::{HmacScheme, Part, TimeUnit};
+use bytes::Bytes;
+
+use super::handshake::{may_mention, unanswerable};
+use super::hmac::{Handshake, delegate_to_engine, json_response, text_secret_constructors};
+use super::{HmacScheme, Part, TimeUnit, hex_encode};
 use crate::secret::{KeyRing, SecretError};
+
+/// The longest `plainToken` answered, in characters (Zoom's are 22).
+///
+/// ```
+/// use tower_webhook::scheme::{zoom::MAX_PLAIN_TOKEN_LEN, Scheme, Zoom};
+/// let scheme = Zoom::new("zoom-secret-token")?;
+/// let body = |t: &str| format!(r#"{{"event":"endpoint.url_validation","payload":{{"plainToken":"{t}"}}}}"#);
+/// let (head, ()) = http::Request::post("/zoom").body(())?.into_parts();
+/// let answer = |t: &str| scheme.handshake(&head, Some(body(t).as_bytes())).map(|r| r.status());
+/// assert_eq!(answer(&"a".repeat(MAX_PLAIN_TOKEN_LEN)), Some(http::StatusCode::OK));
+/// assert_eq!(answer(&"a".repeat(MAX_PLAIN_TOKEN_LEN + 1)), Some(http::StatusCode::BAD_REQUEST));
+/// assert_eq!(answer("v0:1700000000:{}"), Some(http::StatusCode::BAD_REQUEST));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const MAX_PLAIN_TOKEN_LEN: usize = 128;
+
+/// Whether `token` has the form of Zoom's plainTokens: 1 to
+/// [`MAX_PLAIN_TOKEN_LEN`] bytes of `[A-Za-z0-9_-]`. No such token holds the
+/// `:` of signed content `v0:{ts}:{body}`.
+fn is_plain_token(token: &str) -> bool {
+    (1..=MAX_PLAIN_TOKEN_LEN).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The answer to a verified body, if it is an `endpoint.url_validation`:
+/// the plainToken and `tag(plainToken)` in hex, or 400 when the plainToken
+/// is not of Zoom's form.
+pub(crate) fn url_validation(
+    body: &[u8],
+    tag: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> Option<http::Response<Bytes>> {
+    // Cheap test first: most deliveries are events, not handshakes.
+    if !may_mention(body, b"endpoint.url_validation") {
+        return None;
+    }
+    let [event, plain] =
+        super::json_pointer::values_at(body, [Some("/event"), Some("/payload/plainToken")])?;
+    if event?.as_str()? != "endpoint.url_validation" {
+        return None;
+    }
+    match plain.as_ref().and_then(serde_json::Value::as_str) {
+        Some(plain) if is_plain_token(plain) => json_response(&serde_json::json!({
+            "plainToken": plain,
+            "encryptedToken": hex_encode(&tag(plain.as_bytes())),
+        })),
+        _ => unanswerable("zoom"),
+    }
+}
 
 /// Zoom's `x-zm-signature` scheme; see the [module docs](self).
 ///
@@ -84,5 +150,73 @@ mod tests {
                 .is_none()
         );
         assert!(s.handshake(&head, None).is_none());
+    }
+
+    #[test]
+    fn plain_token_form() {
+        for ok in [
+            "qgg8vlvZRS6UYooatFL8Aw",
+            "a",
+            "A-_9",
+            &"z".repeat(MAX_PLAIN_TOKEN_LEN),
+        ] {
+            assert!(is_plain_token(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "v0:1700000000:{}",
+            "v0:",
+            "a:b",
+            "a b",
+            "a+b/c=",
+            "a.b",
+            "\\u0061",
+            "\u{e9}",
+            &"z".repeat(MAX_PLAIN_TOKEN_LEN + 1),
+        ] {
+            assert!(!is_plain_token(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_url_validation_is_answered_only_for_zoom_tokens_and_never_reaches_the_handler() {
+        let s = Zoom::new("secret").unwrap();
+        let head = http::Request::post("/").body(()).unwrap().into_parts().0;
+        let status = |body: String| {
+            s.handshake(&head, Some(body.as_bytes()))
+                .map(|r| r.status().as_u16())
+        };
+        let validation = |token: &str| {
+            format!(r#"{{"payload":{{"plainToken":{token}}},"event":"endpoint.url_validation"}}"#)
+        };
+        assert_eq!(status(validation(r#""qgg8vlvZRS6UYooatFL8Aw""#)), Some(200));
+        for bad in [
+            r#""v0:1700000000:{\"event\":\"meeting.deleted\"}""#,
+            r#""""#,
+            "7",
+            "null",
+            r#""a b""#,
+        ] {
+            assert_eq!(status(validation(bad)), Some(400), "{bad}");
+        }
+        assert_eq!(
+            status(r#"{"event":"endpoint.url_validation"}"#.to_owned()),
+            Some(400)
+        );
+        // Recognised by the body's `event`, escaped or not.
+        assert_eq!(
+            status(
+                r#"{"event":"endpoint.url\u005fvalidation","payload":{"plainToken":"abc"}}"#
+                    .to_owned()
+            ),
+            Some(200)
+        );
+        assert_eq!(
+            status(
+                r#"{"event":"meeting.started","payload":{"plainToken":"endpoint.url_validation"}}"#
+                    .to_owned()
+            ),
+            None
+        );
     }
 }
