@@ -40,6 +40,7 @@
 //! | an endpoint handshake of the configured sender | the answer the sender expects | no | untouched |
 //! | `Content-Length` over the limit, or the body grows over it | 413 | no | untouched |
 //! | body stream errors / client goes away | 400 | no | untouched |
+//! | body not complete within the body timeout (`.body_timeout`, 30 s) | 408 | no | untouched |
 //! | signature header missing or malformed | 401 | no | untouched |
 //! | no signature matches any active secret | 401 | no | untouched |
 //! | timestamp older or newer than the tolerance | 401 | no | untouched |
