@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::Response;
 use tower_layer::Layer;
 
+use crate::budget::Budget;
 use crate::clock::{Clock, SystemClock};
 use crate::dedup::{DedupStore, MemoryStore};
 use crate::payload::{Decode, Raw, Typed};
@@ -23,6 +24,9 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Default retention of processed ids for schemes without a signed timestamp: 3 days.
 pub const DEFAULT_UNTIMED_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
+/// Default budget for the bytes all requests in flight may buffer at once:
+/// 64 MiB (raised to the body limit when that is larger).
+pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 /// Default time a request may take to deliver its whole body: 30 s.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -47,6 +51,9 @@ pub(crate) type RejectionHandler = Arc<dyn OnRejection>;
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) max_body: usize,
+    pub(crate) max_buffered: usize,
+    /// Shared by every clone of the layer and every service it makes.
+    pub(crate) budget: Arc<Budget>,
     pub(crate) tolerance: Tolerance,
     pub(crate) store: Option<Arc<dyn DedupStore>>,
     /// Whether `store` is the default memory store (which follows `.clock()`).
@@ -117,6 +124,7 @@ impl<S: Scheme, P> fmt::Debug for WebhookLayer<S, P> {
                 },
             )
             .field("max_body", &self.settings.max_body)
+            .field("max_buffered", &self.settings.budget.limit())
             .field("tolerance", &self.settings.tolerance)
             .field("dedup", &self.settings.store.is_some())
             .field("lease", &self.settings.lease)
@@ -146,6 +154,8 @@ impl<S: Scheme> WebhookLayer<S> {
             keys,
             settings: Settings {
                 max_body: DEFAULT_MAX_BODY,
+                max_buffered: DEFAULT_MAX_BUFFERED,
+                budget: Arc::new(Budget::new(DEFAULT_MAX_BUFFERED)),
                 tolerance: Tolerance::default(),
                 store: Some(Arc::new(MemoryStore::new())),
                 default_store: true,
@@ -198,6 +208,42 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     /// by `Content-Length` before reading or while reading.
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.settings.max_body = bytes;
+        self.new_budget()
+    }
+
+    /// The most bytes all requests in flight through this layer may buffer
+    /// at once (default 64 MiB, and never less than [`max_body`](Self::max_body)),
+    /// shared by the layer's clones and every service it makes. A request
+    /// takes its share before it reads (its `Content-Length`, or 64 KiB at a
+    /// time for a body of unknown length) and gives it back when it ends,
+    /// however it ends; one the budget cannot hold gets 503 +
+    /// `Retry-After` at once, and the sender retries. With the body timeout,
+    /// it bounds what unauthenticated clients can make the receiver hold:
+    /// this many bytes, each for at most the body timeout plus the
+    /// handler's run.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .max_body(256 * 1024)
+    ///     .max_buffered(16 * 1024 * 1024);
+    /// assert_eq!(layer.buffered(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_buffered(mut self, bytes: usize) -> Self {
+        self.settings.max_buffered = bytes;
+        self.new_budget()
+    }
+
+    /// Bytes buffered right now by requests in flight through this layer
+    /// and its clones (for metrics and tests).
+    pub fn buffered(&self) -> usize {
+        self.settings.budget.in_use()
+    }
+
+    fn new_budget(mut self) -> Self {
+        let s = &mut self.settings;
+        s.budget = Arc::new(Budget::new(s.max_buffered.max(s.max_body)));
         self
     }
 

@@ -83,6 +83,7 @@
 #![warn(missing_docs)]
 
 mod body;
+mod budget;
 pub mod clock;
 pub mod dedup;
 #[cfg(feature = "axum")]
@@ -100,7 +101,8 @@ mod verified;
 
 pub use future::{ResponseFuture, WebhookBody};
 pub use layer::{
-    DEFAULT_BODY_TIMEOUT, DEFAULT_LEASE, DEFAULT_MAX_BODY, DEFAULT_UNTIMED_RETENTION, WebhookLayer,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_LEASE, DEFAULT_MAX_BODY, DEFAULT_MAX_BUFFERED,
+    DEFAULT_UNTIMED_RETENTION, WebhookLayer,
 };
 pub use rejection::Rejection;
 pub use service::Webhook;

@@ -17,6 +17,7 @@
 //! | [`Duplicate`](Rejection::Duplicate) | 200 |
 //! | [`InFlight`](Rejection::InFlight) | 409 + `Retry-After` |
 //! | [`Store`](Rejection::Store) | 503 + `Retry-After` |
+//! | [`OverBudget`](Rejection::OverBudget) | 503 + `Retry-After` |
 //! | [`Tenant`](Rejection::Tenant) | 401 (no tenant, unknown tenant, [tenant name too long](ResolveError::TenantTooLong)), or 503 + `Retry-After` when the key lookup fails |
 //! | [`Payload`](Rejection::Payload) | 400 |
 //!
@@ -59,6 +60,15 @@ pub enum Rejection {
     #[error("body larger than the {limit}-byte limit (WebhookLayer::max_body)")]
     PayloadTooLarge {
         /// The configured limit.
+        limit: usize,
+    },
+    /// The bytes all requests in flight may buffer are spent: refused at
+    /// once, the sender retries.
+    #[error(
+        "the {limit}-byte budget for bodies in flight is spent (WebhookLayer::max_buffered); refusing so the sender retries"
+    )]
+    OverBudget {
+        /// The configured budget.
         limit: usize,
     },
     /// The body could not be read (client went away, broken framing).
@@ -112,9 +122,9 @@ impl Rejection {
             Self::Unverified(_) => StatusCode::UNAUTHORIZED,
             Self::Duplicate { .. } => StatusCode::OK,
             Self::InFlight { .. } => StatusCode::CONFLICT,
-            Self::Store(_) | Self::Tenant(ResolveError::Unavailable(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Store(_)
+            | Self::OverBudget { .. }
+            | Self::Tenant(ResolveError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Tenant(_) => StatusCode::UNAUTHORIZED,
         }
     }
@@ -123,7 +133,9 @@ impl Rejection {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::InFlight { retry_after, .. } => Some(*retry_after),
-            Self::Store(_) | Self::Tenant(ResolveError::Unavailable(_)) => Some(STORE_RETRY_AFTER),
+            Self::Store(_)
+            | Self::OverBudget { .. }
+            | Self::Tenant(ResolveError::Unavailable(_)) => Some(STORE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -140,7 +152,9 @@ impl Rejection {
             Self::Unverified(_) => "unauthorized\n",
             Self::Duplicate { .. } => "already processed\n",
             Self::InFlight { .. } => "in progress, retry later\n",
-            Self::Store(_) | Self::Tenant(ResolveError::Unavailable(_)) => {
+            Self::Store(_)
+            | Self::OverBudget { .. }
+            | Self::Tenant(ResolveError::Unavailable(_)) => {
                 "temporarily unavailable, retry later\n"
             }
             Self::Tenant(_) => "unauthorized\n",

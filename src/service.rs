@@ -134,7 +134,9 @@ where
     let (mut head, body) = request.into_parts();
 
     let limit = settings.max_body;
-    let too_large = body::content_length(&head.headers).is_some_and(|n| n > limit as u64);
+    let declared = body::content_length(&head.headers);
+    let limit64 = u64::try_from(limit).unwrap_or(u64::MAX);
+    let too_large = declared.is_some_and(|n| n > limit64) || body.size_hint().lower() > limit64;
     let resolved: Resolved<S>;
     let (scheme, tenant): (&S, Option<&str>) = match &shared.keys {
         KeySource::Static(s) => (&**s, None),
@@ -174,14 +176,23 @@ where
     if let Err(e) = scheme.check_head(&head, &early) {
         return Ok(shared.reject(name, e.into(), None));
     }
+    // The body's share of the layer's budget: its declared length up front,
+    // or chunk by chunk as it arrives. Given back when this request ends,
+    // however it ends (the share is dropped with this future).
+    let mut share = settings.budget.share();
+    let up_front = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    if !share.cover_exactly(up_front) {
+        let limit = settings.budget.limit();
+        return Ok(shared.reject(name, Rejection::OverBudget { limit }, None));
+    }
     let collected = match settings.body_timeout {
-        Some(d) => match tokio::time::timeout(d, body::collect(body, limit)).await {
+        Some(d) => match tokio::time::timeout(d, body::collect(body, limit, &mut share)).await {
             Ok(r) => r,
             Err(_) => {
                 return Ok(shared.reject(name, Rejection::BodyTimeout { timeout: d }, None));
             }
         },
-        None => body::collect(body, limit).await,
+        None => body::collect(body, limit, &mut share).await,
     };
     let bytes = match collected {
         Ok(b) => b,
@@ -189,6 +200,10 @@ where
             return Ok(shared.reject(name, Rejection::PayloadTooLarge { limit }, None));
         }
         Err(BodyError::Stream(e)) => return Ok(shared.reject(name, Rejection::BodyRead(e), None)),
+        Err(BodyError::OverBudget) => {
+            let limit = settings.budget.limit();
+            return Ok(shared.reject(name, Rejection::OverBudget { limit }, None));
+        }
     };
     // The delivery is judged when the whole of it is in: a head that arrived
     // inside the window does not carry a body that arrives after it.
