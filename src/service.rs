@@ -1,7 +1,6 @@
 //! [`Webhook`]: the tower service that verifies, deduplicates and forwards.
 
 use std::fmt;
-use std::future::Future as _;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -411,13 +410,18 @@ fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<Webho
 ///
 /// Each key is registered before the store is asked, with the token the
 /// store will hold it under. Settled with [`commit`](Self::commit) or
-/// [`release`](Self::release); dropped unsettled (the handler panicked, or
+/// [`release`](Self::release), a key at a time: each leaves the guard once
+/// the store answered for it. Dropped unsettled (the handler panicked, or
 /// the request's future was dropped, even while the store was still
-/// answering), it releases in the background. A release of a key the store
-/// never reserved for that token changes nothing.
+/// answering), the guard finishes in the background: it commits the keys
+/// left when it was committing (the handler did the work), and releases
+/// them otherwise. A release of a key the store never reserved for that
+/// token changes nothing; neither does a second commit.
 struct Reserved {
     store: Arc<dyn DedupStore>,
     held: Vec<(String, Token)>,
+    /// The retention, once [`commit`](Self::commit) started.
+    committing: Option<Duration>,
 }
 
 impl Reserved {
@@ -425,6 +429,7 @@ impl Reserved {
         Self {
             store,
             held: Vec::with_capacity(2),
+            committing: None,
         }
     }
 
@@ -438,28 +443,39 @@ impl Reserved {
     }
 
     async fn commit(mut self, retention: Duration) {
-        for (key, token) in std::mem::take(&mut self.held) {
-            match self.store.commit(&key, token, retention).await {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!(
-                    key = %key,
-                    "webhook handled, but its reservation had expired and was taken over (lease too short for the handler?)"
-                ),
-                Err(e) => tracing::error!(
-                    key = %key,
-                    error = %e,
-                    "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
-                ),
-            }
+        self.committing = Some(retention);
+        while let Some((key, token)) = self.held.first() {
+            committed(key, self.store.commit(key, *token, retention).await);
+            self.held.remove(0);
         }
     }
 
     async fn release(mut self) {
-        for (key, token) in std::mem::take(&mut self.held) {
-            if let Err(e) = self.store.release(&key, token).await {
-                tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
-            }
+        while let Some((key, token)) = self.held.first() {
+            released(key, self.store.release(key, *token).await);
+            self.held.remove(0);
         }
+    }
+}
+
+fn committed(key: &str, outcome: Result<bool, crate::dedup::StoreError>) {
+    match outcome {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            key = %key,
+            "webhook handled, but its reservation had expired and was taken over (lease too short for the handler?)"
+        ),
+        Err(e) => tracing::error!(
+            key = %key,
+            error = %e,
+            "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
+        ),
+    }
+}
+
+fn released(key: &str, outcome: Result<bool, crate::dedup::StoreError>) {
+    if let Err(e) = outcome {
+        tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
     }
 }
 
@@ -470,27 +486,48 @@ impl Drop for Reserved {
             return;
         }
         let store = Arc::clone(&self.store);
-        tracing::warn!(
-            keys = held.len(),
-            "webhook delivery did not finish (panic or cancelled); releasing its reservation"
-        );
-        let mut release = Box::pin(async move {
-            for (key, token) in held {
-                if let Err(e) = store.release(&key, token).await {
-                    tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
-                }
+        let mut settle: crate::dedup::BoxFuture<'static, ()> = match self.committing {
+            Some(retention) => {
+                tracing::warn!(
+                    keys = held.len(),
+                    "webhook handled, but the request was dropped while its delivery was being recorded; recording it in the background"
+                );
+                Box::pin(async move {
+                    for (key, token) in held {
+                        match store.commit(&key, token, retention).await {
+                            // Most likely done already: the interrupted commit
+                            // did reach the store.
+                            Ok(false) => tracing::debug!(
+                                key = %key,
+                                "webhook reservation already recorded (or taken over)"
+                            ),
+                            outcome => committed(&key, outcome),
+                        }
+                    }
+                })
             }
-        });
+            None => {
+                tracing::warn!(
+                    keys = held.len(),
+                    "webhook delivery did not finish (panic or cancelled); releasing its reservation"
+                );
+                Box::pin(async move {
+                    for (key, token) in held {
+                        released(&key, store.release(&key, token).await);
+                    }
+                })
+            }
+        };
         // Stores that answer at once (the memory store) are done here;
         // others finish on the runtime.
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        if release.as_mut().poll(&mut cx).is_pending() {
+        if settle.as_mut().poll(&mut cx).is_pending() {
             match tokio::runtime::Handle::try_current() {
                 Ok(rt) => {
-                    rt.spawn(release);
+                    rt.spawn(settle);
                 }
                 Err(_) => tracing::error!(
-                    "no tokio runtime to release a webhook reservation on; it ends with its lease"
+                    "no tokio runtime to settle a webhook reservation on; it ends with its lease"
                 ),
             }
         }

@@ -932,6 +932,35 @@ async fn a_verified_delivery_is_never_accepted_twice_within_its_replay_window() 
     }
 }
 
+/// A sender's retry carries a fresher timestamp, so its replay window ends
+/// later than the first copy's. The duplicate it is answered with (200)
+/// must keep the delivery for the retry's window: a replay of the retry,
+/// after the first copy's retention ended but while the retry's timestamp is
+/// still accepted, is refused too.
+#[tokio::test]
+async fn a_replayed_retry_is_refused_for_the_retrys_whole_window() {
+    let f = fixture();
+    let h = Counter::new(StatusCode::NO_CONTENT);
+    let svc = f.layer.clone().layer(h.service());
+    // Signed 250 s ago: remembered for 50 s more (plus the 60 s margin).
+    let (status, ..) = send(svc.clone(), signed_at("msg_retry", NOW - 250, BODY)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // The sender retries (it did not see the answer), signed now.
+    let (status, rejection, ..) = send(svc.clone(), signed_at("msg_retry", NOW, BODY)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(matches!(rejection, Some(Rejection::Duplicate { .. })));
+    // The first copy's retention has ended; the retry is still inside its
+    // window and is replayed.
+    f.clock.set_unix(NOW + 200);
+    let (status, rejection, ..) = send(svc.clone(), signed_at("msg_retry", NOW, BODY)).await;
+    assert_eq!(status, StatusCode::OK, "{rejection:?}");
+    assert!(matches!(rejection, Some(Rejection::Duplicate { .. })));
+    f.clock.set_unix(NOW + 300);
+    let (status, ..) = send(svc.clone(), signed_at("msg_retry", NOW, BODY)).await;
+    assert_eq!(status, StatusCode::OK, "to the end of the retry's window");
+    assert_eq!(h.calls(), 1);
+}
+
 /// The request path is not signed: a layer reachable under several paths (a
 /// plain tower stack answers every path) handles one delivery once, whatever
 /// path variants it is posted to, unless the user asks for per-path

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tower_webhook::dedup::{DedupStore, RedisStore, Reservation, StoreError, Token};
+use tower_webhook::dedup::{Claim, DedupStore, RedisStore, Reservation, Token};
 
 const LEASE: Duration = Duration::from_secs(30);
 const KEEP: Duration = Duration::from_secs(120);
@@ -146,10 +146,16 @@ impl Cluster {
     }
 }
 
-fn fresh(r: Result<Reservation, StoreError>) -> Token {
-    match r {
-        Ok(Reservation::Fresh(t)) => t,
-        other => panic!("expected Fresh, got {other:?}"),
+fn claim() -> Claim {
+    Claim::new(LEASE, KEEP)
+}
+
+/// Reserves `key`, which must answer Fresh; returns the token.
+async fn take(s: &RedisStore, key: &str) -> Token {
+    let c = claim();
+    match s.reserve(key, c).await {
+        Ok(Reservation::Fresh) => c.token,
+        other => panic!("{key}: expected Fresh, got {other:?}"),
     }
 }
 
@@ -173,10 +179,12 @@ async fn contract_holds_on_every_node_of_a_cluster() {
 
     // Enough ids to land on every node's slots.
     for i in 0..60 {
-        let id = format!("standard:9:test-hook:evt_{i}");
-        let t = fresh(s.reserve(&id, LEASE).await);
+        // Any string is a key to the store; this one looks like the
+        // layer's (`{scheme}:n{len}:{namespace}:id:{event id}`).
+        let id = format!("standard:n9:test-hook:id:evt_{i}");
+        let t = take(&s, &id).await;
         assert!(matches!(
-            other.reserve(&id, LEASE).await,
+            other.reserve(&id, claim()).await,
             Ok(Reservation::InFlight { .. })
         ));
         let pttl: i64 = redis::cmd("PTTL")
@@ -192,7 +200,7 @@ async fn contract_holds_on_every_node_of_a_cluster() {
                 "foreign token"
             );
             assert_eq!(s.commit(&id, t, KEEP).await, Ok(true));
-            assert_eq!(other.reserve(&id, LEASE).await, Ok(Reservation::Done));
+            assert_eq!(other.reserve(&id, claim()).await, Ok(Reservation::Done));
             let pttl: i64 = redis::cmd("PTTL")
                 .arg(format!("{prefix}{id}"))
                 .query_async(&mut raw)
@@ -202,6 +210,18 @@ async fn contract_holds_on_every_node_of_a_cluster() {
                 pttl > 30_000 && pttl <= 120_000,
                 "{id}: retention TTL {pttl}"
             );
+            // A later copy asking a longer retention pushes the expiry out.
+            let later = Claim::new(LEASE, Duration::from_secs(600));
+            assert_eq!(other.reserve(&id, later).await, Ok(Reservation::Done));
+            let pttl: i64 = redis::cmd("PTTL")
+                .arg(format!("{prefix}{id}"))
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            assert!(
+                pttl > 120_000 && pttl <= 600_000,
+                "{id}: extended TTL {pttl}"
+            );
         } else {
             assert_eq!(
                 other.release(&id, Token::generate()).await,
@@ -209,7 +229,17 @@ async fn contract_holds_on_every_node_of_a_cluster() {
                 "foreign token"
             );
             assert_eq!(s.release(&id, t).await, Ok(true));
-            fresh(other.reserve(&id, LEASE).await);
+            let retry = take(&other, &id).await;
+            // Its lease runs out (the key is deleted, as expiry does) with
+            // nobody taking over: the commit still records it.
+            let deleted: i64 = redis::cmd("DEL")
+                .arg(format!("{prefix}{id}"))
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            assert_eq!(deleted, 1);
+            assert_eq!(other.commit(&id, retry, KEEP).await, Ok(true));
+            assert_eq!(s.reserve(&id, claim()).await, Ok(Reservation::Done));
         }
     }
 
@@ -225,15 +255,19 @@ async fn contract_holds_on_every_node_of_a_cluster() {
     let mut tasks = Vec::new();
     for i in 0..20 {
         let s = if i % 2 == 0 { s.clone() } else { other.clone() };
-        tasks.push(tokio::spawn(
-            async move { s.reserve("contended", LEASE).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            let c = claim();
+            (c.token, s.reserve("contended", c).await)
+        }));
     }
-    let mut winners = 0;
+    let mut winners = Vec::new();
     for t in tasks {
-        if let Ok(Reservation::Fresh(_)) = t.await.unwrap() {
-            winners += 1;
+        match t.await.unwrap() {
+            (token, Ok(Reservation::Fresh)) => winners.push(token),
+            (_, Ok(Reservation::InFlight { .. })) => {}
+            (_, other) => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(winners, 1);
+    assert_eq!(winners.len(), 1);
+    assert_eq!(s.commit("contended", winners[0], KEEP).await, Ok(true));
 }

@@ -28,7 +28,9 @@ use tokio::task::JoinHandle;
 use tower_webhook::Delivery;
 use tower_webhook::WebhookLayer;
 use tower_webhook::dedup::redis::ConnectError;
-use tower_webhook::dedup::{BoxFuture, DedupStore, RedisStore, Reservation, StoreError, Token};
+use tower_webhook::dedup::{
+    BoxFuture, Claim, DedupStore, RedisStore, Reservation, StoreError, Token,
+};
 use tower_webhook::scheme::StandardWebhooks;
 use tower_webhook::sign::Signer;
 
@@ -75,11 +77,34 @@ async fn pttl(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> i64 {
     redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
 }
 
-fn fresh(r: Result<Reservation, StoreError>) -> Token {
-    match r {
-        Ok(Reservation::Fresh(t)) => t,
+/// A claim for `lease` that asks the retention [`KEEP`].
+fn claim(lease: Duration) -> Claim {
+    Claim::new(lease, KEEP)
+}
+
+/// A claim that asks no retention: probing a done key with it does not
+/// push its expiry out.
+fn probe() -> Claim {
+    Claim::new(LEASE, Duration::ZERO)
+}
+
+/// Reserves `key` for `lease`, which must answer Fresh; returns the token.
+async fn take(s: &impl DedupStore, key: &str, lease: Duration) -> Token {
+    let c = claim(lease);
+    match s.reserve(key, c).await {
+        Ok(Reservation::Fresh) => c.token,
         other => panic!("expected Fresh, got {other:?}"),
     }
+}
+
+/// Every Redis key under `prefix` (a test's own prefix: these are the keys
+/// the layer made, whatever their layout).
+async fn keys_under(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(conn)
+        .await
+        .unwrap()
 }
 
 /// Polls `f` every 20 ms until it is true, at most `limit`.
@@ -103,7 +128,8 @@ where
 }
 
 // ---------------------------------------------------------------------------
-// 1. The contract, as memory.rs tests it, on real Redis time.
+// 1. The contract on real Redis time and real TTLs (tests/store_contract.rs
+// checks every rule with time moved by hand; these watch Redis's own expiry).
 
 const LEASE: Duration = Duration::from_secs(30);
 const KEEP: Duration = Duration::from_secs(120);
@@ -114,10 +140,10 @@ async fn reserve_inflight_commit_done_with_ttls() {
     let mut conn = raw(&redis_url()).await;
     let key = format!("{prefix}a");
 
-    let t = fresh(s.reserve("a", LEASE).await);
+    let t = take(&s, "a", LEASE).await;
     let ttl = pttl(&mut conn, &key).await;
     assert!(ttl > 0 && ttl <= 30_000, "lease TTL {ttl}");
-    match s.reserve("a", LEASE).await {
+    match s.reserve("a", claim(LEASE)).await {
         Ok(Reservation::InFlight { retry_after }) => {
             assert!(
                 retry_after > Duration::ZERO && retry_after <= LEASE,
@@ -129,7 +155,7 @@ async fn reserve_inflight_commit_done_with_ttls() {
     assert_eq!(s.commit("a", t, KEEP).await, Ok(true));
     let ttl = pttl(&mut conn, &key).await;
     assert!(ttl > 30_000 && ttl <= 120_000, "retention TTL {ttl}");
-    assert_eq!(s.reserve("a", LEASE).await, Ok(Reservation::Done));
+    assert_eq!(s.reserve("a", probe()).await, Ok(Reservation::Done));
     assert_eq!(
         s.commit("a", t, KEEP).await,
         Ok(false),
@@ -140,14 +166,59 @@ async fn reserve_inflight_commit_done_with_ttls() {
         Ok(false),
         "a committed id cannot be released"
     );
-    assert_eq!(s.reserve("a", LEASE).await, Ok(Reservation::Done));
+    assert_eq!(s.reserve("a", probe()).await, Ok(Reservation::Done));
+    let ttl = pttl(&mut conn, &key).await;
+    assert!(
+        ttl > 30_000 && ttl <= 120_000,
+        "probes asking no retention left the TTL alone: {ttl}"
+    );
+}
+
+/// A verified duplicate (Done) pushes the key's expiry out to its own
+/// retention when that ends later, and never pulls it in.
+#[tokio::test]
+async fn done_pushes_the_expiry_out_to_the_later_claims_retention() {
+    let (s, prefix) = store().await;
+    let mut conn = raw(&redis_url()).await;
+    let key = format!("{prefix}a");
+    let t = take(&s, "a", LEASE).await;
+    assert_eq!(s.commit("a", t, KEEP).await, Ok(true));
+    let later = Claim::new(LEASE, Duration::from_secs(600));
+    assert_eq!(s.reserve("a", later).await, Ok(Reservation::Done));
+    let ttl = pttl(&mut conn, &key).await;
+    assert!(ttl > 120_000 && ttl <= 600_000, "extended TTL {ttl}");
+    let shorter = Claim::new(LEASE, Duration::from_secs(10));
+    assert_eq!(s.reserve("a", shorter).await, Ok(Reservation::Done));
+    let ttl = pttl(&mut conn, &key).await;
+    assert!(ttl > 120_000, "a shorter claim pulled the TTL in: {ttl}");
+}
+
+/// The lease runs out on Redis's clock (the key's TTL; Redis deletes it):
+/// the commit that comes after still records the work when nobody took
+/// over.
+#[tokio::test]
+async fn commit_after_redis_expired_the_lease_records_the_key() {
+    let (s, prefix) = store().await;
+    let mut conn = raw(&redis_url()).await;
+    let key = format!("{prefix}a");
+    let t = take(&s, "a", Duration::from_millis(1)).await;
+    eventually(Duration::from_secs(5), "Redis to expire the lease", || {
+        let mut conn = conn.clone();
+        let key = key.clone();
+        async move { pttl(&mut conn, &key).await == -2 }
+    })
+    .await;
+    assert_eq!(s.commit("a", t, KEEP).await, Ok(true));
+    let ttl = pttl(&mut conn, &key).await;
+    assert!(ttl > 30_000 && ttl <= 120_000, "retention TTL {ttl}");
+    assert_eq!(s.reserve("a", probe()).await, Ok(Reservation::Done));
 }
 
 #[tokio::test]
 async fn release_lets_the_retry_through() {
     let (s, prefix) = store().await;
     let mut conn = raw(&redis_url()).await;
-    let t = fresh(s.reserve("a", LEASE).await);
+    let t = take(&s, "a", LEASE).await;
     assert_eq!(s.release("a", t).await, Ok(true));
     assert_eq!(
         pttl(&mut conn, &format!("{prefix}a")).await,
@@ -159,20 +230,21 @@ async fn release_lets_the_retry_through() {
         Ok(false),
         "second release is a no-op"
     );
-    fresh(s.reserve("a", LEASE).await);
+    take(&s, "a", LEASE).await;
 }
 
 #[tokio::test]
 async fn stale_token_cannot_touch_the_new_owner() {
     let (s, _) = store().await;
     let short = Duration::from_millis(150);
-    let stale = fresh(s.reserve("a", short).await);
+    let stale = take(&s, "a", short).await;
     let started = Instant::now();
     let mut owner = None;
     for _ in 0..250 {
-        match s.reserve("a", LEASE).await {
-            Ok(Reservation::Fresh(t)) => {
-                owner = Some(t);
+        let c = claim(LEASE);
+        match s.reserve("a", c).await {
+            Ok(Reservation::Fresh) => {
+                owner = Some(c.token);
                 break;
             }
             Ok(Reservation::InFlight { .. }) => {}
@@ -189,22 +261,24 @@ async fn stale_token_cannot_touch_the_new_owner() {
     assert_eq!(s.release("a", stale).await, Ok(false));
     assert_eq!(s.commit("a", stale, KEEP).await, Ok(false));
     assert!(matches!(
-        s.reserve("a", LEASE).await,
+        s.reserve("a", claim(LEASE)).await,
         Ok(Reservation::InFlight { .. })
     ));
     assert_eq!(s.commit("a", owner, KEEP).await, Ok(true));
     assert_eq!(s.release("a", owner).await, Ok(false));
-    assert_eq!(s.reserve("a", LEASE).await, Ok(Reservation::Done));
+    assert_eq!(s.reserve("a", probe()).await, Ok(Reservation::Done));
 }
 
 #[tokio::test]
 async fn retention_ends_and_the_id_is_forgotten() {
     let (s, _) = store().await;
-    let t = fresh(s.reserve("a", LEASE).await);
+    let t = take(&s, "a", LEASE).await;
     assert_eq!(s.commit("a", t, Duration::from_millis(150)).await, Ok(true));
-    assert_eq!(s.reserve("a", LEASE).await, Ok(Reservation::Done));
+    // Probes that ask no retention: a Done would otherwise keep the key
+    // for the probe's own retention.
+    assert_eq!(s.reserve("a", probe()).await, Ok(Reservation::Done));
     eventually(Duration::from_secs(5), "the retention to end", || async {
-        matches!(s.reserve("a", LEASE).await, Ok(Reservation::Fresh(_)))
+        matches!(s.reserve("a", probe()).await, Ok(Reservation::Fresh))
     })
     .await;
 }
@@ -220,19 +294,25 @@ async fn concurrent_reservations_from_several_stores_one_winner() {
     let mut tasks = Vec::new();
     for i in 0..40 {
         let s = stores[i % 4].clone();
-        tasks.push(tokio::spawn(
-            async move { s.reserve("contended", LEASE).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            let c = claim(LEASE);
+            (c.token, s.reserve("contended", c).await)
+        }));
     }
-    let mut fresh_count = 0;
+    let mut winners = Vec::new();
     for t in tasks {
         match t.await.unwrap() {
-            Ok(Reservation::Fresh(_)) => fresh_count += 1,
-            Ok(Reservation::InFlight { .. }) => {}
-            other => panic!("unexpected {other:?}"),
+            (token, Ok(Reservation::Fresh)) => winners.push(token),
+            (_, Ok(Reservation::InFlight { .. })) => {}
+            (_, other) => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(fresh_count, 1);
+    assert_eq!(winners.len(), 1);
+    // The winner's token is the one Redis holds.
+    assert_eq!(
+        stores[1].commit("contended", winners[0], KEEP).await,
+        Ok(true)
+    );
 }
 
 #[tokio::test]
@@ -240,12 +320,18 @@ async fn prefixes_isolate_and_zero_durations_are_accepted() {
     let (a, _) = store().await;
     let (b, prefix_b) = store().await;
     let mut conn = raw(&redis_url()).await;
-    let ta = fresh(a.reserve("same", Duration::ZERO).await);
-    let tb = fresh(b.reserve("same", LEASE).await);
-    assert_eq!(b.commit("same", tb, Duration::ZERO).await, Ok(true));
+    let ta = take(&a, "same", LEASE).await;
+    // Held under a's prefix, free under b's.
+    let zero = Claim::new(Duration::ZERO, Duration::ZERO);
+    assert_eq!(b.reserve("same", zero).await, Ok(Reservation::Fresh));
+    assert_eq!(b.commit("same", zero.token, Duration::ZERO).await, Ok(true));
     // A zero retention is stored as 1 ms: it still expires.
     assert!(pttl(&mut conn, &format!("{prefix_b}same")).await <= 1);
-    let _ = a.release("same", ta).await;
+    assert!(matches!(
+        a.reserve("same", claim(LEASE)).await,
+        Ok(Reservation::InFlight { .. })
+    ));
+    assert_eq!(a.release("same", ta).await, Ok(true));
 }
 
 #[tokio::test]
@@ -648,9 +734,9 @@ impl DedupStore for NeverRelease {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
-        lease: Duration,
+        claim: Claim,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        self.0.reserve(key, lease)
+        self.0.reserve(key, claim)
     }
     fn commit<'a>(
         &'a self,
@@ -801,12 +887,147 @@ async fn dropped_handler_releases_its_reservation_in_redis() {
     assert_eq!(log.handled("evt_dropped"), ["b"]);
 }
 
+/// A request for event `id`, signed at `ts`, for an in-process service.
+fn signed_request(id: &str, ts: SystemTime) -> http::Request<Full<Bytes>> {
+    let scheme = StandardWebhooks::new(SECRET).unwrap();
+    Signer::new(&scheme)
+        .id(id)
+        .timestamp(ts)
+        .request("/hook", format!(r#"{{"id":"{id}"}}"#))
+        .unwrap()
+        .map(Full::new)
+}
+
+// A handler that outlives its lease (Redis expires the reservation; here
+// the test deletes the key, which is what that expiry does) and succeeds
+// still records its work when nobody took over: the redelivery, on another
+// replica, answers 200 without running a handler a second time.
+#[tokio::test]
+async fn a_handler_that_outlived_its_lease_still_records_its_work() {
+    use tower::{Layer as _, ServiceExt as _};
+
+    let prefix = unique_prefix();
+    let url = redis_url();
+    let mut conn = raw(&url).await;
+    let log = Arc::new(Log::default());
+    let lease = Duration::from_secs(30);
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let finish = Arc::new(tokio::sync::Notify::new());
+    let slow = {
+        let (entered, finish) = (Arc::clone(&entered), Arc::clone(&finish));
+        tower::service_fn(move |_: http::Request<Full<Bytes>>| {
+            let (entered, finish) = (Arc::clone(&entered), Arc::clone(&finish));
+            async move {
+                entered.notify_one();
+                finish.notified().await;
+                let mut response = http::Response::new(Full::new(Bytes::new()));
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        })
+    };
+    let a = WebhookLayer::new(StandardWebhooks::new(SECRET).unwrap())
+        .dedup(connect(&url, &prefix, Duration::from_secs(2)).await)
+        .lease(lease)
+        .namespace("test-hook")
+        .layer(slow);
+    let b = replica(
+        "b",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        lease,
+        Mode::Work(Duration::ZERO),
+        &log,
+    )
+    .await;
+    let ts = SystemTime::now();
+
+    let task = tokio::spawn(a.oneshot(signed_request("evt_slow", ts)));
+    tokio::time::timeout(Duration::from_secs(5), entered.notified())
+        .await
+        .expect("the handler did not start");
+    let keys = keys_under(&mut conn, &prefix).await;
+    assert_eq!(keys.len(), 1, "one reservation: {keys:?}");
+    // The lease runs out while the handler works.
+    let deleted: i64 = redis::cmd("DEL")
+        .arg(&keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    finish.notify_one();
+    let response = task.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let ttl = pttl(&mut conn, &keys[0]).await;
+    assert!(
+        ttl > 300_000,
+        "recorded as done for the delivery's window (about 360 s): TTL {ttl}"
+    );
+
+    let client = http_client();
+    assert_eq!(
+        post_once(&client, b.addr, "evt_slow", ts).await,
+        Ok(StatusCode::OK)
+    );
+    assert_eq!(log.attempts("evt_slow"), 0, "not handled a second time");
+}
+
+// A sender's retry carries a fresher timestamp, so its replay window ends
+// later than the first copy's: the verified duplicate (200) pushes the
+// stored expiry out to the retry's window, or a replay of the retry after
+// the first copy's retention would be handled again.
+#[tokio::test]
+async fn a_verified_duplicate_extends_the_stored_expiry() {
+    let prefix = unique_prefix();
+    let url = redis_url();
+    let mut conn = raw(&url).await;
+    let log = Arc::new(Log::default());
+    let b = replica(
+        "b",
+        connect(&url, &prefix, Duration::from_secs(2)).await,
+        Duration::from_secs(30),
+        Mode::Work(Duration::ZERO),
+        &log,
+    )
+    .await;
+    let client = http_client();
+    let now = SystemTime::now();
+    // Signed 250 s ago: inside the 300 s window, which it leaves in 50 s
+    // (plus the 60 s margin).
+    let first = now - Duration::from_secs(250);
+    assert_eq!(
+        post_once(&client, b.addr, "evt_dup", first).await,
+        Ok(StatusCode::NO_CONTENT)
+    );
+    let keys = keys_under(&mut conn, &prefix).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let ttl = pttl(&mut conn, &keys[0]).await;
+    assert!(ttl > 100_000 && ttl <= 111_000, "first copy's TTL {ttl}");
+
+    // The sender's retry, signed now: its window ends in 300 s (+ 60 s).
+    assert_eq!(
+        post_once(&client, b.addr, "evt_dup", now).await,
+        Ok(StatusCode::OK)
+    );
+    let ttl = pttl(&mut conn, &keys[0]).await;
+    assert!(
+        ttl > 300_000 && ttl <= 361_000,
+        "extended to the retry's window: TTL {ttl}"
+    );
+    // An older copy does not pull it back in.
+    assert_eq!(
+        post_once(&client, b.addr, "evt_dup", first).await,
+        Ok(StatusCode::OK)
+    );
+    assert!(pttl(&mut conn, &keys[0]).await > 300_000);
+    assert_eq!(log.attempts("evt_dup"), 1);
+}
+
 // Dropped outside any runtime (the layer releases from a destructor), the
 // store answers an error instead of panicking.
 #[tokio::test]
 async fn without_a_runtime_the_store_errors_instead_of_panicking() {
     let (s, _) = store().await;
-    let t = fresh(s.reserve("a", LEASE).await);
+    let t = take(&s, "a", LEASE).await;
     let outcome = std::thread::spawn(move || {
         let mut release = s.release("a", t);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -1005,23 +1226,25 @@ async fn redis_outage_answers_503_then_every_event_is_handled_once() {
 }
 
 // A frozen Redis: operations time out (503), and the store recovers when it
-// thaws. A reservation whose answer was lost holds its id for the lease.
+// thaws. Redis applied the reservations whose answers were lost: on its own
+// the store holds their ids for the lease (the layer releases them: see the
+// next test).
 #[tokio::test]
 async fn frozen_redis_times_out_then_recovers() {
     let server = PrivateRedis::start().await;
     let op_timeout = Duration::from_millis(200);
     let s = connect(&server.url(), &unique_prefix(), op_timeout).await;
-    fresh(s.reserve("before", LEASE).await);
+    take(&s, "before", LEASE).await;
 
     server.signal("-STOP");
     let started = Instant::now();
     assert_eq!(
-        s.reserve("lost", LEASE).await,
+        s.reserve("lost", claim(LEASE)).await,
         Err(StoreError::Timeout(op_timeout))
     );
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(
-        s.reserve("other", LEASE).await,
+        s.reserve("other", claim(LEASE)).await,
         Err(StoreError::Timeout(op_timeout))
     );
     server.signal("-CONT");
@@ -1029,18 +1252,92 @@ async fn frozen_redis_times_out_then_recovers() {
     eventually(
         Duration::from_secs(10),
         "the store to answer again",
-        || async { matches!(s.reserve("after", LEASE).await, Ok(Reservation::Fresh(_))) },
+        || async {
+            matches!(
+                s.reserve("after", claim(LEASE)).await,
+                Ok(Reservation::Fresh)
+            )
+        },
     )
     .await;
     // Redis applied the reservations whose answers timed out.
     assert!(matches!(
-        s.reserve("lost", LEASE).await,
+        s.reserve("lost", claim(LEASE)).await,
         Ok(Reservation::InFlight { .. })
     ));
     assert!(matches!(
-        s.reserve("before", LEASE).await,
+        s.reserve("before", claim(LEASE)).await,
         Ok(Reservation::InFlight { .. })
     ));
+}
+
+// Through the layer, a reservation whose answer was lost (Redis frozen past
+// the store's timeout) is released at once, with the token the layer made
+// before asking: once Redis thaws, the sender's retry is handled rather than
+// refused with 409 for the rest of the lease.
+#[tokio::test]
+async fn a_reservation_whose_answer_was_lost_is_released_by_the_layer() {
+    let server = PrivateRedis::start().await;
+    let url = server.url();
+    let prefix = unique_prefix();
+    let op_timeout = Duration::from_millis(200);
+    let lease = Duration::from_secs(30);
+    let log = Arc::new(Log::default());
+    let client = http_client();
+    // The scripts are loaded into the new server first: a script the server
+    // does not know costs a second round trip (after NOSCRIPT), which a call
+    // that timed out never makes. A failed attempt loads reserve and
+    // release, the successful retry commit.
+    let warm_up = replica(
+        "w",
+        connect(&url, &unique_prefix(), op_timeout).await,
+        lease,
+        Mode::FailFirstAttempt,
+        &log,
+    )
+    .await;
+    let ts = SystemTime::now();
+    assert_eq!(
+        post_once(&client, warm_up.addr, "evt_warm", ts).await,
+        Ok(StatusCode::INTERNAL_SERVER_ERROR)
+    );
+    assert_eq!(
+        post_once(&client, warm_up.addr, "evt_warm", ts).await,
+        Ok(StatusCode::NO_CONTENT)
+    );
+    let b = replica(
+        "b",
+        connect(&url, &prefix, op_timeout).await,
+        lease,
+        Mode::Work(Duration::ZERO),
+        &log,
+    )
+    .await;
+
+    server.signal("-STOP");
+    assert_eq!(
+        post_once(&client, b.addr, "evt_lost", ts).await,
+        Ok(StatusCode::SERVICE_UNAVAILABLE)
+    );
+    assert_eq!(log.attempts("evt_lost"), 0);
+    server.signal("-CONT");
+    let thawed = Instant::now();
+
+    let mut last = Ok(StatusCode::SERVICE_UNAVAILABLE);
+    while last == Ok(StatusCode::SERVICE_UNAVAILABLE) && thawed.elapsed() < Duration::from_secs(10)
+    {
+        last = post_once(&client, b.addr, "evt_lost", ts).await;
+        if last == Ok(StatusCode::SERVICE_UNAVAILABLE) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(
+        last,
+        Ok(StatusCode::NO_CONTENT),
+        "the retry is handled, not held for the lease"
+    );
+    assert!(thawed.elapsed() < lease);
+    assert_eq!(log.handled("evt_lost"), ["b"]);
 }
 
 // A reconnection that fails for a reason other than I/O (here the password
@@ -1056,7 +1353,7 @@ async fn store_recovers_from_a_failed_reconnection_that_is_not_io() {
         .unwrap();
     let url = format!("redis://:pw-one@127.0.0.1:{}", server.port);
     let s = connect(&url, &unique_prefix(), Duration::from_millis(300)).await;
-    fresh(s.reserve("before", LEASE).await);
+    take(&s, "before", LEASE).await;
 
     let _: () = redis::cmd("CONFIG")
         .arg(&["SET", "requirepass", "pw-two"][..])
@@ -1069,7 +1366,7 @@ async fn store_recovers_from_a_failed_reconnection_that_is_not_io() {
         .await
         .unwrap();
     for _ in 0..20 {
-        let r = s.reserve("during", LEASE).await;
+        let r = s.reserve("during", claim(LEASE)).await;
         assert!(r.is_err(), "{r:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -1081,7 +1378,12 @@ async fn store_recovers_from_a_failed_reconnection_that_is_not_io() {
     eventually(
         Duration::from_secs(15),
         "the store to answer again",
-        || async { matches!(s.reserve("after", LEASE).await, Ok(Reservation::Fresh(_))) },
+        || async {
+            matches!(
+                s.reserve("after", claim(LEASE)).await,
+                Ok(Reservation::Fresh)
+            )
+        },
     )
     .await;
 }

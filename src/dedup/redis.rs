@@ -5,9 +5,9 @@
 //!   sees the same reservations: a delivery retried on another replica is
 //!   recognised as in flight or done.
 //! - **One round trip per operation.** Reserve, commit and release are each
-//!   one small Lua script (`EVALSHA`, falling back to `EVAL` when the server
-//!   does not know the script yet, for instance after a restart), so each is
-//!   atomic on the server:
+//!   one small Lua script run with `EVALSHA` (a server that does not know
+//!   the script yet, for instance after a restart, is sent it with
+//!   `SCRIPT LOAD` and asked again), so each is atomic on the server:
 //!   - reserve: if the key is absent, `SET key token PX lease` and answer
 //!     [`Fresh`](Reservation::Fresh); otherwise look at the stored value:
 //!     the marker `done` means [`Done`](Reservation::Done) (and the key's
@@ -22,8 +22,10 @@
 //!   another request can therefore neither commit over nor delete the new
 //!   reservation; one whose lease merely ran out still records its work.
 //! - **Everything expires.** Each key is `prefix + key` (the layer's key
-//!   already holds the scheme, the endpoint and the event id) and is always
-//!   written with a TTL: the lease while in flight, the retention once done.
+//!   already holds the scheme, the namespace and the delivery's dedup key,
+//!   see [`WebhookLayer::namespace`](crate::WebhookLayer::namespace)) and is
+//!   always written with a TTL: the lease while in flight, the retention
+//!   once done (pushed out, never pulled in, by a later copy's retention).
 //!   Nothing accumulates.
 //! - **Fails closed, recovers by itself.** Every operation is bounded by a
 //!   [timeout](RedisStoreBuilder::timeout) (default
@@ -45,10 +47,15 @@
 //!   persistence, failover to a replica that lagged), ids committed before
 //!   the loss are forgotten and a later redelivery of them is processed
 //!   again. Enable persistence (AOF) if that matters.
-//! - **A lost answer holds the id for the lease.** If Redis applied a
-//!   reservation but its answer did not arrive in time (timeout, connection
-//!   drop), the layer answered 503 and the id stays reserved until the lease
-//!   ends; the sender's retries get 409 until then. Keep the
+//! - **A lost answer is released, if Redis can still hear it.** If Redis
+//!   applied a reservation but its answer did not arrive in time (timeout,
+//!   connection drop), or the request was dropped while waiting for it (the
+//!   client went away), the layer releases the key with the token it made
+//!   before asking (and answers 503 in the first case), so the sender's
+//!   retry is processed. If that release does not reach Redis after the
+//!   reservation did (Redis still unreachable, or the release overtook the
+//!   reservation on a new connection), the id stays reserved until the
+//!   lease ends and the sender's retries get 409 until then. Keep the
 //!   [lease](crate::WebhookLayer::lease) close to your handler's longest run
 //!   time.
 //! - **Clocks.** Leases and retentions are measured by the Redis server's
@@ -58,9 +65,12 @@
 //!   `RedisStoreBuilder::connect_cluster` (each operation touches one
 //!   key, so it runs on the node that owns it). Sentinel is not built in:
 //!   pass a connection manager to [`RedisStoreBuilder::build`].
-//! - **Ids in clear.** Keys hold the endpoint and the event id as sent (the
-//!   memory store hashes them); values hold only a random token or `done`.
-//!   Restrict the prefix with Redis ACLs if other tenants share the server.
+//! - **Ids in clear.** Keys hold the event id as sent (or the sender's
+//!   signed token, or the body's digest), and the namespace, tenant and
+//!   path when configured (the default namespace is a one-way fingerprint
+//!   of the signing key); the memory store hashes them. Values hold only a
+//!   random token or `done`. Restrict the prefix with Redis ACLs if other
+//!   tenants share the server.
 //! - **TLS** (`rediss://`) needs one of the `redis` crate's TLS features
 //!   (for instance `tokio-rustls-comp`) enabled in your own `Cargo.toml`.
 //! - Requires Redis 2.6.12+ (or Valkey) and a tokio runtime with its timer

@@ -127,3 +127,31 @@ where
     let body = res.into_body().collect().await.unwrap().to_bytes();
     (status, rejection, body, headers)
 }
+
+/// The Redis the tests use: `REDIS_URL`, or `redis://127.0.0.1:6379` when it
+/// is unset (as in `tests/redis_store.rs`). When nothing answers there:
+/// `None`, after a note on stderr saying what was not checked, if
+/// `REDIS_URL` is unset; a panic if it is set (the caller asked for that
+/// server).
+#[cfg(feature = "redis")]
+pub async fn redis_url_or_skip(what: &str) -> Option<String> {
+    let set = std::env::var("REDIS_URL").ok();
+    let url = set
+        .clone()
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+    let ping = async {
+        let client = ::redis::Client::open(url.as_str())?;
+        let mut c = client.get_multiplexed_async_connection().await?;
+        ::redis::cmd("PING").query_async::<String>(&mut c).await
+    };
+    let why = match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => return Some(url),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "no answer within 2 s".to_owned(),
+    };
+    assert!(set.is_none(), "REDIS_URL={url} does not answer: {why}");
+    eprintln!(
+        "note: no Redis answers at {url} ({why}): {what} NOT checked (set REDIS_URL, or run scripts/ensure-redis.sh)"
+    );
+    None
+}
