@@ -19,6 +19,7 @@ mod common;
 
 use std::error::Error;
 use std::io::Write;
+use std::time::Duration;
 
 use axum::{Router, http::StatusCode, routing::post};
 use serde_json::{Value, json};
@@ -46,7 +47,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let config = common::Config::from_env()?;
     let layer = WebhookLayer::new(config.scheme()?)
         .tolerance(config.tolerance)
-        .max_body(config.max_body);
+        .max_body(config.max_body)
+        // Every body in flight shares 64 MiB; a body not in after 30 s
+        // gets 408 (these are the defaults, spelled out).
+        .max_buffered(64 * 1024 * 1024)
+        .body_timeout(Some(Duration::from_secs(30)));
     // WEBHOOK_REDIS_URL: share the dedup store between replicas.
     #[cfg(feature = "redis")]
     let layer = match &config.redis_url {

@@ -11,14 +11,16 @@ mod common;
 
 use std::convert::Infallible;
 use std::error::Error;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::server::conn::http1::Builder;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_webhook::{Verified, WebhookLayer};
 
@@ -42,26 +44,35 @@ async fn handle(mut request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes
 async fn main() -> Result<(), Box<dyn Error>> {
     let config = common::Config::from_env()?;
     let service = ServiceBuilder::new()
-        // Slow senders are cut off; the webhook layer then answers nothing.
-        .timeout(Duration::from_secs(30))
+        // A last resort for the whole request, handler included.
+        .timeout(Duration::from_secs(60))
         .layer(
             WebhookLayer::new(config.scheme()?)
                 .tolerance(config.tolerance)
-                .max_body(config.max_body),
+                .max_body(config.max_body)
+                // All bodies in flight together, and each body's deadline.
+                .max_buffered(64 * 1024 * 1024)
+                .body_timeout(Some(Duration::from_secs(30))),
         )
         .service_fn(handle);
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     eprintln!("listening on {}", listener.local_addr()?);
+    // What the layer cannot see: open connections and slow headers.
+    let connections = Arc::new(Semaphore::new(1024));
     loop {
+        let permit = Arc::clone(&connections).acquire_owned().await?;
         let (stream, _) = listener.accept().await?;
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
             if let Err(e) = Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
                 eprintln!("connection error: {e}");
             }
+            drop(permit);
         });
     }
 }

@@ -41,6 +41,7 @@
 //! | `Content-Length` over the limit, or the body grows over it | 413 | no | untouched |
 //! | body stream errors / client goes away | 400 | no | untouched |
 //! | body not complete within the body timeout (`.body_timeout`, 30 s) | 408 | no | untouched |
+//! | bodies in flight over the budget (`.max_buffered`, 64 MiB) | 503 + `Retry-After` | no | untouched |
 //! | signature header missing or malformed | 401 | no | untouched |
 //! | no signature matches any active secret | 401 | no | untouched |
 //! | timestamp older or newer than the tolerance | 401 | no | untouched |

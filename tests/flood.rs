@@ -348,7 +348,11 @@ async fn a_declared_length_over_what_is_left_is_503_at_once() {
         }
         tokio::task::yield_now().await;
     }
-    assert_eq!(watch.buffered(), MIB - 10, "the hanging request holds its share");
+    assert_eq!(
+        watch.buffered(),
+        MIB - 10,
+        "the hanging request holds its share"
+    );
     let mut req = signed("msg_b", "{}");
     req.headers_mut().insert("content-length", 100.into());
     let (status, rejection, _, headers) = send(layer.layer(h.service()), req).await;
