@@ -377,8 +377,7 @@ fn run_all(
             assert_ne!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         }
     });
-    let seen = seen.lock().unwrap().clone();
-    seen
+    seen.lock().map(|values| values.clone()).unwrap()
 }
 
 fn mutation() -> impl Strategy<Value = (usize, String, bool)> {
