@@ -372,7 +372,8 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
     /// (tower-http's `RequestBodyTimeout` is the latter, and does not stop
     /// a sender that trickles a byte at a time). `None` turns it off. It
     /// needs tokio's timer (a runtime built with `enable_time`, as
-    /// `#[tokio::main]` does).
+    /// `#[tokio::main]` does); outside a tokio runtime the body is read
+    /// without a deadline.
     ///
     /// ```
     /// use std::time::Duration;

@@ -184,7 +184,12 @@ where
         let limit = settings.budget.limit();
         return Ok(shared.reject(name, Rejection::OverBudget { limit }, None));
     }
-    let collected = match settings.body_timeout {
+    // The deadline needs tokio's timer; outside a tokio runtime (a plain
+    // executor, the fuzz targets) the body is read without one.
+    let deadline = settings
+        .body_timeout
+        .filter(|_| tokio::runtime::Handle::try_current().is_ok());
+    let collected = match deadline {
         Some(d) => match tokio::time::timeout(d, body::collect(body, limit, &mut share)).await {
             Ok(r) => r,
             Err(_) => {
