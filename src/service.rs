@@ -20,7 +20,7 @@ use crate::layer::{KeySource, Settings};
 use crate::payload::Decode;
 use crate::rejection::Rejection;
 use crate::resolver::Resolved;
-use crate::scheme::{self, Dedup, Envelope, Scheme, hex_encode};
+use crate::scheme::{self, Dedup, Envelope, Scheme, Verdict};
 use crate::verified::{Delivery, Slot, Verified};
 
 /// Extra retention beyond the end of the replay window, for clock skew
@@ -160,7 +160,7 @@ where
     };
     let name = scheme.name();
 
-    if let Some(answer) = scheme.handshake(&head, None) {
+    if let Some(answer) = scheme.challenge(&head) {
         return Ok(handshake(name, answer));
     }
     if head.method != Method::POST {
@@ -172,9 +172,10 @@ where
     // Reject what the head alone condemns before reading a byte of the body
     // (a cheap filter: the verdict is given once the body is in).
     let early = scheme::Context::new(settings.clock.now(), settings.tolerance);
-    if let Err(e) = scheme.check_head(&head, &early) {
-        return Ok(shared.reject(name, e.into(), None));
-    }
+    let read = match scheme.read(&head, &early) {
+        Ok(read) => read,
+        Err(e) => return Ok(shared.reject(name, e.into(), None)),
+    };
     // The body's share of the layer's budget: its declared length up front,
     // or chunk by chunk as it arrives. Given back when this request ends,
     // however it ends (the share is dropped with this future).
@@ -212,13 +213,12 @@ where
     // The delivery is judged when the whole of it is in: a head that arrived
     // inside the window does not carry a body that arrives after it.
     let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
-    let envelope = match scheme.verify(&head, &bytes, &ctx) {
-        Ok(env) => env,
+    let envelope = match scheme.verify(&head, read, &bytes, &ctx) {
+        Ok(Verdict::Deliver(envelope)) => envelope,
+        // A signed handshake: answered, never handed to the handler.
+        Ok(Verdict::Answer(answer)) => return Ok(handshake(name, answer)),
         Err(e) => return Ok(shared.reject(name, e.into(), None)),
     };
-    if let Some(answer) = scheme.handshake(&head, Some(&bytes)) {
-        return Ok(handshake(name, answer));
-    }
 
     // Only verified deliveries reach the store, under keys from signed data.
     let retention = shared.retention(scheme, &envelope, &ctx);
@@ -314,7 +314,7 @@ fn dedup_keys(envelope: &Envelope, body: &[u8]) -> Vec<String> {
     let unsigned_id = envelope.id.as_deref().filter(|_| !envelope.id_signed);
     let signed = || match signed_id {
         Some(id) => format!("id:{id}"),
-        None => format!("sha256:{}", hex_encode(&Sha256::digest(body))),
+        None => format!("sha256:{}", crate::scheme::hex(&Sha256::digest(body))),
     };
     let with_unsigned = |first: String| {
         let mut keys = vec![first];
@@ -546,7 +546,7 @@ mod tests {
     #[test]
     fn dedup_keys_come_from_signed_data_only() {
         let body = b"{}";
-        let digest = format!("sha256:{}", hex_encode(&Sha256::digest(body)));
+        let digest = format!("sha256:{}", crate::scheme::hex(&Sha256::digest(body)));
         let signed = Envelope::signed_id("evt_1");
         assert_eq!(dedup_keys(&signed, body), ["id:evt_1"]);
         let unsigned = Envelope::unsigned_id(Some("d-1".into()));

@@ -1,7 +1,7 @@
 //! [`Signer`]: produces deliveries exactly as a sender would sign them.
 //!
 //! For tests (yours and ours), examples, and for checking an endpoint end to
-//! end. Every scheme that can sign implements [`Scheme::sign`]; the signer
+//! end. Every scheme that can sign implements [`Sign`](crate::scheme::Sign); the signer
 //! fills in an event id and a timestamp when you do not.
 //!
 //! ```
@@ -27,7 +27,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, header};
 
 use crate::dedup::Token;
-use crate::scheme::{Scheme, SignError};
+use crate::scheme::{Sign, SignError};
 
 /// Signs requests with a scheme's secrets.
 ///
@@ -40,14 +40,14 @@ use crate::scheme::{Scheme, SignError};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
-pub struct Signer<'a> {
-    scheme: &'a dyn Scheme,
+pub struct Signer<'a, S: ?Sized> {
+    scheme: &'a S,
     id: Option<String>,
     timestamp: Option<SystemTime>,
     content_type: &'static str,
 }
 
-impl fmt::Debug for Signer<'_> {
+impl<S: Sign + ?Sized> fmt::Debug for Signer<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
             .field("scheme", &self.scheme.name())
@@ -57,9 +57,9 @@ impl fmt::Debug for Signer<'_> {
     }
 }
 
-impl<'a> Signer<'a> {
+impl<'a, S: Sign + ?Sized> Signer<'a, S> {
     /// A signer for `scheme`, with a fresh random id and the current time.
-    pub fn new(scheme: &'a dyn Scheme) -> Self {
+    pub fn new(scheme: &'a S) -> Self {
         Self {
             scheme,
             id: None,

@@ -18,32 +18,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_secret_constructors};
-use super::{HmacScheme, Part, TimeUnit};
-use crate::secret::{KeyRing, SecretError};
+use super::hmac::hmac_preset;
+use super::{Part, TimeUnit, HmacScheme};
 
-/// Calendly's `Calendly-Webhook-Signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Calendly, Scheme};
-/// assert!(Calendly::new("key")?.has_timestamp());
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Calendly(HmacScheme);
-
-text_secret_constructors!(Calendly);
-delegate_to_engine!(Calendly);
-
-impl Calendly {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("calendly", "calendly-webhook-signature")
-            .separator(',')
-            .prefix("v1=")
-            .timestamp_entry("t=", TimeUnit::Seconds)
-            .content([Part::Timestamp, Part::Literal("."), Part::Body])
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Calendly's `Calendly-Webhook-Signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Calendly, Scheme};
+    /// assert!(Calendly::new("key")?.has_timestamp());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Calendly,
+    |ring| HmacScheme::builder("calendly", "calendly-webhook-signature")
+        .separator(',')
+        .prefix("v1=")
+        .timestamp_entry("t=", TimeUnit::Seconds)
+        .content([Part::Timestamp, Part::Literal("."), Part::Body])
+        .build_keys(ring)
 }

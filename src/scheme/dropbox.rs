@@ -31,41 +31,29 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use super::HmacScheme;
-use super::handshake::printable;
-use super::hmac::{
-    Handshake, delegate_to_engine, query_param, text_response, text_secret_constructors,
-};
-use crate::secret::{KeyRing, SecretError};
+use super::handshake::{printable, query_param, text_response};
+use super::hmac::hmac_preset;
 
-/// Dropbox's `X-Dropbox-Signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Dropbox, Scheme};
-/// assert_eq!(Dropbox::new("app-secret")?.name(), "dropbox");
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Dropbox(HmacScheme);
-
-text_secret_constructors!(Dropbox);
-delegate_to_engine!(Dropbox);
-
-impl Dropbox {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("dropbox", "x-dropbox-signature")
-            .handshake(Handshake::Dropbox)
-            // A notification only says "these accounts changed": a second,
-            // identical one is a real one, and the handler's re-sync is
-            // harmless to repeat.
-            .without_dedup()
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Dropbox's `X-Dropbox-Signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Dropbox, Scheme};
+    /// assert_eq!(Dropbox::new("app-secret")?.name(), "dropbox");
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Dropbox,
+    |ring| HmacScheme::builder("dropbox", "x-dropbox-signature")
+        .challenge(challenge)
+        // A notification only says "these accounts changed": a second,
+        // identical one is a real one, and the handler's re-sync is
+        // harmless to repeat.
+        .without_dedup()
+        .build_keys(ring)
 }
 
 /// The answer to `GET ?challenge=...`: the challenge, echoed as text.
-pub(crate) fn challenge(head: &Parts) -> Option<http::Response<Bytes>> {
+fn challenge(head: &Parts) -> Option<http::Response<Bytes>> {
     if head.method != http::Method::GET {
         return None;
     }

@@ -21,8 +21,35 @@
 //! sender and the tests that show it.
 
 use bytes::Bytes;
+use http::request::Parts;
 
-use super::hmac::MAX_CHALLENGE_LEN;
+/// The longest challenge echoed back in a handshake, in bytes; senders use
+/// a few dozen. Longer ones, and ones that are not printable ASCII, are not
+/// answered: a `GET` is then answered 405, and a signed handshake message
+/// 400 (it never reaches the handler).
+pub(crate) const MAX_CHALLENGE_LEN: usize = 1024;
+
+/// The first value of query parameter `name`, decoded.
+pub(crate) fn query_param(head: &Parts, name: &str) -> Option<String> {
+    let query = head.uri.query()?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// A 200 answer with `body` as `content_type`, never sniffed as HTML.
+pub(crate) fn text_response(body: String, content_type: &'static str) -> Option<http::Response<Bytes>> {
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .body(Bytes::from(body))
+        .ok()
+}
+
+/// A 200 JSON answer.
+pub(crate) fn json_response(value: &serde_json::Value) -> Option<http::Response<Bytes>> {
+    text_response(value.to_string(), "application/json")
+}
 
 /// `challenge` if it may be echoed: 1 to [`MAX_CHALLENGE_LEN`] bytes of
 /// printable ASCII (space to `~`). Senders' challenges are short random

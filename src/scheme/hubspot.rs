@@ -29,57 +29,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_ring};
-use super::{Encoding, HmacScheme, Part, SchemeConfigError, TimeUnit};
-use crate::secret::KeyRing;
+use super::hmac::hmac_preset;
+use super::{Encoding, HmacScheme, Part, TimeUnit};
 
-/// HubSpot's `X-HubSpot-Signature-v3` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{HubSpot, Scheme};
-/// let scheme = HubSpot::new("client-secret", "https://example.com/hubspot")?;
-/// assert_eq!(scheme.name(), "hubspot");
-/// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct HubSpot(HmacScheme);
-
-delegate_to_engine!(HubSpot);
-
-impl HubSpot {
-    /// The app's client secret and the endpoint's public URL.
-    pub fn new(
-        client_secret: impl AsRef<str>,
-        public_url: &str,
-    ) -> Result<Self, SchemeConfigError> {
-        Self::with_secrets([client_secret], public_url)
-    }
-
-    /// Several client secrets active at once (rotation), newest first.
-    pub fn with_secrets<I>(secrets: I, public_url: &str) -> Result<Self, SchemeConfigError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        Self::from_ring(&text_ring(secrets)?, public_url)
-    }
-
-    /// A ring of key bytes and the public URL.
-    pub fn from_ring(ring: &KeyRing, public_url: &str) -> Result<Self, SchemeConfigError> {
-        HmacScheme::builder("hubspot", "x-hubspot-signature-v3")
-            .encoding(Encoding::Base64)
-            .timestamp_header("x-hubspot-request-timestamp", TimeUnit::Millis)
-            .content([Part::Method, Part::Url, Part::Body, Part::Timestamp])
-            .public_url(public_url)?
-            .url_transform(decode_listed_escapes)
-            .build(ring)
-            .map(Self)
-    }
-
-    /// How many secrets are active.
-    pub fn key_count(&self) -> usize {
-        self.0.key_count()
-    }
+hmac_preset! {
+    /// HubSpot's `X-HubSpot-Signature-v3` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{HubSpot, Scheme};
+    /// let scheme = HubSpot::new("client-secret", "https://example.com/hubspot")?;
+    /// assert_eq!(scheme.name(), "hubspot");
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    HubSpot,
+    |ring, url| HmacScheme::builder("hubspot", "x-hubspot-signature-v3")
+        .encoding(Encoding::Base64)
+        .timestamp_header("x-hubspot-request-timestamp", TimeUnit::Millis)
+        .content([Part::Method, Part::Url, Part::Body, Part::Timestamp])
+        .public_url(url)?
+        .url_transform(decode_listed_escapes)
+        .build(ring)
 }
 
 /// Decodes the escapes HubSpot's documentation lists, in either case.

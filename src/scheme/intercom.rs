@@ -17,31 +17,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_secret_constructors};
+use super::hmac::hmac_preset;
 use super::{Algorithm, HmacScheme};
-use crate::secret::{KeyRing, SecretError};
 
-/// Intercom's `X-Hub-Signature: sha1=` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Intercom, Scheme};
-/// assert_eq!(Intercom::new("secret")?.name(), "intercom");
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Intercom(HmacScheme);
-
-text_secret_constructors!(Intercom);
-delegate_to_engine!(Intercom);
-
-impl Intercom {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("intercom", "x-hub-signature")
-            .algorithm(Algorithm::Sha1)
-            .prefix("sha1=")
-            .id_json("/id")
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Intercom's `X-Hub-Signature: sha1=` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Intercom, Scheme};
+    /// assert_eq!(Intercom::new("secret")?.name(), "intercom");
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Intercom,
+    |ring| HmacScheme::builder("intercom", "x-hub-signature")
+        .algorithm(Algorithm::Sha1)
+        .prefix("sha1=")
+        .id_json("/id")
+        .build_keys(ring)
 }

@@ -21,35 +21,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_secret_constructors};
-use super::{HmacScheme, TimeUnit};
-use crate::secret::{KeyRing, SecretError};
+use super::hmac::hmac_preset;
+use super::{TimeUnit, HmacScheme};
 
-/// Linear's `Linear-Signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Linear, Scheme};
-/// assert!(Linear::new("secret")?.has_timestamp());
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Linear(HmacScheme);
-
-text_secret_constructors!(Linear);
-delegate_to_engine!(Linear);
-
-impl Linear {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("linear", "linear-signature")
-            .timestamp_json("/webhookTimestamp", TimeUnit::Millis)
-            .id_header("linear-delivery")
-            // A retry re-signs the body with a fresh `webhookTimestamp` and
-            // keeps its (unsigned) delivery id: remember both.
-            .dedup_on_unsigned_id_too()
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Linear's `Linear-Signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Linear, Scheme};
+    /// assert!(Linear::new("secret")?.has_timestamp());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Linear,
+    |ring| HmacScheme::builder("linear", "linear-signature")
+        .timestamp_json("/webhookTimestamp", TimeUnit::Millis)
+        .id_header("linear-delivery")
+        // A retry re-signs the body with a fresh `webhookTimestamp` and
+        // keeps its (unsigned) delivery id: remember both.
+        .dedup_on_unsigned_id_too()
+        .build_keys(ring)
 }
 
 #[cfg(test)]

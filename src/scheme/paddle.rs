@@ -25,36 +25,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_secret_constructors};
-use super::{HmacScheme, Part, TimeUnit};
-use crate::secret::{KeyRing, SecretError};
+use super::hmac::hmac_preset;
+use super::{Part, TimeUnit, HmacScheme};
 
-/// Paddle Billing's `Paddle-Signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::Paddle;
-/// let scheme = Paddle::with_secrets(["pdl_ntfset_new_x", "pdl_ntfset_old_y"])?;
-/// assert_eq!(scheme.key_count(), 2);
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Paddle(HmacScheme);
-
-text_secret_constructors!(Paddle);
-delegate_to_engine!(Paddle);
-
-impl Paddle {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("paddle", "paddle-signature")
-            .separator(';')
-            .prefix("h1=")
-            .timestamp_entry("ts=", TimeUnit::Seconds)
-            .content([Part::Timestamp, Part::Literal(":"), Part::Body])
-            .id_json("/notification_id")
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Paddle Billing's `Paddle-Signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::Paddle;
+    /// let scheme = Paddle::with_secrets(["pdl_ntfset_new_x", "pdl_ntfset_old_y"])?;
+    /// assert_eq!(scheme.key_count(), 2);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Paddle,
+    |ring| HmacScheme::builder("paddle", "paddle-signature")
+        .separator(';')
+        .prefix("h1=")
+        .timestamp_entry("ts=", TimeUnit::Seconds)
+        .content([Part::Timestamp, Part::Literal(":"), Part::Body])
+        .id_json("/notification_id")
+        .build_keys(ring)
 }
 
 #[cfg(test)]

@@ -20,32 +20,22 @@
 //! ```
 
 use super::HmacScheme;
-use super::hmac::{delegate_to_engine, text_secret_constructors};
-use crate::secret::{KeyRing, SecretError};
+use super::hmac::hmac_preset;
 
-/// PagerDuty's v3 `X-PagerDuty-Signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{PagerDuty, Scheme};
-/// assert!(!PagerDuty::new("secret")?.has_timestamp());
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct PagerDuty(HmacScheme);
-
-text_secret_constructors!(PagerDuty);
-delegate_to_engine!(PagerDuty);
-
-impl PagerDuty {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("pagerduty", "x-pagerduty-signature")
-            .separator(',')
-            .prefix("v1=")
-            .id_json("/event/id")
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// PagerDuty's v3 `X-PagerDuty-Signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{PagerDuty, Scheme};
+    /// assert!(!PagerDuty::new("secret")?.has_timestamp());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    PagerDuty,
+    |ring| HmacScheme::builder("pagerduty", "x-pagerduty-signature")
+        .separator(',')
+        .prefix("v1=")
+        .id_json("/event/id")
+        .build_keys(ring)
 }
 
 #[cfg(test)]

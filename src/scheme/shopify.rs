@@ -23,34 +23,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_secret_constructors};
+use super::hmac::hmac_preset;
 use super::{Encoding, HmacScheme};
-use crate::secret::{KeyRing, SecretError};
 
-/// Shopify's `X-Shopify-Hmac-Sha256` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Scheme, Shopify};
-/// let scheme = Shopify::new("shpss_client_secret")?;
-/// assert!(!scheme.has_timestamp());
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Shopify(HmacScheme);
-
-text_secret_constructors!(Shopify);
-delegate_to_engine!(Shopify);
-
-impl Shopify {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("shopify", "x-shopify-hmac-sha256")
-            .encoding(Encoding::Base64)
-            .id_header("x-shopify-event-id")
-            .id_header("x-shopify-webhook-id")
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Shopify's `X-Shopify-Hmac-Sha256` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Shopify};
+    /// let scheme = Shopify::new("shpss_client_secret")?;
+    /// assert!(!scheme.has_timestamp());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Shopify,
+    |ring| HmacScheme::builder("shopify", "x-shopify-hmac-sha256")
+        .encoding(Encoding::Base64)
+        .id_header("x-shopify-event-id")
+        .id_header("x-shopify-webhook-id")
+        .build_keys(ring)
 }
 
 #[cfg(test)]

@@ -35,63 +35,41 @@
 //! ```
 
 use bytes::Bytes;
+use serde_json::Value;
 
-use super::handshake::{may_mention, printable, unanswerable};
-use super::hmac::{
-    FormatRule, Handshake, delegate_to_engine, json_response, text_secret_constructors,
-};
+use super::handshake::{json_response, printable, unanswerable};
+use super::hmac::{FormatRule, hmac_preset};
 use super::{HmacScheme, Part, TimeUnit};
-use crate::secret::{KeyRing, SecretError};
 
-/// Slack's `v0` request signing; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Scheme, Slack};
-/// let scheme = Slack::new("8f742231b10e8888abcd99yyyzzz85a5")?;
-/// assert!(scheme.has_timestamp());
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Slack(HmacScheme);
-
-text_secret_constructors!(Slack);
-delegate_to_engine!(Slack);
-
-impl Slack {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("slack", "x-slack-signature")
-            .prefix("v0=")
-            .timestamp_header("x-slack-request-timestamp", TimeUnit::Seconds)
-            .content([
-                Part::Literal("v0:"),
-                Part::Timestamp,
-                Part::Literal(":"),
-                Part::Body,
-            ])
-            .id_json("/event_id")
-            // Events are JSON; slash commands and interactivity are forms.
-            .format_rule(FormatRule::JsonOrForm)
-            .handshake(Handshake::Slack)
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Slack's `v0` request signing; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Slack};
+    /// let scheme = Slack::new("8f742231b10e8888abcd99yyyzzz85a5")?;
+    /// assert!(scheme.has_timestamp());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Slack,
+    |ring| HmacScheme::builder("slack", "x-slack-signature")
+        .prefix("v0=")
+        .timestamp_header("x-slack-request-timestamp", TimeUnit::Seconds)
+        .content([Part::Literal("v0:"), Part::Timestamp, Part::Literal(":"), Part::Body])
+        .id_json("/event_id")
+        // Events are JSON; slash commands and interactivity are forms.
+        .format_rule(FormatRule::JsonOrForm)
+        .answer(url_verification)
+        .build_keys(ring)
 }
 
 /// The answer to a verified body, if it is a `url_verification`: its
 /// challenge as `{"challenge": ..}`, or 400 when the challenge cannot be
 /// echoed.
-pub(crate) fn url_verification(body: &[u8]) -> Option<http::Response<Bytes>> {
-    // Cheap test first: most deliveries are events, not handshakes.
-    if !may_mention(body, b"url_verification") {
+fn url_verification(_: &HmacScheme, json: &Value) -> Option<http::Response<Bytes>> {
+    if json.get("type")?.as_str()? != "url_verification" {
         return None;
     }
-    let [kind, challenge] =
-        super::json_pointer::values_at(body, [Some("/type"), Some("/challenge")])?;
-    if kind?.as_str()? != "url_verification" {
-        return None;
-    }
-    match challenge.as_ref().and_then(|c| printable(c.as_str()?)) {
+    match json.get("challenge").and_then(Value::as_str).and_then(printable) {
         Some(challenge) => json_response(&serde_json::json!({ "challenge": challenge })),
         None => unanswerable("slack"),
     }

@@ -26,55 +26,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_ring};
-use super::{Encoding, HmacScheme, Part, SchemeConfigError};
-use crate::secret::KeyRing;
+use super::hmac::hmac_preset;
+use super::{Encoding, HmacScheme, Part};
 
-/// Square's `x-square-hmacsha256-signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{SchemeConfigError, Square};
-/// let err = Square::new("key", "webhook.example.com").unwrap_err();
-/// assert!(matches!(err, SchemeConfigError::InvalidPublicUrl { .. }));
-/// ```
-#[derive(Clone, Debug)]
-pub struct Square(HmacScheme);
-
-delegate_to_engine!(Square);
-
-impl Square {
-    /// One signature key and the notification URL registered with Square.
-    pub fn new(
-        signature_key: impl AsRef<str>,
-        notification_url: &str,
-    ) -> Result<Self, SchemeConfigError> {
-        Self::with_secrets([signature_key], notification_url)
-    }
-
-    /// Several signature keys active at once (rotation), newest first.
-    pub fn with_secrets<I>(keys: I, notification_url: &str) -> Result<Self, SchemeConfigError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        Self::from_ring(&text_ring(keys)?, notification_url)
-    }
-
-    /// A ring of key bytes and the notification URL.
-    pub fn from_ring(ring: &KeyRing, notification_url: &str) -> Result<Self, SchemeConfigError> {
-        HmacScheme::builder("square", "x-square-hmacsha256-signature")
-            .encoding(Encoding::Base64)
-            .content([Part::Url, Part::Body])
-            .id_json("/event_id")
-            .public_url(notification_url)?
-            .build(ring)
-            .map(Self)
-    }
-
-    /// How many keys are active.
-    pub fn key_count(&self) -> usize {
-        self.0.key_count()
-    }
+hmac_preset! {
+    /// Square's `x-square-hmacsha256-signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{SchemeConfigError, Square};
+    /// let err = Square::new("key", "webhook.example.com").unwrap_err();
+    /// assert!(matches!(err, SchemeConfigError::InvalidPublicUrl { .. }));
+    /// ```
+    Square,
+    |ring, url| HmacScheme::builder("square", "x-square-hmacsha256-signature")
+        .encoding(Encoding::Base64)
+        .content([Part::Url, Part::Body])
+        .id_json("/event_id")
+        .public_url(url)?
+        .build(ring)
 }
 
 #[cfg(test)]

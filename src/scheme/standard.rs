@@ -3,22 +3,21 @@
 //!
 //! - Headers `webhook-id`, `webhook-timestamp` (Unix seconds) and
 //!   `webhook-signature`; Svix's `svix-id`, `svix-timestamp` and
-//!   `svix-signature` are read when `webhook-signature` is absent.
+//!   `svix-signature` are read when `webhook-signature` is absent (the two
+//!   families never mix).
 //! - Signed content: `{id}.{timestamp}.{body}`, HMAC-SHA256, base64.
 //! - The signature header is a space-separated list of `version,signature`
 //!   entries. A delivery verifies when any `v1` entry matches any active
 //!   secret; other versions (such as the asymmetric `v1a`) are ignored; a
-//!   header with more than [`MAX_SIGNATURES`] entries is refused whole.
+//!   header with more than 32 entries is refused whole.
 //! - Secrets are `whsec_` + base64 (see [`Secret::standard`]).
-//! - Event ids are 1 to [`MAX_ID_LEN`] visible ASCII bytes without `.`, so
-//!   that the signed content splits into id, timestamp and body one way only
+//! - Event ids are 1 to 256 visible ASCII bytes without `.`, so that the
+//!   signed content splits into id, timestamp and body one way only
 //!   (timestamps are digits only, without sign or leading zero, for the same
-//!   reason).
+//!   reason). The id is signed: it is the dedup key.
 //!
-//! This scheme verifies `v1` only: a delivery signed only with the
-//! asymmetric `v1a` (Ed25519) is refused here. Verify those with
-//! `StandardWebhooksEd25519` (module `ed25519`, feature `ed25519`), which
-//! shares this module's header, id and timestamp rules.
+//! This scheme verifies `v1` only; `StandardWebhooksEd25519` (feature
+//! `ed25519`) verifies `v1a` with the same header, id and timestamp rules.
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
@@ -34,41 +33,150 @@
 //!     .body(())?
 //!     .into_parts();
 //! let now = UNIX_EPOCH + Duration::from_secs(1_614_265_330);
-//! let envelope = scheme.verify(&head, br#"{"test": 2432232314}"#, &Context::new(now, Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+//! let verdict = scheme.check(&head, br#"{"test": 2432232314}"#, &Context::new(now, Tolerance::default()))?;
+//! assert_eq!(verdict.envelope().and_then(|e| e.id).as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use http::request::Parts;
-use subtle::Choice;
-
-use hmac::Mac;
 use sha2::Sha256;
 
-use super::keyed::ct_eq;
-use super::{Context, Envelope, KeyId, Keyed, Scheme, SignError, VerifyError};
+use super::hmac::{Keyed, header_value};
+use super::rules::{self, IdSource, MAX_SIGNATURES};
+use super::{
+    Context, Encoding, Envelope, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict, VerifyError,
+};
 use crate::secret::{KeyRing, Secret, SecretError};
 
-#[cfg(feature = "ed25519")]
-pub mod ed25519;
-mod head;
+/// The names of one header family.
+#[derive(Debug)]
+pub(crate) struct Names {
+    id: &'static str,
+    timestamp: &'static str,
+    pub(crate) signature: &'static str,
+}
 
-use head::Head;
+/// The specification's headers, also the ones written when signing.
+const WEBHOOK: Names = Names {
+    id: "webhook-id",
+    timestamp: "webhook-timestamp",
+    signature: "webhook-signature",
+};
 
-/// The most entries a signature header may hold. Senders list one signature
-/// per active secret (two during a rotation); more than this is refused.
-pub const MAX_SIGNATURES: usize = 32;
+/// Svix's headers, read when `webhook-signature` is absent.
+const SVIX: Names = Names {
+    id: "svix-id",
+    timestamp: "svix-timestamp",
+    signature: "svix-signature",
+};
 
-/// The longest event id accepted, in bytes.
-pub const MAX_ID_LEN: usize = 256;
+/// What a Standard Webhooks head says, read once: the id (by the id
+/// rules), the timestamp (in the window when read), the signature entries.
+#[derive(Debug)]
+pub struct StandardHead {
+    pub(crate) names: &'static Names,
+    id: String,
+    timestamp: String,
+    time: SystemTime,
+    entries: Vec<String>,
+}
 
-/// Length of an HMAC-SHA256 tag.
-const TAG_LEN: usize = 32;
+impl StandardHead {
+    pub(crate) fn read(head: &Parts, ctx: &Context) -> Result<Self, VerifyError> {
+        let h = &head.headers;
+        let names = if h.contains_key(WEBHOOK.signature) || !h.contains_key(SVIX.signature) {
+            &WEBHOOK
+        } else {
+            &SVIX
+        };
+        let id = rules::event_id(IdSource::Header(names.id), rules::required(h, names.id)?)?;
+        // `.` separates the parts of the signed content: an id holding one
+        // would let a delivery be re-cut into another, equally valid one.
+        if id.contains('.') {
+            return Err(VerifyError::MalformedHeader {
+                header: names.id,
+                reason: "the event id contains `.`, the separator of the signed content",
+            });
+        }
+        let timestamp = rules::required(h, names.timestamp)?;
+        let time = TimeUnit::Seconds.parse(names.timestamp, timestamp)?;
+        rules::within(names.timestamp, time, ctx)?;
+        let signature = rules::required(h, names.signature)?;
+        let entries: Vec<String> = signature
+            .split(' ')
+            .filter(|e| !e.is_empty())
+            .take(MAX_SIGNATURES + 1)
+            .map(str::to_owned)
+            .collect();
+        if entries.is_empty() {
+            return Err(VerifyError::MalformedHeader {
+                header: names.signature,
+                reason: "it holds no signature",
+            });
+        }
+        if entries.len() > MAX_SIGNATURES {
+            return Err(VerifyError::TooManySignatures {
+                header: names.signature,
+                max: MAX_SIGNATURES,
+            });
+        }
+        Ok(Self {
+            names,
+            id: id.to_owned(),
+            timestamp: timestamp.to_owned(),
+            time,
+            entries,
+        })
+    }
+
+    /// The payloads of the entries of `version` (`v1`, `v1a`).
+    pub(crate) fn entries<'a>(&'a self, version: &'a str) -> impl Iterator<Item = &'a str> {
+        self.entries.iter().filter_map(move |e| {
+            e.strip_prefix(version)
+                .and_then(|rest| rest.strip_prefix(','))
+        })
+    }
+
+    /// The signed content's parts, in order: `{id}.{timestamp}.{body}`.
+    pub(crate) fn signed<'a>(&'a self, body: &'a [u8]) -> [&'a [u8]; 5] {
+        [self.id.as_bytes(), b".", self.timestamp.as_bytes(), b".", body]
+    }
+
+    /// Judges the timestamp again at `ctx`'s time, once the body is in.
+    pub(crate) fn still_within(&self, ctx: &Context) -> Result<(), VerifyError> {
+        rules::within(self.names.timestamp, self.time, ctx)
+    }
+
+    /// The envelope of a delivery whose signature verified.
+    pub(crate) fn envelope(self) -> Envelope {
+        Envelope::signed_id(self.id).with_timestamp(self.time)
+    }
+}
+
+/// Writes the three `webhook-*` headers for event `id` at `timestamp`, the
+/// signature header holding the entries `sign` makes of the signed content.
+pub(crate) fn sign_request(
+    request: &mut http::Request<Bytes>,
+    id: &str,
+    timestamp: SystemTime,
+    sign: impl FnOnce(&[&[u8]; 5]) -> Result<Vec<String>, SignError>,
+) -> Result<(), SignError> {
+    if id.contains('.') {
+        return Err(SignError::Invalid(format!(
+            "event id {id:?} contains `.`, the separator of the signed content"
+        )));
+    }
+    let ts = TimeUnit::Seconds.render(timestamp);
+    let signature = sign(&[id.as_bytes(), b".", ts.as_bytes(), b".", request.body()])?.join(" ");
+    let headers = request.headers_mut();
+    headers.insert(WEBHOOK.id, header_value(id)?);
+    headers.insert(WEBHOOK.timestamp, header_value(&ts)?);
+    headers.insert(WEBHOOK.signature, header_value(&signature)?);
+    Ok(())
+}
 
 /// The Standard Webhooks scheme (v1, HMAC-SHA256).
 ///
@@ -90,7 +198,7 @@ pub struct StandardWebhooks {
 impl StandardWebhooks {
     /// One secret, `whsec_` + base64 (see [`Secret::standard`]).
     pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
-        Self::from_ring(&KeyRing::single(Secret::standard(secret)?))
+        Self::with_secrets([secret])
     }
 
     /// Several secrets active at once (rotation), newest first.
@@ -107,6 +215,14 @@ impl StandardWebhooks {
     }
 
     /// A ring of already decoded key bytes.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::StandardWebhooks;
+    /// use tower_webhook::secret::{KeyRing, Secret};
+    /// let ring = KeyRing::single(Secret::from_bytes(*b"0123456789abcdef0123456789abcdef")?);
+    /// assert_eq!(StandardWebhooks::from_ring(&ring)?.key_count(), 1);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
         Ok(Self {
             keys: Keyed::new(ring)?,
@@ -119,66 +235,9 @@ impl StandardWebhooks {
     }
 }
 
-/// The decoded tag of a `v1` entry. Unknown versions and `v1` entries that
-/// are not 32 bytes of base64 give `None` (they can never match).
-fn v1_tag(entry: &[u8]) -> Option<[u8; TAG_LEN]> {
-    decode_tag(entry.strip_prefix(b"v1,")?)
-}
-
-/// The value of each base64 character (standard alphabet) shifted into
-/// place `SHIFT` bits up, for the four characters of a group (shifts 18,
-/// 12, 6, 0); characters outside the alphabet give bit 31, which no value
-/// reaches.
-const fn b64_table<const SHIFT: u32>() -> [u32; 256] {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut table = [1 << 31; 256];
-    let mut i = 0;
-    while i < 64 {
-        table[alphabet[i] as usize] = (i as u32) << SHIFT;
-        i += 1;
-    }
-    table
-}
-
-const B64_18: [u32; 256] = b64_table::<18>();
-const B64_12: [u32; 256] = b64_table::<12>();
-const B64_6: [u32; 256] = b64_table::<6>();
-const B64_0: [u32; 256] = b64_table::<0>();
-
-/// Decodes exactly 32 bytes from 44 characters of padded standard base64
-/// (43 characters and `=`), refusing non-canonical trailing bits: the only
-/// input from which `base64`'s `STANDARD.decode_slice` yields 32 bytes, and
-/// with the same answer (a test checks both agree).
-///
-/// Hand-written for this one shape: measured (perf, 64 B delivery) the
-/// general decoder took about 10 % of `verify`'s samples (≈ 45 ns a tag).
-/// One table per position in a group, its values already shifted, so a
-/// group is four look-ups and three ORs.
-fn decode_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
-    let chars: &[u8; 44] = encoded.try_into().ok()?;
-    if chars[43] != b'=' {
-        return None;
-    }
-    let at = |table: &[u32; 256], c: u8| table[usize::from(c)];
-    let mut out = [0u8; TAG_LEN];
-    let mut invalid = 0u32;
-    for (group, bytes) in chars[..40].chunks_exact(4).zip(out.chunks_exact_mut(3)) {
-        let n = at(&B64_18, group[0])
-            | at(&B64_12, group[1])
-            | at(&B64_6, group[2])
-            | at(&B64_0, group[3]);
-        invalid |= n;
-        bytes.copy_from_slice(&n.to_be_bytes()[1..]);
-    }
-    // The last three characters carry 18 bits: two bytes and two bits that
-    // canonical base64 leaves zero.
-    let n = at(&B64_18, chars[40]) | at(&B64_12, chars[41]) | at(&B64_6, chars[42]);
-    invalid |= n;
-    out[30..].copy_from_slice(&n.to_be_bytes()[1..3]);
-    (invalid & (1 << 31) == 0 && n & (0b11 << 6) == 0).then_some(out)
-}
-
 impl Scheme for StandardWebhooks {
+    type Head = StandardHead;
+
     fn name(&self) -> &'static str {
         "standard"
     }
@@ -187,389 +246,57 @@ impl Scheme for StandardWebhooks {
         self.keys.key_id()
     }
 
-    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
-        Head::read(head, ctx).map(drop)
+    fn has_timestamp(&self) -> bool {
+        true
     }
 
-    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
-        let h = Head::read(head, ctx)?;
-        // Candidates are decoded while comparing, once per secret (usually
-        // one): no array of 32 decoded tags to zero, fill and copy.
-        let mut candidates = 0usize;
-        let matched = self.keys.any_tag_matches(
-            |mac| {
-                for part in h.signed_parts(body) {
-                    mac.update(part);
-                }
-            },
-            |tag| {
-                let mut matched = Choice::from(0);
-                candidates = 0;
-                for candidate in h.entries().filter_map(v1_tag) {
-                    candidates += 1;
-                    matched |= ct_eq(tag, &candidate);
-                }
-                matched
-            },
-        );
+    fn read(&self, head: &Parts, ctx: &Context) -> Result<StandardHead, VerifyError> {
+        StandardHead::read(head, ctx)
+    }
+
+    fn verify(
+        &self,
+        _: &Parts,
+        read: StandardHead,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
+        read.still_within(ctx)?;
+        // Entries that are not 32 bytes of canonical base64 can never match.
+        let candidates: Vec<Vec<u8>> = read
+            .entries("v1")
+            .filter_map(|e| Encoding::Base64.decode(e, 32))
+            .collect();
+        let parts = read.signed(body);
+        let matched = self.keys.matches(&candidates, |mac| {
+            parts.iter().for_each(|p| hmac::Mac::update(mac, p));
+        });
         if !matched {
             return Err(VerifyError::NoMatch {
-                header: h.names.signature,
-                candidates,
+                header: read.names.signature,
+                candidates: candidates.len(),
                 keys: self.keys.len(),
             });
         }
-        Ok(h.envelope())
+        Ok(read.envelope().into())
     }
+}
 
+impl Sign for StandardWebhooks {
     fn sign(
         &self,
         request: &mut http::Request<Bytes>,
         id: &str,
         timestamp: SystemTime,
     ) -> Result<(), SignError> {
-        head::sign_request(request, id, timestamp, |parts| {
-            Ok(self
-                .keys
-                .sign_all(|mac| {
-                    for part in parts {
-                        mac.update(part);
-                    }
-                })
+        sign_request(request, id, timestamp, |parts| {
+            let tags = self.keys.tags(|mac| {
+                parts.iter().for_each(|p| hmac::Mac::update(mac, p));
+            });
+            Ok(tags
                 .iter()
-                .map(|tag| format!("v1,{}", B64.encode(tag)))
+                .map(|tag| format!("v1,{}", Encoding::Base64.encode(tag)))
                 .collect())
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scheme::Tolerance;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-    const TS: &str = "1614265330";
-    const BODY: &[u8] = br#"{"test": 2432232314}"#;
-    const SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-
-    fn ctx() -> Context {
-        Context::new(
-            UNIX_EPOCH + Duration::from_secs(1_614_265_330),
-            Tolerance::default(),
-        )
-    }
-
-    fn head(pairs: &[(&str, &str)]) -> Parts {
-        let mut b = http::Request::post("/");
-        for (k, v) in pairs {
-            b = b.header(*k, *v);
-        }
-        b.body(()).unwrap().into_parts().0
-    }
-
-    fn verify(pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {
-        StandardWebhooks::new(SECRET)
-            .unwrap()
-            .verify(&head(pairs), BODY, &ctx())
-    }
-
-    #[test]
-    fn decode_tag_agrees_with_the_base64_crate() {
-        let check = |s: &str| {
-            let mut buf = [0u8; 64];
-            let lib = match B64.decode_slice(s, &mut buf) {
-                Ok(TAG_LEN) => Some(buf[..TAG_LEN].to_vec()),
-                _ => None,
-            };
-            assert_eq!(decode_tag(s.as_bytes()).map(|t| t.to_vec()), lib, "{s:?}");
-        };
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..2000 {
-            let mut tag = [0u8; TAG_LEN];
-            for b in &mut tag {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
-            }
-            let good = B64.encode(tag);
-            check(&good);
-            // Every position replaced by characters in and out of the alphabet.
-            let i = (x >> 8) as usize % 44;
-            for c in [
-                b'A', b'/', b'+', b'=', b'-', b'_', b' ', b'\xff', b'g', b'F', b'E',
-            ] {
-                let mut bad = good.clone().into_bytes();
-                bad[i] = c;
-                if let Ok(s) = String::from_utf8(bad) {
-                    check(&s);
-                }
-            }
-        }
-        for s in [
-            "",
-            "=",
-            &"A".repeat(44),
-            &"A".repeat(43),
-            &format!("{}==", "A".repeat(42)),
-        ] {
-            check(s);
-        }
-    }
-
-    #[test]
-    fn official_vector_with_both_header_families() {
-        let ok = verify(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
-        assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
-        let ok = verify(&[
-            ("svix-id", ID),
-            ("svix-timestamp", TS),
-            ("svix-signature", SIG),
-        ]);
-        assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
-    }
-
-    #[test]
-    fn partial_truncated_and_empty_signatures_fail() {
-        for sig in [
-            "v1,",
-            "v1",
-            ",",
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE",
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=",
-            "v1,g0hM9SsE",
-            "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-            "V1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-            "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-        ] {
-            let r = verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", TS),
-                ("webhook-signature", sig),
-            ]);
-            assert!(
-                matches!(r, Err(VerifyError::NoMatch { .. })),
-                "{sig:?} gave {r:?}"
-            );
-        }
-        let r = verify(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", ""),
-        ]);
-        assert!(
-            matches!(r, Err(VerifyError::MalformedHeader { .. })),
-            "{r:?}"
-        );
-    }
-
-    #[test]
-    fn any_v1_among_noise_matches() {
-        let sig = format!("v1a,AAAA v2,xyz v1,{} {SIG} junk", "A".repeat(43) + "=");
-        assert!(
-            verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", TS),
-                ("webhook-signature", &sig)
-            ])
-            .is_ok()
-        );
-    }
-
-    #[test]
-    fn too_many_entries_refused_even_if_one_matches() {
-        let mut sig = "v1,x ".repeat(MAX_SIGNATURES);
-        sig.push_str(SIG);
-        let r = verify(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", &sig),
-        ]);
-        assert!(
-            matches!(r, Err(VerifyError::TooManySignatures { .. })),
-            "{r:?}"
-        );
-    }
-
-    #[test]
-    fn missing_duplicate_and_bad_headers() {
-        let r = verify(&[("webhook-timestamp", TS), ("webhook-signature", SIG)]);
-        assert_eq!(
-            r,
-            Err(VerifyError::MissingHeader {
-                header: "webhook-id"
-            })
-        );
-        let r = verify(&[("webhook-id", ID), ("webhook-signature", SIG)]);
-        assert_eq!(
-            r,
-            Err(VerifyError::MissingHeader {
-                header: "webhook-timestamp"
-            })
-        );
-        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS)]);
-        assert_eq!(
-            r,
-            Err(VerifyError::MissingHeader {
-                header: "webhook-signature"
-            })
-        );
-        let r = verify(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(
-            matches!(
-                r,
-                Err(VerifyError::MalformedHeader {
-                    header: "webhook-signature",
-                    ..
-                })
-            ),
-            "{r:?}"
-        );
-        let r = verify(&[
-            ("webhook-id", ""),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(
-            matches!(
-                r,
-                Err(VerifyError::MalformedHeader {
-                    header: "webhook-id",
-                    ..
-                })
-            ),
-            "{r:?}"
-        );
-        for ts in [
-            "+1614265330",
-            "01614265330",
-            "1614265330.0",
-            "-1614265330",
-            "99999999999999999999999",
-        ] {
-            let r = verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", ts),
-                ("webhook-signature", SIG),
-            ]);
-            assert!(
-                matches!(
-                    r,
-                    Err(VerifyError::MalformedHeader {
-                        header: "webhook-timestamp",
-                        ..
-                    })
-                ),
-                "{ts}: {r:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn ids_with_the_separator_are_neither_accepted_nor_signed() {
-        // Signed over `a.{TS}` + `.` + TS + `.` + body: the same bytes as
-        // id `a`, timestamp TS, body `{TS}.{body}`.
-        let scheme = StandardWebhooks::new(SECRET).unwrap();
-        let mut req = http::Request::post("/")
-            .body(Bytes::from(format!("{TS}.{{}}")))
-            .unwrap();
-        scheme.sign(&mut req, "a", ctx().now).unwrap();
-        let sig = req.headers()["webhook-signature"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let reframed = head(&[
-            ("webhook-id", &format!("a.{TS}")),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", &sig),
-        ]);
-        assert!(matches!(
-            scheme.verify(&reframed, b"{}", &ctx()),
-            Err(VerifyError::MalformedHeader {
-                header: "webhook-id",
-                ..
-            })
-        ));
-        let (original, body) = req.into_parts();
-        assert!(scheme.verify(&original, &body, &ctx()).is_ok());
-        let mut req = http::Request::post("/").body(Bytes::new()).unwrap();
-        assert!(matches!(
-            scheme.sign(&mut req, "evt.1", ctx().now),
-            Err(SignError::Invalid(_))
-        ));
-    }
-
-    #[test]
-    fn changed_id_timestamp_or_body_fails() {
-        let scheme = StandardWebhooks::new(SECRET).unwrap();
-        let h = head(&[
-            ("webhook-id", "msg_other"),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(matches!(
-            scheme.verify(&h, BODY, &ctx()),
-            Err(VerifyError::NoMatch { .. })
-        ));
-        let h = head(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", "1614265331"),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(matches!(
-            scheme.verify(&h, BODY, &ctx()),
-            Err(VerifyError::NoMatch { .. })
-        ));
-        let h = head(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(matches!(
-            scheme.verify(&h, b"{\"test\": 2432232315}", &ctx()),
-            Err(VerifyError::NoMatch { .. })
-        ));
-    }
-
-    #[test]
-    fn sign_then_verify_with_rotation_and_non_utf8_body() {
-        let signer = StandardWebhooks::with_secrets([
-            "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=",
-            SECRET,
-        ])
-        .unwrap();
-        let body = Bytes::from_static(&[0xff, 0xfe, 0x00, 0x80]);
-        let mut req = http::Request::post("/").body(body.clone()).unwrap();
-        signer.sign(&mut req, "msg_1", ctx().now).unwrap();
-        let sig = req.headers()["webhook-signature"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(sig.split(' ').count(), 2);
-        let (h, _) = req.into_parts();
-        // A receiver holding only the old secret still verifies.
-        let old_only = StandardWebhooks::new(SECRET).unwrap();
-        assert!(old_only.verify(&h, &body, &ctx()).is_ok());
-        let other = StandardWebhooks::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
-        assert!(matches!(
-            other.verify(&h, &body, &ctx()),
-            Err(VerifyError::NoMatch {
-                keys: 1,
-                candidates: 2,
-                ..
-            })
-        ));
     }
 }

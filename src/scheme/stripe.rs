@@ -25,37 +25,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_secret_constructors};
-use super::{HmacScheme, Part, TimeUnit};
-use crate::secret::{KeyRing, SecretError};
+use super::hmac::hmac_preset;
+use super::{Part, TimeUnit, HmacScheme};
 
-/// Stripe's `Stripe-Signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Scheme, Stripe};
-/// // Rolling a secret: accept the new and the old one.
-/// let scheme = Stripe::with_secrets(["whsec_new", "whsec_old"])?;
-/// assert_eq!((scheme.name(), scheme.key_count()), ("stripe", 2));
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Stripe(HmacScheme);
-
-text_secret_constructors!(Stripe);
-delegate_to_engine!(Stripe);
-
-impl Stripe {
-    /// A ring of key bytes (each secret string's bytes).
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("stripe", "stripe-signature")
-            .separator(',')
-            .prefix("v1=")
-            .timestamp_entry("t=", TimeUnit::Seconds)
-            .content([Part::Timestamp, Part::Literal("."), Part::Body])
-            .id_json("/id")
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Stripe's `Stripe-Signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Stripe};
+    /// // Rolling a secret: accept the new and the old one.
+    /// let scheme = Stripe::with_secrets(["whsec_new", "whsec_old"])?;
+    /// assert_eq!((scheme.name(), scheme.key_count()), ("stripe", 2));
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Stripe,
+    |ring| HmacScheme::builder("stripe", "stripe-signature")
+        .separator(',')
+        .prefix("v1=")
+        .timestamp_entry("t=", TimeUnit::Seconds)
+        .content([Part::Timestamp, Part::Literal("."), Part::Body])
+        .id_json("/id")
+        .build_keys(ring)
 }
 
 #[cfg(test)]

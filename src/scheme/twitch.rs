@@ -49,69 +49,40 @@
 //! ```
 
 use bytes::Bytes;
-use http::request::Parts;
+use serde_json::Value;
 
-use super::handshake::{may_mention, printable, unanswerable};
-use super::hmac::{Handshake, delegate_to_engine, text_response, text_secret_constructors};
+use super::handshake::{printable, text_response, unanswerable};
+use super::hmac::hmac_preset;
 use super::{HmacScheme, Part, TimeUnit};
-use crate::secret::{KeyRing, SecretError};
-
-const TYPE_HEADER: &str = "twitch-eventsub-message-type";
-const VERIFICATION: &str = "webhook_callback_verification";
 
 /// The answer to a verified message, if its body is a verification (it has
 /// a top-level `challenge`): the challenge as text, or 400 when it cannot be
-/// echoed. The type header is not signed and decides nothing.
-pub(crate) fn callback_verification(head: &Parts, body: &[u8]) -> Option<http::Response<Bytes>> {
-    let labelled = head
-        .headers
-        .get(TYPE_HEADER)
-        .map(|v| v.as_bytes() == VERIFICATION.as_bytes());
-    // Cheap test first: notifications rarely mention it.
-    let challenge = if may_mention(body, b"challenge") {
-        super::json_pointer::values_at(body, [Some("/challenge")]).and_then(|[c]| c)
-    } else {
-        None
-    };
-    if labelled.is_some_and(|l| l != challenge.is_some()) {
-        tracing::debug!(
-            scheme = "twitch",
-            verification = challenge.is_some(),
-            "`twitch-eventsub-message-type` disagrees with the signed body; the body decides"
-        );
-    }
-    let challenge = challenge?;
+/// echoed. The `Twitch-Eventsub-Message-Type` header is not signed and
+/// decides nothing.
+fn callback_verification(_: &HmacScheme, json: &Value) -> Option<http::Response<Bytes>> {
+    let challenge = json.get("challenge")?;
     match challenge.as_str().and_then(printable) {
         Some(c) => text_response(c.to_owned(), "text/plain"),
         None => unanswerable("twitch"),
     }
 }
 
-/// Twitch EventSub's message signature; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Scheme, Twitch};
-/// assert!(Twitch::new("secret")?.has_timestamp());
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Twitch(HmacScheme);
-
-text_secret_constructors!(Twitch);
-delegate_to_engine!(Twitch);
-
-impl Twitch {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("twitch", "twitch-eventsub-message-signature")
-            .prefix("sha256=")
-            .id_header("twitch-eventsub-message-id")
-            .timestamp_header("twitch-eventsub-message-timestamp", TimeUnit::Rfc3339)
-            .content([Part::Id, Part::Timestamp, Part::Body])
-            .handshake(Handshake::Twitch)
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Twitch EventSub's message signature; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Twitch};
+    /// assert!(Twitch::new("secret")?.has_timestamp());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Twitch,
+    |ring| HmacScheme::builder("twitch", "twitch-eventsub-message-signature")
+        .prefix("sha256=")
+        .id_header("twitch-eventsub-message-id")
+        .timestamp_header("twitch-eventsub-message-timestamp", TimeUnit::Rfc3339)
+        .content([Part::Id, Part::Timestamp, Part::Body])
+        .answer(callback_verification)
+        .build_keys(ring)
 }
 
 #[cfg(test)]

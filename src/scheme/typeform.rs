@@ -17,31 +17,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::hmac::{delegate_to_engine, text_secret_constructors};
+use super::hmac::hmac_preset;
 use super::{Encoding, HmacScheme};
-use crate::secret::{KeyRing, SecretError};
 
-/// Typeform's `Typeform-Signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Scheme, Typeform};
-/// assert_eq!(Typeform::new("secret")?.name(), "typeform");
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Typeform(HmacScheme);
-
-text_secret_constructors!(Typeform);
-delegate_to_engine!(Typeform);
-
-impl Typeform {
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("typeform", "typeform-signature")
-            .prefix("sha256=")
-            .encoding(Encoding::Base64)
-            .id_json("/event_id")
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Typeform's `Typeform-Signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Typeform};
+    /// assert_eq!(Typeform::new("secret")?.name(), "typeform");
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Typeform,
+    |ring| HmacScheme::builder("typeform", "typeform-signature")
+        .prefix("sha256=")
+        .encoding(Encoding::Base64)
+        .id_json("/event_id")
+        .build_keys(ring)
 }

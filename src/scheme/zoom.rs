@@ -38,26 +38,14 @@
 //! ```
 
 use bytes::Bytes;
+use serde_json::Value;
 
-use super::handshake::{may_mention, unanswerable};
-use super::hmac::{Handshake, delegate_to_engine, json_response, text_secret_constructors};
-use super::{HmacScheme, Part, TimeUnit, hex_encode};
-use crate::secret::{KeyRing, SecretError};
+use super::handshake::{json_response, unanswerable};
+use super::hmac::hmac_preset;
+use super::{HmacScheme, Part, TimeUnit, hex};
 
 /// The longest `plainToken` answered, in characters (Zoom's are 22).
-///
-/// ```
-/// use tower_webhook::scheme::{zoom::MAX_PLAIN_TOKEN_LEN, Scheme, Zoom};
-/// let scheme = Zoom::new("zoom-secret-token")?;
-/// let body = |t: &str| format!(r#"{{"event":"endpoint.url_validation","payload":{{"plainToken":"{t}"}}}}"#);
-/// let (head, ()) = http::Request::post("/zoom").body(())?.into_parts();
-/// let answer = |t: &str| scheme.handshake(&head, Some(body(t).as_bytes())).map(|r| r.status());
-/// assert_eq!(answer(&"a".repeat(MAX_PLAIN_TOKEN_LEN)), Some(http::StatusCode::OK));
-/// assert_eq!(answer(&"a".repeat(MAX_PLAIN_TOKEN_LEN + 1)), Some(http::StatusCode::BAD_REQUEST));
-/// assert_eq!(answer("v0:1700000000:{}"), Some(http::StatusCode::BAD_REQUEST));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub const MAX_PLAIN_TOKEN_LEN: usize = 128;
+const MAX_PLAIN_TOKEN_LEN: usize = 128;
 
 /// Whether `token` has the form of Zoom's plainTokens: 1 to
 /// [`MAX_PLAIN_TOKEN_LEN`] bytes of `[A-Za-z0-9_-]`. No such token holds the
@@ -70,59 +58,36 @@ fn is_plain_token(token: &str) -> bool {
 }
 
 /// The answer to a verified body, if it is an `endpoint.url_validation`:
-/// the plainToken and `tag(plainToken)` in hex, or 400 when the plainToken
-/// is not of Zoom's form.
-pub(crate) fn url_validation(
-    body: &[u8],
-    tag: impl FnOnce(&[u8]) -> Vec<u8>,
-) -> Option<http::Response<Bytes>> {
-    // Cheap test first: most deliveries are events, not handshakes.
-    if !may_mention(body, b"endpoint.url_validation") {
+/// the plainToken and its HMAC (newest secret) in hex, or 400 when the
+/// plainToken is not of Zoom's form.
+fn url_validation(scheme: &HmacScheme, json: &Value) -> Option<http::Response<Bytes>> {
+    if json.get("event")?.as_str()? != "endpoint.url_validation" {
         return None;
     }
-    let [event, plain] =
-        super::json_pointer::values_at(body, [Some("/event"), Some("/payload/plainToken")])?;
-    if event?.as_str()? != "endpoint.url_validation" {
-        return None;
-    }
-    match plain.as_ref().and_then(serde_json::Value::as_str) {
+    match json.pointer("/payload/plainToken").and_then(Value::as_str) {
         Some(plain) if is_plain_token(plain) => json_response(&serde_json::json!({
             "plainToken": plain,
-            "encryptedToken": hex_encode(&tag(plain.as_bytes())),
+            "encryptedToken": hex(&scheme.tag_first(plain.as_bytes())),
         })),
         _ => unanswerable("zoom"),
     }
 }
 
-/// Zoom's `x-zm-signature` scheme; see the [module docs](self).
-///
-/// ```
-/// use tower_webhook::scheme::{Scheme, Zoom};
-/// assert_eq!(Zoom::new("token")?.name(), "zoom");
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Zoom(HmacScheme);
-
-text_secret_constructors!(Zoom);
-delegate_to_engine!(Zoom);
-
-impl Zoom {
-    /// A ring of key bytes; the handshake answers with the newest.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        HmacScheme::builder("zoom", "x-zm-signature")
-            .prefix("v0=")
-            .timestamp_header("x-zm-request-timestamp", TimeUnit::Seconds)
-            .content([
-                Part::Literal("v0:"),
-                Part::Timestamp,
-                Part::Literal(":"),
-                Part::Body,
-            ])
-            .handshake(Handshake::Zoom)
-            .build_keys(ring)
-            .map(Self)
-    }
+hmac_preset! {
+    /// Zoom's `x-zm-signature` scheme; see the [module docs](self).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Zoom};
+    /// assert_eq!(Zoom::new("token")?.name(), "zoom");
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Zoom,
+    |ring| HmacScheme::builder("zoom", "x-zm-signature")
+        .prefix("v0=")
+        .timestamp_header("x-zm-request-timestamp", TimeUnit::Seconds)
+        .content([Part::Literal("v0:"), Part::Timestamp, Part::Literal(":"), Part::Body])
+        .answer(url_validation)
+        .build_keys(ring)
 }
 
 #[cfg(test)]

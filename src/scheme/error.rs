@@ -1,0 +1,165 @@
+//! Why verification, signing or configuration failed. Messages name the
+//! header or setting at fault and never quote a secret or a signature.
+
+use crate::secret::SecretError;
+
+/// Why a delivery failed verification. Every variant answers 401.
+///
+/// ```
+/// use tower_webhook::scheme::VerifyError;
+/// let e = VerifyError::TooOld { header: "webhook-timestamp", age_secs: 900, tolerance_secs: 300 };
+/// assert_eq!(e.to_string(), "`webhook-timestamp` timestamp is 900 s old, more than the 300 s tolerance");
+/// ```
+///
+/// Messages name the header at fault and never contain a secret or a
+/// signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A required header is absent.
+    #[error("missing `{header}` header")]
+    MissingHeader {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// A header is present but cannot be parsed.
+    #[error("malformed `{header}` header: {reason}")]
+    MalformedHeader {
+        /// The header's name.
+        header: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A signature header lists more entries than any sender sends.
+    #[error("`{header}` holds more than {max} entries; refusing it whole")]
+    TooManySignatures {
+        /// The header's name.
+        header: &'static str,
+        /// The most entries accepted.
+        max: usize,
+    },
+    /// No candidate signature matches any active secret.
+    #[error(
+        "no signature in `{header}` matches any configured secret ({candidates} candidate(s), {keys} key(s)); check the secret and its encoding"
+    )]
+    NoMatch {
+        /// The signature header's name.
+        header: &'static str,
+        /// How many well-formed candidate signatures the header held.
+        candidates: usize,
+        /// How many secrets were tried.
+        keys: usize,
+    },
+    /// The signed timestamp is older than the tolerance.
+    #[error("`{header}` timestamp is {age_secs} s old, more than the {tolerance_secs} s tolerance")]
+    TooOld {
+        /// The timestamp header's name.
+        header: &'static str,
+        /// Age in whole seconds.
+        age_secs: u64,
+        /// The configured past tolerance in seconds.
+        tolerance_secs: u64,
+    },
+    /// The signed timestamp is further in the future than the tolerance.
+    #[error(
+        "`{header}` timestamp is {ahead_secs} s in the future, more than the {tolerance_secs} s tolerance"
+    )]
+    TooNew {
+        /// The timestamp header's name.
+        header: &'static str,
+        /// How far ahead, in whole seconds.
+        ahead_secs: u64,
+        /// The configured future tolerance in seconds.
+        tolerance_secs: u64,
+    },
+    /// The signed body lacks something the scheme reads from it (an event id).
+    #[error("signed body: {reason}")]
+    MalformedBody {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Why a [`Signer`](crate::sign::Signer) could not sign.
+///
+/// ```
+/// assert_eq!(tower_webhook::scheme::SignError::Unsupported("x").to_string(), "the `x` scheme cannot sign requests");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// This scheme cannot produce signatures (it only verifies).
+    #[error("the `{0}` scheme cannot sign requests")]
+    Unsupported(&'static str),
+    /// A value could not be put into a header or URI.
+    #[error("cannot sign: {0}")]
+    Invalid(String),
+}
+
+/// Why a scheme could not be configured. Messages name the setting at fault
+/// and never quote a secret.
+///
+/// ```
+/// use tower_webhook::scheme::{SchemeConfigError, Twilio};
+/// let err = Twilio::new("token", "mycompany.com/sms").unwrap_err();
+/// assert!(matches!(err, SchemeConfigError::InvalidPublicUrl { .. }));
+/// assert!(err.to_string().starts_with("the public URL"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemeConfigError {
+    /// No preset has this name.
+    #[error("unknown webhook scheme `{name}`; known schemes: {known}")]
+    UnknownScheme {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// The scheme signs the endpoint's URL, and none was configured.
+    #[error(
+        "the `{scheme}` scheme signs the endpoint's public URL: pass the URL registered with the sender (such as https://example.com/webhooks) to the scheme, or to PresetOptions::public_url"
+    )]
+    MissingPublicUrl {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// The scheme answers the sender's verification request with a verify
+    /// token, and none was configured.
+    #[error(
+        "the `{scheme}` scheme answers the sender's GET verification request only with the verify token: pass the token entered in the sender's dashboard to the scheme, or to PresetOptions::verify_token"
+    )]
+    MissingVerifyToken {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// The configured public URL cannot be used.
+    #[error("the public URL is not a usable URL: {reason}")]
+    InvalidPublicUrl {
+        /// What is wrong with it (the URL itself is not quoted).
+        reason: &'static str,
+    },
+    /// A generic scheme's settings contradict each other.
+    #[error("the `{scheme}` scheme is misconfigured: {reason}")]
+    Invalid {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The secret was refused.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The preset exists, but this build of the crate lacks the cargo
+    /// feature it needs (see [`PRESETS`](super::PRESETS)).
+    #[error(
+        "the `{scheme}` webhook scheme needs the `{feature}` cargo feature of tower-webhook: add `features = [\"{feature}\"]` to the tower-webhook dependency in Cargo.toml and rebuild"
+    )]
+    FeatureDisabled {
+        /// The preset's name.
+        scheme: &'static str,
+        /// The cargo feature to enable.
+        feature: &'static str,
+    },
+}
+

@@ -1,0 +1,475 @@
+//! One configurable HMAC engine for every sender that signs "some parts of
+//! the request, HMAC'd with a shared secret, written into a header".
+//!
+//! Most presets ([`Stripe`](super::Stripe), [`Slack`](super::Slack),
+//! [`Shopify`](super::Shopify), ...) are a configuration of [`HmacScheme`];
+//! use [`HmacScheme::builder`] for a sender this crate has no preset for.
+//! What can be configured:
+//!
+//! - the hash ([`Algorithm`]: SHA-1, SHA-256, SHA-512) and the signature
+//!   [`Encoding`] (hex or base64);
+//! - the signature header, a prefix every signature carries (`sha256=`,
+//!   `v1=`), and a separator when the header lists several signatures;
+//! - where the timestamp comes from (a header, an entry of the signature
+//!   header such as Stripe's `t=`, or a field of the JSON body), in seconds,
+//!   milliseconds or RFC 3339;
+//! - where the event id comes from (a field of the signed JSON body, or
+//!   headers, signed only when the content includes [`Part::Id`]);
+//! - the signed content, as a sequence of [`Part`]s: body, timestamp, id,
+//!   method, the public URL, literal separators.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use tower_webhook::scheme::{Algorithm, Context, Encoding, HmacScheme, Part, Scheme, TimeUnit, Tolerance};
+//! use tower_webhook::secret::{KeyRing, Secret};
+//! use tower_webhook::sign::Signer;
+//!
+//! // A sender that signs "{timestamp}.{body}" with HMAC-SHA512, hex, in
+//! // `X-Acme-Signature: sha512=...`, timestamp in `X-Acme-Timestamp`.
+//! let scheme = HmacScheme::builder("acme", "x-acme-signature")
+//!     .algorithm(Algorithm::Sha512)
+//!     .encoding(Encoding::Hex)
+//!     .prefix("sha512=")
+//!     .timestamp_header("x-acme-timestamp", TimeUnit::Seconds)
+//!     .id_json("/id")
+//!     .content([Part::Timestamp, Part::Literal("."), Part::Body])
+//!     .build(&KeyRing::single(Secret::from_text("s3cret")?))?;
+//!
+//! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+//! let (head, body) = Signer::new(&scheme).timestamp(now).request("/hook", r#"{"id":"d-1"}"#)?.into_parts();
+//! let envelope = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.envelope();
+//! assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("d-1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod builder;
+mod keys;
+mod preset;
+
+use std::fmt;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::request::Parts;
+use serde_json::Value;
+
+pub use builder::{HmacBuilder, Part};
+pub(crate) use builder::{Answer, Challenge};
+pub use keys::Algorithm;
+pub(crate) use keys::{Keyed, Keys};
+pub(crate) use preset::{delegate_to_engine, hmac_preset};
+
+pub use super::rules::{Encoding, TimeUnit};
+use super::rules::{self, IdSource, MAX_SIGNATURES};
+use super::url::PublicUrl;
+use super::{Context, Dedup, Envelope, Format, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
+use crate::secret::{KeyRing, Secret, SecretError};
+
+/// Where the timestamp is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimestampSource {
+    Header(&'static str),
+    /// An entry of the signature header starting with this prefix (`t=`).
+    Entry(&'static str),
+    /// A JSON pointer into the body.
+    Json(&'static str),
+}
+
+/// How the engine tells the body's format from its signed bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FormatRule {
+    Always(Format),
+    /// [`Format::json_or_form`].
+    JsonOrForm,
+    /// [`Format::json_or_payload_form`].
+    JsonOrPayloadForm,
+}
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    name: &'static str,
+    algorithm: Algorithm,
+    encoding: Encoding,
+    signature_header: &'static str,
+    prefix: &'static str,
+    optional_prefix: &'static str,
+    separator: Option<char>,
+    timestamp: Option<(TimestampSource, TimeUnit)>,
+    id_headers: Vec<&'static str>,
+    id_json: Option<&'static str>,
+    content: Vec<Part>,
+    public_url: Option<PublicUrl>,
+    url_transform: Option<fn(&str) -> String>,
+    dedup: Dedup,
+    format: FormatRule,
+    answer: Option<Answer>,
+    challenge: Option<Challenge>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacConfig")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .field("encoding", &self.encoding)
+            .field("signature_header", &self.signature_header)
+            .field("prefix", &self.prefix)
+            .field("separator", &self.separator)
+            .field("timestamp", &self.timestamp)
+            .field("id_headers", &self.id_headers)
+            .field("id_json", &self.id_json)
+            .field("content", &self.content)
+            .field("public_url", &self.public_url)
+            .field("dedup", &self.dedup)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configurable HMAC scheme; see the [module docs](self).
+#[derive(Clone)]
+pub struct HmacScheme {
+    config: Config,
+    keys: Keys,
+}
+
+impl fmt::Debug for HmacScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacScheme")
+            .field("config", &self.config)
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
+/// What an [`HmacScheme`] read from the head: the candidate signatures, the
+/// timestamp and the id header.
+#[derive(Debug)]
+pub struct HmacHead {
+    candidates: Vec<Vec<u8>>,
+    /// The timestamp as sent, and parsed.
+    timestamp: Option<(String, SystemTime)>,
+    id: Option<String>,
+}
+
+impl HmacScheme {
+    /// A scheme named `name` (used in dedup keys and logs) that reads its
+    /// signatures from `signature_header`. Defaults: SHA-256, hex, no prefix,
+    /// a single signature, no timestamp, no id, the body alone is signed,
+    /// JSON payloads.
+    pub fn builder(name: &'static str, signature_header: &'static str) -> HmacBuilder {
+        HmacBuilder::new(name, signature_header)
+    }
+
+    /// How many secrets are active.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The HMAC tag of the newest secret over `content`, for handshakes that
+    /// answer with one (Zoom's).
+    pub(crate) fn tag_first(&self, content: &[u8]) -> Vec<u8> {
+        self.keys
+            .tags(&|sink| sink(content))
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    }
+
+    fn timestamp_field(&self) -> &'static str {
+        match self.config.timestamp {
+            Some((TimestampSource::Header(name), _)) => name,
+            Some((TimestampSource::Json(pointer), _)) => pointer,
+            _ => self.config.signature_header,
+        }
+    }
+
+    /// The URLs to try: the configured one with the request's query, with
+    /// and without the default port.
+    fn urls(&self, query: Option<&str>) -> Vec<String> {
+        let Some(url) = &self.config.public_url else {
+            return vec![String::new()];
+        };
+        url.variants(query)
+            .into_iter()
+            .map(|u| self.config.url_transform.map_or(u.clone(), |f| f(&u)))
+            .collect()
+    }
+
+    fn feed(
+        &self,
+        sink: &mut dyn FnMut(&[u8]),
+        method: &http::Method,
+        url: &str,
+        timestamp: &str,
+        id: &str,
+        body: &[u8],
+    ) {
+        for part in &self.config.content {
+            sink(match part {
+                Part::Body => body,
+                Part::Timestamp => timestamp.as_bytes(),
+                Part::Id => id.as_bytes(),
+                Part::Method => method.as_str().as_bytes(),
+                Part::Url => url.as_bytes(),
+                Part::Literal(text) => text.as_bytes(),
+            });
+        }
+    }
+
+    /// The signed body's timestamp at the configured pointer.
+    fn body_time(&self, json: Option<&Value>, pointer: &str, unit: TimeUnit) -> Result<SystemTime, VerifyError> {
+        let missing = VerifyError::MalformedBody {
+            reason: "the timestamp field is missing or malformed",
+        };
+        let text = match json.and_then(|v| v.pointer(pointer)) {
+            Some(Value::Number(n)) if unit != TimeUnit::Rfc3339 => n.to_string(),
+            Some(Value::String(s)) if unit == TimeUnit::Rfc3339 => s.clone(),
+            _ => return Err(missing),
+        };
+        unit.parse(self.timestamp_field(), &text).map_err(|_| missing)
+    }
+
+    /// The signed body's id at the configured pointer.
+    fn body_id(&self, json: Option<&Value>) -> Result<Option<String>, VerifyError> {
+        let value = self.config.id_json.and_then(|p| json?.pointer(p));
+        let id = match value {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Ok(None),
+        };
+        rules::event_id(IdSource::Body, &id)?;
+        Ok(Some(id))
+    }
+}
+
+impl Scheme for HmacScheme {
+    type Head = HmacHead;
+
+    fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.keys.key_id()
+    }
+
+    fn has_timestamp(&self) -> bool {
+        self.config.timestamp.is_some()
+    }
+
+    fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
+        self.config.challenge.and_then(|f| f(head))
+    }
+
+    fn read(&self, head: &Parts, ctx: &Context) -> Result<HmacHead, VerifyError> {
+        let c = &self.config;
+        let header = c.signature_header;
+        let value = rules::required(&head.headers, header)?;
+        let entry_prefix = match c.timestamp {
+            Some((TimestampSource::Entry(p), _)) => Some(p),
+            _ => None,
+        };
+        let mut candidates = Vec::new();
+        let mut entry_timestamp = None;
+        let mut entries = 0usize;
+        let separated = value.split(c.separator.unwrap_or('\n'));
+        for entry in separated.map(str::trim).filter(|e| !e.is_empty()) {
+            entries += 1;
+            if entries > MAX_SIGNATURES {
+                return Err(VerifyError::TooManySignatures {
+                    header,
+                    max: MAX_SIGNATURES,
+                });
+            }
+            if let Some(ts) = entry_prefix.and_then(|p| entry.strip_prefix(p)) {
+                if entry_timestamp.replace(ts).is_some() {
+                    return Err(VerifyError::MalformedHeader {
+                        header,
+                        reason: "it holds more than one timestamp",
+                    });
+                }
+                continue;
+            }
+            let Some(encoded) = entry.strip_prefix(c.prefix) else {
+                continue;
+            };
+            let encoded = encoded.strip_prefix(c.optional_prefix).unwrap_or(encoded);
+            candidates.extend(c.encoding.decode(encoded, c.algorithm.tag_len()));
+        }
+        if entries == 0 {
+            return Err(VerifyError::MalformedHeader {
+                header,
+                reason: "it holds no signature",
+            });
+        }
+        let timestamp = match c.timestamp {
+            Some((TimestampSource::Entry(_), unit)) => {
+                let ts = entry_timestamp.ok_or(VerifyError::MalformedHeader {
+                    header,
+                    reason: "it holds no timestamp entry",
+                })?;
+                Some((ts.to_owned(), unit.parse(header, ts)?))
+            }
+            Some((TimestampSource::Header(name), unit)) => {
+                let ts = rules::required(&head.headers, name)?;
+                Some((ts.to_owned(), unit.parse(name, ts)?))
+            }
+            Some((TimestampSource::Json(_), _)) | None => None,
+        };
+        if let Some((_, t)) = &timestamp {
+            rules::within(self.timestamp_field(), *t, ctx)?;
+        }
+        let mut id = None;
+        for name in &c.id_headers {
+            if let Some(v) = rules::header(&head.headers, name)? {
+                id = Some(rules::event_id(IdSource::Header(name), v)?.to_owned());
+                break;
+            }
+        }
+        if c.content.contains(&Part::Id) && id.is_none() {
+            return Err(VerifyError::MissingHeader {
+                header: c.id_headers.first().copied().unwrap_or(header),
+            });
+        }
+        Ok(HmacHead {
+            candidates,
+            timestamp,
+            id,
+        })
+    }
+
+    fn verify(
+        &self,
+        head: &Parts,
+        read: HmacHead,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
+        let c = &self.config;
+        // Judged again now that the whole body is in.
+        if let Some((_, t)) = &read.timestamp {
+            rules::within(self.timestamp_field(), *t, ctx)?;
+        }
+        let ts = read.timestamp.as_ref().map_or("", |(text, _)| text.as_str());
+        let id = read.id.as_deref().unwrap_or("");
+        let mut matched = false;
+        for url in self.urls(head.uri.query()) {
+            let feed = |sink: &mut dyn FnMut(&[u8])| {
+                self.feed(sink, &head.method, &url, ts, id, body);
+            };
+            matched |= self.keys.matches(&read.candidates, &feed);
+        }
+        if !matched {
+            return Err(VerifyError::NoMatch {
+                header: c.signature_header,
+                candidates: read.candidates.len(),
+                keys: self.keys.len(),
+            });
+        }
+        // Only a verified body is parsed, and once: its id, its timestamp
+        // and whether it is a handshake.
+        let needs_json = c.id_json.is_some()
+            || c.answer.is_some()
+            || matches!(c.timestamp, Some((TimestampSource::Json(_), _)));
+        let json: Option<Value> = needs_json
+            .then(|| serde_json::from_slice(body).ok())
+            .flatten();
+        let timestamp = match c.timestamp {
+            Some((TimestampSource::Json(pointer), unit)) => {
+                let t = self.body_time(json.as_ref(), pointer, unit)?;
+                rules::within(pointer, t, ctx)?;
+                Some(t)
+            }
+            _ => read.timestamp.map(|(_, t)| t),
+        };
+        if let (Some(answer), Some(json)) = (c.answer, &json)
+            && let Some(response) = answer(self, json)
+        {
+            return Ok(Verdict::Answer(response));
+        }
+        // A body id is signed (the body always is) and preferred; a header id
+        // is signed only when the content includes it.
+        let (id, id_signed) = match (self.body_id(json.as_ref())?, read.id) {
+            (Some(id), _) => (Some(id), true),
+            (None, Some(id)) => (Some(id), c.content.contains(&Part::Id)),
+            (None, None) => (None, false),
+        };
+        let format = match c.format {
+            FormatRule::Always(f) => f,
+            FormatRule::JsonOrForm => Format::json_or_form(body),
+            FormatRule::JsonOrPayloadForm => Format::json_or_payload_form(body),
+        };
+        Ok(Verdict::Deliver(Envelope {
+            id,
+            id_signed,
+            timestamp,
+            format,
+            dedup: c.dedup.clone(),
+        }))
+    }
+}
+
+impl Sign for HmacScheme {
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
+        let c = &self.config;
+        let ts = c.timestamp.map(|(_, unit)| unit.render(timestamp)).unwrap_or_default();
+        if let Some((TimestampSource::Json(pointer), _)) = c.timestamp {
+            // The sender writes the timestamp into the body it signs; a body
+            // without it could never verify.
+            let carried = serde_json::from_slice::<Value>(request.body())
+                .ok()
+                .is_some_and(|v| v.pointer(pointer).is_some_and(Value::is_number));
+            if !carried {
+                return Err(SignError::Invalid(format!(
+                    "the `{}` scheme signs a timestamp inside the JSON body: put it at `{pointer}`",
+                    c.name
+                )));
+            }
+        }
+        let url = self.urls(request.uri().query()).swap_remove(0);
+        let tags = self.keys.tags(&|sink: &mut dyn FnMut(&[u8])| {
+            self.feed(sink, request.method(), &url, &ts, id, request.body());
+        });
+        let mut entries: Vec<String> = Vec::new();
+        if let Some((TimestampSource::Entry(p), _)) = c.timestamp {
+            entries.push(format!("{p}{ts}"));
+        }
+        let take = if c.separator.is_some() { tags.len() } else { 1 };
+        for tag in tags.iter().take(take) {
+            entries.push(format!("{}{}", c.prefix, c.encoding.encode(tag)));
+        }
+        let value = entries.join(&c.separator.map(String::from).unwrap_or_default());
+        let headers = request.headers_mut();
+        headers.insert(c.signature_header, header_value(&value)?);
+        if let Some((TimestampSource::Header(name), _)) = c.timestamp {
+            headers.insert(name, header_value(&ts)?);
+        }
+        if let Some(name) = c.id_headers.first() {
+            headers.insert(*name, header_value(id)?);
+        }
+        Ok(())
+    }
+}
+
+/// A header value for signing.
+pub(crate) fn header_value(v: &str) -> Result<http::HeaderValue, SignError> {
+    http::HeaderValue::from_str(v).map_err(|_| SignError::Invalid(format!("header value {v:?}")))
+}
+
+/// A ring of text secrets (the key is the secret string's bytes).
+pub(crate) fn text_ring<I>(secrets: I) -> Result<KeyRing, SecretError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let secrets = secrets
+        .into_iter()
+        .map(Secret::from_text)
+        .collect::<Result<Vec<_>, _>>()?;
+    KeyRing::new(secrets)
+}
