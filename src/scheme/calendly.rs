@@ -19,7 +19,7 @@
 //! ```
 
 use super::hmac::hmac_preset;
-use super::{Part, TimeUnit, HmacScheme};
+use super::{HmacScheme, Part, TimeUnit};
 
 hmac_preset! {
     /// Calendly's `Calendly-Webhook-Signature` scheme; see the [module docs](self).

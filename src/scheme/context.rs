@@ -54,4 +54,3 @@ impl Context {
         Self { now, tolerance }
     }
 }
-

@@ -70,18 +70,17 @@ mod tests {
     fn challenge_only_on_get_with_a_challenge() {
         let s = Dropbox::new("k").unwrap();
         let get = |uri: &str| http::Request::get(uri).body(()).unwrap().into_parts().0;
-        let answer = s.handshake(&get("/?challenge=a%20b&x=1"), None).unwrap();
+        let answer = s.challenge(&get("/?challenge=a%20b&x=1")).unwrap();
         assert_eq!(answer.body().as_ref(), b"a b");
         assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
         assert_eq!(answer.headers()["content-type"], "text/plain");
-        assert!(s.handshake(&get("/"), None).is_none());
-        assert!(s.handshake(&get("/?challenge=x"), Some(b"")).is_none());
+        assert!(s.challenge(&get("/")).is_none());
         let post = http::Request::post("/?challenge=x")
             .body(())
             .unwrap()
             .into_parts()
             .0;
-        assert!(s.handshake(&post, None).is_none());
+        assert!(s.challenge(&post).is_none());
     }
 
     #[test]
@@ -89,14 +88,14 @@ mod tests {
         let s = Dropbox::new("k").unwrap();
         let get = |uri: &str| http::Request::get(uri).body(()).unwrap().into_parts().0;
         let echo = |q: &str| {
-            s.handshake(&get(&format!("/?challenge={q}")), None)
+            s.challenge(&get(&format!("/?challenge={q}")))
                 .map(|r| r.into_body())
         };
         assert_eq!(echo("Xq9zR4tWm2").as_deref(), Some(&b"Xq9zR4tWm2"[..]));
         for bad in ["", "a%0Ab", "a%00b", "d%C3%A9j%C3%A0", "%7F"] {
             assert_eq!(echo(bad), None, "{bad}");
         }
-        let longest = "a".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN);
+        let longest = "a".repeat(crate::scheme::handshake::MAX_CHALLENGE_LEN);
         assert!(echo(&longest).is_some());
         assert!(echo(&format!("{longest}a")).is_none());
     }

@@ -226,4 +226,3 @@ pub enum Dedup {
     /// handler; make its work harmless to repeat.
     Off,
 }
-

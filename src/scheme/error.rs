@@ -162,4 +162,3 @@ pub enum SchemeConfigError {
         feature: &'static str,
     },
 }
-

@@ -37,7 +37,10 @@ pub(crate) fn query_param(head: &Parts, name: &str) -> Option<String> {
 }
 
 /// A 200 answer with `body` as `content_type`, never sniffed as HTML.
-pub(crate) fn text_response(body: String, content_type: &'static str) -> Option<http::Response<Bytes>> {
+pub(crate) fn text_response(
+    body: String,
+    content_type: &'static str,
+) -> Option<http::Response<Bytes>> {
     http::Response::builder()
         .status(http::StatusCode::OK)
         .header(http::header::CONTENT_TYPE, content_type)

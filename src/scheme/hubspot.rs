@@ -96,6 +96,8 @@ fn decode_listed_escapes(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::scheme::test_support::deliver;
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -119,20 +121,20 @@ mod tests {
             .request("/hs?a=%3A", "[]")
             .unwrap();
         let (head, body) = req.into_parts();
-        assert!(s.verify(&head, &body, &ctx).is_ok());
-        assert!(s.verify(&head, b"[1]", &ctx).is_err());
+        assert!(s.check(&head, &body, &ctx).is_ok());
+        assert!(s.check(&head, b"[1]", &ctx).is_err());
         let mut other = head.clone();
         other.method = http::Method::PUT;
         assert!(matches!(
-            s.verify(&other, &body, &ctx),
+            s.check(&other, &body, &ctx),
             Err(VerifyError::NoMatch { .. })
         ));
         let mut other = head.clone();
         other.uri = "/hs?a=%3B".parse().unwrap();
-        assert!(s.verify(&other, &body, &ctx).is_err());
+        assert!(s.check(&other, &body, &ctx).is_err());
         let later = Context::new(now + Duration::from_secs(301), Tolerance::default());
         assert!(matches!(
-            s.verify(&head, &body, &later),
+            s.check(&head, &body, &later),
             Err(VerifyError::TooOld { .. })
         ));
     }

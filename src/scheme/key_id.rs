@@ -65,4 +65,3 @@ impl fmt::Debug for KeyId {
         write!(f, "KeyId({self})")
     }
 }
-

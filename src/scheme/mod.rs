@@ -275,3 +275,30 @@ impl<S: Sign + ?Sized> Sign for Arc<S> {
         (**self).sign(request, id, timestamp)
     }
 }
+
+/// Helpers for the schemes' unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use hmac::{KeyInit, Mac};
+
+    use super::{Envelope, Verdict};
+
+    /// HMAC-SHA256 of `parts` under `key`, with the `hmac` crate directly:
+    /// an independent reference for the schemes' tags.
+    pub(crate) fn hmac_sha256(key: &str, parts: &[&[u8]]) -> Vec<u8> {
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()) else {
+            return Vec::new();
+        };
+        parts.iter().for_each(|p| mac.update(p));
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// The delivery of a verdict that must be one.
+    #[allow(clippy::panic)]
+    pub(crate) fn deliver(verdict: Verdict) -> Envelope {
+        match verdict {
+            Verdict::Deliver(e) => e,
+            Verdict::Answer(r) => panic!("a handshake answer, not a delivery: {r:?}"),
+        }
+    }
+}

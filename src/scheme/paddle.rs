@@ -26,7 +26,7 @@
 //! ```
 
 use super::hmac::hmac_preset;
-use super::{Part, TimeUnit, HmacScheme};
+use super::{HmacScheme, Part, TimeUnit};
 
 hmac_preset! {
     /// Paddle Billing's `Paddle-Signature` scheme; see the [module docs](self).
@@ -50,6 +50,7 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support::deliver;
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -63,11 +64,14 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        Paddle::new("VALID_SECRET").unwrap().verify(
-            &head,
-            body,
-            &Context::new(UNIX_EPOCH + Duration::from_secs(at), Tolerance::default()),
-        )
+        Paddle::new("VALID_SECRET")
+            .unwrap()
+            .check(
+                &head,
+                body,
+                &Context::new(UNIX_EPOCH + Duration::from_secs(at), Tolerance::default()),
+            )
+            .map(deliver)
     }
 
     #[test]

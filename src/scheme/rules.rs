@@ -123,7 +123,13 @@ impl TimeUnit {
         match self {
             Self::Seconds => unix(12, Duration::from_secs),
             Self::Millis => unix(15, Duration::from_millis),
+            // Fractions beyond milliseconds are dropped, as for the other
+            // units.
             Self::Rfc3339 => OffsetDateTime::parse(text, &Rfc3339)
+                .map(|t| {
+                    t.replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+                        .unwrap_or(t)
+                })
                 .map(SystemTime::from)
                 .map_err(|_| bad("the timestamp is not an RFC 3339 date-time")),
         }
@@ -135,9 +141,7 @@ impl TimeUnit {
         match self {
             Self::Seconds => since.as_secs().to_string(),
             Self::Millis => since.as_millis().to_string(),
-            Self::Rfc3339 => OffsetDateTime::from(t)
-                .format(&Rfc3339)
-                .unwrap_or_default(),
+            Self::Rfc3339 => OffsetDateTime::from(t).format(&Rfc3339).unwrap_or_default(),
         }
     }
 }
@@ -215,7 +219,18 @@ mod tests {
         assert_eq!(p(TimeUnit::Seconds, "1614265330"), Ok(1_614_265_330_000));
         assert_eq!(p(TimeUnit::Seconds, "0"), Ok(0));
         assert_eq!(p(TimeUnit::Millis, "1614265330123"), Ok(1_614_265_330_123));
-        for bad in ["", "+1", "-1", "01", "1.5", " 1", "1 ", "1e3", "9999999999999", "١"] {
+        for bad in [
+            "",
+            "+1",
+            "-1",
+            "01",
+            "1.5",
+            " 1",
+            "1 ",
+            "1e3",
+            "9999999999999",
+            "١",
+        ] {
             assert!(TimeUnit::Seconds.parse("x", bad).is_err(), "{bad:?}");
         }
         assert!(TimeUnit::Millis.parse("x", &"9".repeat(16)).is_err());
@@ -254,7 +269,10 @@ mod tests {
         assert!(within("t", at(1_300_000), &ctx).is_ok());
         assert!(matches!(
             within("t", at(1_300_001), &ctx),
-            Err(VerifyError::TooNew { ahead_secs: 300, .. })
+            Err(VerifyError::TooNew {
+                ahead_secs: 300,
+                ..
+            })
         ));
     }
 
@@ -272,13 +290,22 @@ mod tests {
     fn headers_once_and_ascii() {
         let mut h = HeaderMap::new();
         assert_eq!(header(&h, "x-id"), Ok(None));
-        assert!(matches!(required(&h, "x-id"), Err(VerifyError::MissingHeader { .. })));
+        assert!(matches!(
+            required(&h, "x-id"),
+            Err(VerifyError::MissingHeader { .. })
+        ));
         h.append("x-id", "a".parse().unwrap());
         assert_eq!(header(&h, "x-id"), Ok(Some("a")));
         h.append("x-id", "b".parse().unwrap());
-        assert!(matches!(header(&h, "x-id"), Err(VerifyError::MalformedHeader { .. })));
+        assert!(matches!(
+            header(&h, "x-id"),
+            Err(VerifyError::MalformedHeader { .. })
+        ));
         h.insert("x-id", http::HeaderValue::from_bytes(b"\xff").unwrap());
-        assert!(matches!(header(&h, "x-id"), Err(VerifyError::MalformedHeader { .. })));
+        assert!(matches!(
+            header(&h, "x-id"),
+            Err(VerifyError::MalformedHeader { .. })
+        ));
     }
 
     #[test]

@@ -69,7 +69,11 @@ fn url_verification(_: &HmacScheme, json: &Value) -> Option<http::Response<Bytes
     if json.get("type")?.as_str()? != "url_verification" {
         return None;
     }
-    match json.get("challenge").and_then(Value::as_str).and_then(printable) {
+    match json
+        .get("challenge")
+        .and_then(Value::as_str)
+        .and_then(printable)
+    {
         Some(challenge) => json_response(&serde_json::json!({ "challenge": challenge })),
         None => unanswerable("slack"),
     }
@@ -78,6 +82,7 @@ fn url_verification(_: &HmacScheme, json: &Value) -> Option<http::Response<Bytes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support::deliver;
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -101,31 +106,31 @@ mod tests {
         let s = Slack::new(SECRET).unwrap();
         let (head, body) = signed(r#"{"type":"event_callback","event_id":"Ev1"}"#);
         assert_eq!(
-            s.verify(&head, &body, &ctx(1_531_420_618))
+            s.check(&head, &body, &ctx(1_531_420_618))
+                .map(deliver)
                 .unwrap()
                 .id
                 .as_deref(),
             Some("Ev1")
         );
         assert!(matches!(
-            s.verify(&head, b"{}", &ctx(1_531_420_618)),
+            s.check(&head, b"{}", &ctx(1_531_420_618)),
             Err(VerifyError::NoMatch { .. })
         ));
         assert!(matches!(
-            s.verify(&head, &body, &ctx(1_531_421_000)),
+            s.check(&head, &body, &ctx(1_531_421_000)),
             Err(VerifyError::TooOld { .. })
         ));
-        assert!(s.handshake(&head, Some(&body)).is_none());
         let mut h2 = head.clone();
         h2.headers
             .insert("x-slack-request-timestamp", "1531420619".parse().unwrap());
         assert!(matches!(
-            s.verify(&h2, &body, &ctx(1_531_420_618)),
+            s.check(&h2, &body, &ctx(1_531_420_618)),
             Err(VerifyError::NoMatch { .. })
         ));
         h2.headers.remove("x-slack-request-timestamp");
         assert!(matches!(
-            s.verify(&h2, &body, &ctx(1_531_420_618)),
+            s.check(&h2, &body, &ctx(1_531_420_618)),
             Err(VerifyError::MissingHeader {
                 header: "x-slack-request-timestamp"
             })
@@ -136,13 +141,16 @@ mod tests {
     fn url_verification_handshake() {
         let s = Slack::new(SECRET).unwrap();
         let (head, body) = signed(r#"{"token":"t","challenge":"abc","type":"url_verification"}"#);
-        assert!(s.verify(&head, &body, &ctx(1_531_420_618)).is_ok());
-        let answer = s.handshake(&head, Some(&body)).unwrap();
+        let answer = s
+            .check(&head, &body, &ctx(1_531_420_618))
+            .unwrap()
+            .answer()
+            .unwrap();
         assert_eq!(answer.status(), 200);
         assert_eq!(answer.headers()["content-type"], "application/json");
         assert_eq!(answer.body().as_ref(), br#"{"challenge":"abc"}"#);
         // Never before the body is known (so never unsigned).
-        assert!(s.handshake(&head, None).is_none());
+        assert!(s.challenge(&head).is_none());
     }
 
     #[test]
@@ -150,7 +158,9 @@ mod tests {
         let s = Slack::new(SECRET).unwrap();
         let answer = |body: &str| {
             let (head, body) = signed(body);
-            s.handshake(&head, Some(&body))
+            s.check(&head, &body, &ctx(1_531_420_618))
+                .unwrap()
+                .answer()
                 .map(|r| (r.status().as_u16(), r.into_body()))
         };
         // An escaped spelling of the type is the same type.
@@ -172,7 +182,7 @@ mod tests {
         assert_eq!(answer("payload=url_verification"), None);
         // A url_verification whose challenge cannot be echoed: 400, never
         // the handler.
-        let long = "c".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN + 1);
+        let long = "c".repeat(crate::scheme::handshake::MAX_CHALLENGE_LEN + 1);
         for bad in [
             r#"{"type":"url_verification"}"#.to_owned(),
             r#"{"type":"url_verification","challenge":7}"#.to_owned(),

@@ -49,6 +49,7 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support::deliver;
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::SystemTime;
 
@@ -62,11 +63,14 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        Square::new("signature-key", url).unwrap().verify(
-            &head,
-            body,
-            &Context::new(SystemTime::now(), Tolerance::default()),
-        )
+        Square::new("signature-key", url)
+            .unwrap()
+            .check(
+                &head,
+                body,
+                &Context::new(SystemTime::now(), Tolerance::default()),
+            )
+            .map(deliver)
     }
 
     #[test]
@@ -82,6 +86,6 @@ mod tests {
     #[test]
     fn missing_url_names_the_setting() {
         let err = Square::new("k", "").unwrap_err();
-        assert!(err.to_string().contains("WEBHOOK_PUBLIC_URL"), "{err}");
+        assert!(err.to_string().contains("public URL"), "{err}");
     }
 }

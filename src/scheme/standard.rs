@@ -142,7 +142,13 @@ impl StandardHead {
 
     /// The signed content's parts, in order: `{id}.{timestamp}.{body}`.
     pub(crate) fn signed<'a>(&'a self, body: &'a [u8]) -> [&'a [u8]; 5] {
-        [self.id.as_bytes(), b".", self.timestamp.as_bytes(), b".", body]
+        [
+            self.id.as_bytes(),
+            b".",
+            self.timestamp.as_bytes(),
+            b".",
+            body,
+        ]
     }
 
     /// Judges the timestamp again at `ctx`'s time, once the body is in.
@@ -298,5 +304,327 @@ impl Sign for StandardWebhooks {
                 .map(|tag| format!("v1,{}", Encoding::Base64.encode(tag)))
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::Tolerance;
+    use crate::scheme::test_support::deliver;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const TS: &str = "1614265330";
+    const BODY: &[u8] = br#"{"test": 2432232314}"#;
+    const SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    fn ctx() -> Context {
+        Context::new(
+            UNIX_EPOCH + Duration::from_secs(1_614_265_330),
+            Tolerance::default(),
+        )
+    }
+
+    fn head(pairs: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::post("/");
+        for (k, v) in pairs {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn verify(pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {
+        StandardWebhooks::new(SECRET)
+            .unwrap()
+            .check(&head(pairs), BODY, &ctx())
+            .map(deliver)
+    }
+
+    #[test]
+    fn official_vector_with_both_header_families() {
+        let ok = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
+        assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
+        let ok = verify(&[
+            ("svix-id", ID),
+            ("svix-timestamp", TS),
+            ("svix-signature", SIG),
+        ]);
+        assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn partial_truncated_and_empty_signatures_fail() {
+        for sig in [
+            "v1,",
+            "v1",
+            ",",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=",
+            "v1,g0hM9SsE",
+            "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            "V1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        ] {
+            let r = verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", TS),
+                ("webhook-signature", sig),
+            ]);
+            assert!(
+                matches!(r, Err(VerifyError::NoMatch { .. })),
+                "{sig:?} gave {r:?}"
+            );
+        }
+        let r = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", ""),
+        ]);
+        assert!(
+            matches!(r, Err(VerifyError::MalformedHeader { .. })),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn any_v1_among_noise_matches() {
+        let sig = format!("v1a,AAAA v2,xyz v1,{} {SIG} junk", "A".repeat(43) + "=");
+        assert!(
+            verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", TS),
+                ("webhook-signature", &sig)
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn entries_are_counted_not_spaces() {
+        let spaced = format!("{}{SIG}{}", " ".repeat(100), " ".repeat(100));
+        assert!(
+            verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", TS),
+                ("webhook-signature", &spaced)
+            ])
+            .is_ok()
+        );
+        let full = vec![SIG; MAX_SIGNATURES].join("  ");
+        assert!(
+            verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", TS),
+                ("webhook-signature", &full)
+            ])
+            .is_ok()
+        );
+        for empty in ["", " ", "     "] {
+            let r = verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", TS),
+                ("webhook-signature", empty),
+            ]);
+            assert!(
+                matches!(r, Err(VerifyError::MalformedHeader { .. })),
+                "{empty:?}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_many_entries_refused_even_if_one_matches() {
+        let mut sig = "v1,x ".repeat(MAX_SIGNATURES);
+        sig.push_str(SIG);
+        let r = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", &sig),
+        ]);
+        assert!(
+            matches!(r, Err(VerifyError::TooManySignatures { .. })),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn missing_duplicate_and_bad_headers() {
+        let r = verify(&[("webhook-timestamp", TS), ("webhook-signature", SIG)]);
+        assert_eq!(
+            r,
+            Err(VerifyError::MissingHeader {
+                header: "webhook-id"
+            })
+        );
+        let r = verify(&[("webhook-id", ID), ("webhook-signature", SIG)]);
+        assert_eq!(
+            r,
+            Err(VerifyError::MissingHeader {
+                header: "webhook-timestamp"
+            })
+        );
+        let r = verify(&[("webhook-id", ID), ("webhook-timestamp", TS)]);
+        assert_eq!(
+            r,
+            Err(VerifyError::MissingHeader {
+                header: "webhook-signature"
+            })
+        );
+        let r = verify(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(
+            matches!(
+                r,
+                Err(VerifyError::MalformedHeader {
+                    header: "webhook-signature",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let r = verify(&[
+            ("webhook-id", ""),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(
+            matches!(
+                r,
+                Err(VerifyError::MalformedHeader {
+                    header: "webhook-id",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        for ts in [
+            "+1614265330",
+            "01614265330",
+            "1614265330.0",
+            "-1614265330",
+            "99999999999999999999999",
+        ] {
+            let r = verify(&[
+                ("webhook-id", ID),
+                ("webhook-timestamp", ts),
+                ("webhook-signature", SIG),
+            ]);
+            assert!(
+                matches!(
+                    r,
+                    Err(VerifyError::MalformedHeader {
+                        header: "webhook-timestamp",
+                        ..
+                    })
+                ),
+                "{ts}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_with_the_separator_are_neither_accepted_nor_signed() {
+        // Signed over `a.{TS}` + `.` + TS + `.` + body: the same bytes as
+        // id `a`, timestamp TS, body `{TS}.{body}`.
+        let scheme = StandardWebhooks::new(SECRET).unwrap();
+        let mut req = http::Request::post("/")
+            .body(Bytes::from(format!("{TS}.{{}}")))
+            .unwrap();
+        scheme.sign(&mut req, "a", ctx().now).unwrap();
+        let sig = req.headers()["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let reframed = head(&[
+            ("webhook-id", &format!("a.{TS}")),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", &sig),
+        ]);
+        assert!(matches!(
+            scheme.check(&reframed, b"{}", &ctx()),
+            Err(VerifyError::MalformedHeader {
+                header: "webhook-id",
+                ..
+            })
+        ));
+        let (original, body) = req.into_parts();
+        assert!(scheme.check(&original, &body, &ctx()).is_ok());
+        let mut req = http::Request::post("/").body(Bytes::new()).unwrap();
+        assert!(matches!(
+            scheme.sign(&mut req, "evt.1", ctx().now),
+            Err(SignError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn changed_id_timestamp_or_body_fails() {
+        let scheme = StandardWebhooks::new(SECRET).unwrap();
+        let h = head(&[
+            ("webhook-id", "msg_other"),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(matches!(
+            scheme.check(&h, BODY, &ctx()),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        let h = head(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", "1614265331"),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(matches!(
+            scheme.check(&h, BODY, &ctx()),
+            Err(VerifyError::NoMatch { .. })
+        ));
+        let h = head(&[
+            ("webhook-id", ID),
+            ("webhook-timestamp", TS),
+            ("webhook-signature", SIG),
+        ]);
+        assert!(matches!(
+            scheme.check(&h, b"{\"test\": 2432232315}", &ctx()),
+            Err(VerifyError::NoMatch { .. })
+        ));
+    }
+
+    #[test]
+    fn sign_then_verify_with_rotation_and_non_utf8_body() {
+        let signer = StandardWebhooks::with_secrets([
+            "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=",
+            SECRET,
+        ])
+        .unwrap();
+        let body = Bytes::from_static(&[0xff, 0xfe, 0x00, 0x80]);
+        let mut req = http::Request::post("/").body(body.clone()).unwrap();
+        signer.sign(&mut req, "msg_1", ctx().now).unwrap();
+        let sig = req.headers()["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(sig.split(' ').count(), 2);
+        let (h, _) = req.into_parts();
+        // A receiver holding only the old secret still verifies.
+        let old_only = StandardWebhooks::new(SECRET).unwrap();
+        assert!(old_only.check(&h, &body, &ctx()).is_ok());
+        let other = StandardWebhooks::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert!(matches!(
+            other.check(&h, &body, &ctx()),
+            Err(VerifyError::NoMatch {
+                keys: 1,
+                candidates: 2,
+                ..
+            })
+        ));
     }
 }

@@ -88,6 +88,7 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support::deliver;
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -105,16 +106,8 @@ mod tests {
         let s = Twitch::new("s3cre7").unwrap();
         let ts = "2019-11-16T10:11:12.634234626Z";
         let body = br#"{"subscription":{},"event":{}}"#;
-        let keys = crate::scheme::Keyed::<sha2::Sha256>::new(
-            &crate::scheme::hmac::text_ring(["s3cre7"]).unwrap(),
-        )
-        .unwrap();
-        let tag = keys.sign_first(|m| {
-            hmac::Mac::update(m, b"e1");
-            hmac::Mac::update(m, ts.as_bytes());
-            hmac::Mac::update(m, body);
-        });
-        let sig = format!("sha256={}", crate::scheme::hex_encode(&tag));
+        let tag = crate::scheme::test_support::hmac_sha256("s3cre7", &[b"e1", ts.as_bytes(), body]);
+        let sig = format!("sha256={}", crate::scheme::hex(&tag));
         let h = head(&[
             ("twitch-eventsub-message-id", "e1"),
             ("twitch-eventsub-message-timestamp", ts),
@@ -125,19 +118,19 @@ mod tests {
             UNIX_EPOCH + Duration::from_millis(1_573_899_072_634),
             Tolerance::default(),
         );
-        let env = s.verify(&h, body, &ctx).unwrap();
+        let env = s.check(&h, body, &ctx).map(deliver).unwrap();
         assert_eq!(env.id.as_deref(), Some("e1"));
         assert_eq!(
             env.timestamp,
             Some(UNIX_EPOCH + Duration::from_millis(1_573_899_072_634))
         );
         assert!(
-            s.handshake(&h, Some(body)).is_none(),
+            s.check(&h, body, &ctx).unwrap().answer().is_none(),
             "not a verification message"
         );
         let later = Context::new(ctx.now + Duration::from_secs(900), Tolerance::default());
         assert!(matches!(
-            s.verify(&h, body, &later),
+            s.check(&h, body, &later),
             Err(VerifyError::TooOld { .. })
         ));
         let mut other = h.clone();
@@ -145,7 +138,7 @@ mod tests {
             .headers
             .insert("twitch-eventsub-message-id", "e2".parse().unwrap());
         assert!(matches!(
-            s.verify(&other, body, &ctx),
+            s.check(&other, body, &ctx),
             Err(VerifyError::NoMatch { .. })
         ));
         let mut other = h.clone();
@@ -154,16 +147,38 @@ mod tests {
             "yesterday".parse().unwrap(),
         );
         assert!(matches!(
-            s.verify(&other, body, &ctx),
+            s.check(&other, body, &ctx),
             Err(VerifyError::MalformedHeader { .. })
         ));
     }
+
+    const TYPE_HEADER: &str = "twitch-eventsub-message-type";
+    const VERIFICATION: &str = "webhook_callback_verification";
 
     fn labelled(label: Option<&str>) -> http::request::Parts {
         match label {
             Some(l) => head(&[(TYPE_HEADER, l)]),
             None => head(&[]),
         }
+    }
+
+    /// `body` as Twitch signs it, labelled `label`: the layer's answer, if
+    /// it is a handshake.
+    fn answer(label: Option<&str>, body: &[u8]) -> Option<http::Response<bytes::Bytes>> {
+        let s = Twitch::new("s3cre7").unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut req = crate::sign::Signer::new(&s)
+            .id("m1")
+            .timestamp(now)
+            .request("/", body.to_vec())
+            .unwrap();
+        if let Some(l) = label {
+            req.headers_mut().insert(TYPE_HEADER, l.parse().unwrap());
+        }
+        let (head, body) = req.into_parts();
+        s.check(&head, &body, &Context::new(now, Tolerance::default()))
+            .unwrap()
+            .answer()
     }
 
     #[test]
@@ -180,33 +195,32 @@ mod tests {
             None,
         ] {
             let h = labelled(label);
-            let answer = s.handshake(&h, Some(verification)).unwrap();
-            assert_eq!(answer.status(), 200, "{label:?}");
-            assert_eq!(answer.headers()["content-type"], "text/plain");
-            assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
-            assert_eq!(answer.body().as_ref(), b"pogchamp-kappa-360noscope-vohiyo");
+            let answered = answer(label, verification).unwrap();
+            assert_eq!(answered.status(), 200, "{label:?}");
+            assert_eq!(answered.headers()["content-type"], "text/plain");
+            assert_eq!(answered.headers()["x-content-type-options"], "nosniff");
+            assert_eq!(
+                answered.body().as_ref(),
+                b"pogchamp-kappa-360noscope-vohiyo"
+            );
             // Never before the body verified.
-            assert!(s.handshake(&h, None).is_none());
+            assert!(s.challenge(&h).is_none());
             for body in [&notification[..], &revocation[..]] {
-                assert!(s.handshake(&h, Some(body)).is_none(), "{label:?}");
+                assert!(answer(label, body).is_none(), "{label:?}");
             }
         }
     }
 
     #[test]
     fn a_verification_never_reaches_the_handler() {
-        let s = Twitch::new("s3cre7").unwrap();
-        let h = labelled(Some("notification"));
-        let status = |body: &str| {
-            s.handshake(&h, Some(body.as_bytes()))
-                .map(|r| r.status().as_u16())
-        };
+        let status =
+            |body: &str| answer(Some("notification"), body.as_bytes()).map(|r| r.status().as_u16());
         // Any top-level `challenge`, however spelt, is a verification.
         assert_eq!(
             status(r#"{"\u0063hallenge":"c","subscription":{}}"#),
             Some(200)
         );
-        let long = "c".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN + 1);
+        let long = "c".repeat(crate::scheme::handshake::MAX_CHALLENGE_LEN + 1);
         for bad in [
             r#"{"challenge":null,"subscription":{}}"#.to_owned(),
             r#"{"challenge":42}"#.to_owned(),

@@ -93,28 +93,38 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::Scheme;
+    use crate::scheme::{Context, Scheme, Tolerance};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// `body` as Zoom signs it: the layer's answer, if it is a handshake.
+    fn answer(body: &[u8]) -> Option<http::Response<Bytes>> {
+        let s = Zoom::new("secret").unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let (head, body) = crate::sign::Signer::new(&s)
+            .timestamp(now)
+            .request("/", body.to_vec())
+            .unwrap()
+            .into_parts();
+        s.check(&head, &body, &Context::new(now, Tolerance::default()))
+            .unwrap()
+            .answer()
+    }
 
     #[test]
     fn url_validation_answer() {
         let s = Zoom::new("secret").unwrap();
         let head = http::Request::post("/").body(()).unwrap().into_parts().0;
         let body = br#"{"payload":{"plainToken":"abc"},"event":"endpoint.url_validation"}"#;
-        let answer = s.handshake(&head, Some(body)).unwrap();
-        let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+        let answered = answer(body).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(answered.body()).unwrap();
         assert_eq!(json["plainToken"], "abc");
-        let keys = crate::scheme::Keyed::<sha2::Sha256>::new(
-            &crate::scheme::hmac::text_ring(["secret"]).unwrap(),
-        )
-        .unwrap();
-        let expected =
-            crate::scheme::hex_encode(&keys.sign_first(|m| hmac::Mac::update(m, b"abc")));
+        let expected = crate::scheme::hex(&crate::scheme::test_support::hmac_sha256(
+            "secret",
+            &[b"abc"],
+        ));
         assert_eq!(json["encryptedToken"], expected.as_str());
-        assert!(
-            s.handshake(&head, Some(br#"{"event":"meeting.started"}"#))
-                .is_none()
-        );
-        assert!(s.handshake(&head, None).is_none());
+        assert!(answer(br#"{"event":"meeting.started"}"#).is_none());
+        assert!(s.challenge(&head).is_none());
     }
 
     #[test]
@@ -145,12 +155,7 @@ mod tests {
 
     #[test]
     fn a_url_validation_is_answered_only_for_zoom_tokens_and_never_reaches_the_handler() {
-        let s = Zoom::new("secret").unwrap();
-        let head = http::Request::post("/").body(()).unwrap().into_parts().0;
-        let status = |body: String| {
-            s.handshake(&head, Some(body.as_bytes()))
-                .map(|r| r.status().as_u16())
-        };
+        let status = |body: String| answer(body.as_bytes()).map(|r| r.status().as_u16());
         let validation = |token: &str| {
             format!(r#"{{"payload":{{"plainToken":{token}}},"event":"endpoint.url_validation"}}"#)
         };

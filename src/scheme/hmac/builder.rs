@@ -243,7 +243,12 @@ impl HmacBuilder {
     /// configured.
     pub fn build(self, ring: &KeyRing) -> Result<HmacScheme, SchemeConfigError> {
         let c = &self.config;
-        let invalid = |reason| Err(SchemeConfigError::Invalid { scheme: c.name, reason });
+        let invalid = |reason| {
+            Err(SchemeConfigError::Invalid {
+                scheme: c.name,
+                reason,
+            })
+        };
         let signs = |part| c.content.contains(&part);
         if !signs(Part::Body) {
             return invalid(

@@ -67,7 +67,11 @@ where
     /// Whether any candidate equals the tag of any secret over the content
     /// `feed` writes. Every secret is tried and every candidate compared in
     /// constant time, whatever matched before.
-    pub(crate) fn matches<C: AsRef<[u8]>>(&self, candidates: &[C], feed: impl Fn(&mut Hmac<D>)) -> bool {
+    pub(crate) fn matches<C: AsRef<[u8]>>(
+        &self,
+        candidates: &[C],
+        feed: impl Fn(&mut Hmac<D>),
+    ) -> bool {
         let mut matched = Choice::from(0);
         for tag in self.tags(feed) {
             for candidate in candidates {

@@ -53,16 +53,18 @@ use bytes::Bytes;
 use http::request::Parts;
 use serde_json::Value;
 
-pub use builder::{HmacBuilder, Part};
 pub(crate) use builder::{Answer, Challenge};
+pub use builder::{HmacBuilder, Part};
 pub use keys::Algorithm;
 pub(crate) use keys::{Keyed, Keys};
 pub(crate) use preset::{delegate_to_engine, hmac_preset};
 
-pub use super::rules::{Encoding, TimeUnit};
 use super::rules::{self, IdSource, MAX_SIGNATURES};
+pub use super::rules::{Encoding, TimeUnit};
 use super::url::PublicUrl;
-use super::{Context, Dedup, Envelope, Format, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
+use super::{
+    Context, Dedup, Envelope, Format, KeyId, Scheme, Sign, SignError, Verdict, VerifyError,
+};
 use crate::secret::{KeyRing, Secret, SecretError};
 
 /// Where the timestamp is read from.
@@ -217,7 +219,12 @@ impl HmacScheme {
     }
 
     /// The signed body's timestamp at the configured pointer.
-    fn body_time(&self, json: Option<&Value>, pointer: &str, unit: TimeUnit) -> Result<SystemTime, VerifyError> {
+    fn body_time(
+        &self,
+        json: Option<&Value>,
+        pointer: &str,
+        unit: TimeUnit,
+    ) -> Result<SystemTime, VerifyError> {
         let missing = VerifyError::MalformedBody {
             reason: "the timestamp field is missing or malformed",
         };
@@ -226,7 +233,8 @@ impl HmacScheme {
             Some(Value::String(s)) if unit == TimeUnit::Rfc3339 => s.clone(),
             _ => return Err(missing),
         };
-        unit.parse(self.timestamp_field(), &text).map_err(|_| missing)
+        unit.parse(self.timestamp_field(), &text)
+            .map_err(|_| missing)
     }
 
     /// The signed body's id at the configured pointer.
@@ -350,7 +358,10 @@ impl Scheme for HmacScheme {
         if let Some((_, t)) = &read.timestamp {
             rules::within(self.timestamp_field(), *t, ctx)?;
         }
-        let ts = read.timestamp.as_ref().map_or("", |(text, _)| text.as_str());
+        let ts = read
+            .timestamp
+            .as_ref()
+            .map_or("", |(text, _)| text.as_str());
         let id = read.id.as_deref().unwrap_or("");
         let mut matched = false;
         for url in self.urls(head.uri.query()) {
@@ -417,7 +428,10 @@ impl Sign for HmacScheme {
         timestamp: SystemTime,
     ) -> Result<(), SignError> {
         let c = &self.config;
-        let ts = c.timestamp.map(|(_, unit)| unit.render(timestamp)).unwrap_or_default();
+        let ts = c
+            .timestamp
+            .map(|(_, unit)| unit.render(timestamp))
+            .unwrap_or_default();
         if let Some((TimestampSource::Json(pointer), _)) = c.timestamp {
             // The sender writes the timestamp into the body it signs; a body
             // without it could never verify.
@@ -472,4 +486,196 @@ where
         .map(Secret::from_text)
         .collect::<Result<Vec<_>, _>>()?;
     KeyRing::new(secrets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::Tolerance;
+    use crate::scheme::test_support::deliver;
+    use crate::scheme::{SchemeConfigError, Scheme, Sign};
+    use crate::secret::Secret;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn ring(k: &str) -> KeyRing {
+        KeyRing::single(Secret::from_text(k).unwrap())
+    }
+
+    fn ctx(secs: u64) -> Context {
+        Context::new(UNIX_EPOCH + Duration::from_secs(secs), Tolerance::default())
+    }
+
+    fn head(uri: &str, pairs: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::post(uri);
+        for (k, v) in pairs {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn a_body_timestamp_cannot_also_be_signed_as_a_part() {
+        let ring = KeyRing::single(crate::secret::Secret::from_text("k").unwrap());
+        let err = HmacScheme::builder("x", "x-sig")
+            .timestamp_json("/ts", TimeUnit::Millis)
+            .content([Part::Timestamp, Part::Literal("."), Part::Body])
+            .build(&ring)
+            .unwrap_err();
+        assert!(err.to_string().contains("Part::Timestamp"), "{err}");
+    }
+
+    #[test]
+    fn missing_url_timestamp_or_id_source_is_a_config_error() {
+        let r = HmacScheme::builder("x", "sig")
+            .content([Part::Url, Part::Body])
+            .build(&ring("k"));
+        assert!(matches!(r, Err(SchemeConfigError::MissingPublicUrl { .. })));
+        let r = HmacScheme::builder("x", "sig")
+            .content([Part::Timestamp])
+            .build(&ring("k"));
+        assert!(matches!(r, Err(SchemeConfigError::Invalid { .. })));
+        let r = HmacScheme::builder("x", "sig")
+            .content([Part::Id])
+            .build(&ring("k"));
+        assert!(matches!(r, Err(SchemeConfigError::Invalid { .. })));
+        let r = HmacScheme::builder("x", "sig")
+            .timestamp_entry("t=", TimeUnit::Seconds)
+            .build(&ring("k"));
+        assert!(matches!(r, Err(SchemeConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn sha1_sha512_base64_round_trip_and_tamper() {
+        for alg in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
+            for enc in [Encoding::Hex, Encoding::Base64] {
+                let s = HmacScheme::builder("x", "x-sig")
+                    .algorithm(alg)
+                    .encoding(enc)
+                    .prefix("p=")
+                    .id_header("x-id")
+                    .timestamp_header("x-ts", TimeUnit::Millis)
+                    .content([Part::Id, Part::Literal(":"), Part::Timestamp, Part::Body])
+                    .build(&ring("key"))
+                    .unwrap();
+                let mut req = http::Request::post("/").body(Bytes::from("body")).unwrap();
+                s.sign(&mut req, "id1", ctx(1000).now).unwrap();
+                let (h, b) = req.into_parts();
+                let env = s.check(&h, &b, &ctx(1000)).map(deliver).unwrap();
+                assert_eq!(env.id.as_deref(), Some("id1"));
+                assert!(s.check(&h, b"bodz", &ctx(1000)).is_err());
+                assert!(matches!(
+                    s.check(&h, &b, &ctx(2000)),
+                    Err(VerifyError::TooOld { .. })
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn json_timestamp_checked_after_signature() {
+        let s = HmacScheme::builder("x", "x-sig")
+            .timestamp_json("/ts", TimeUnit::Millis)
+            .id_json("/id")
+            .build(&ring("key"))
+            .unwrap();
+        let body = Bytes::from(r#"{"id":"e1","ts":1000000}"#);
+        let mut req = http::Request::post("/").body(body.clone()).unwrap();
+        s.sign(&mut req, "ignored", ctx(1000).now).unwrap();
+        let (h, b) = req.into_parts();
+        let env = s.check(&h, &b, &ctx(1000)).map(deliver).unwrap();
+        assert_eq!(env.id.as_deref(), Some("e1"));
+        assert_eq!(env.timestamp, Some(UNIX_EPOCH + Duration::from_secs(1000)));
+        assert!(matches!(
+            s.check(&h, &b, &ctx(5000)),
+            Err(VerifyError::TooOld { .. })
+        ));
+        assert!(matches!(
+            s.check(&h, br#"{"id":"e1","ts":9000000}"#, &ctx(9000)),
+            Err(VerifyError::NoMatch { .. })
+        ));
+    }
+
+    #[test]
+    fn optional_prefix_is_stripped_when_present_and_never_written() {
+        let s = HmacScheme::builder("x", "x-sig")
+            .optional_prefix("p=")
+            .build(&ring("key"))
+            .unwrap();
+        let mut req = http::Request::post("/").body(Bytes::from("body")).unwrap();
+        s.sign(&mut req, "id", ctx(1000).now).unwrap();
+        let (h, b) = req.into_parts();
+        let bare = h.headers["x-sig"].to_str().unwrap().to_owned();
+        assert_eq!(bare.len(), 64, "signed without the optional prefix");
+        assert!(s.check(&h, &b, &ctx(1000)).is_ok());
+        for (value, ok) in [
+            (format!("p={bare}"), true),
+            (format!("q={bare}"), false),
+            (format!("p=p={bare}"), false),
+        ] {
+            let r = s.check(&head("/", &[("x-sig", &value)]), &b, &ctx(1000));
+            assert_eq!(r.is_ok(), ok, "{value}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn the_matching_signature_counts_wherever_it_is_listed() {
+        // Past the inline candidates too (they spill to the heap).
+        let s = HmacScheme::builder("x", "x-sig")
+            .separator(',')
+            .prefix("v1=")
+            .build(&ring("key"))
+            .unwrap();
+        let mut request = http::Request::post("/")
+            .body(Bytes::from_static(b"{}"))
+            .unwrap();
+        s.sign(&mut request, "evt", UNIX_EPOCH + Duration::from_secs(1000))
+            .unwrap();
+        let good = request.headers()["x-sig"].to_str().unwrap().to_owned();
+        let wrong = format!("v1={}", "ab".repeat(32));
+        for at in [0, 3, 4, 5, MAX_SIGNATURES - 1] {
+            let mut entries = vec![wrong.as_str(); MAX_SIGNATURES];
+            entries[at] = &good;
+            let value = entries.join(",");
+            let r = s.check(&head("/", &[("x-sig", &value)]), b"{}", &ctx(1000));
+            assert!(r.is_ok(), "signature at {at}: {r:?}");
+            let value = vec![wrong.as_str(); MAX_SIGNATURES].join(",");
+            let r = s.check(&head("/", &[("x-sig", &value)]), b"{}", &ctx(1000));
+            assert!(
+                matches!(
+                    r,
+                    Err(VerifyError::NoMatch {
+                        candidates: MAX_SIGNATURES,
+                        ..
+                    })
+                ),
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_headers_never_panic() {
+        let s = HmacScheme::builder("x", "x-sig")
+            .separator(',')
+            .prefix("v1=")
+            .timestamp_entry("t=", TimeUnit::Seconds)
+            .build(&ring("key"))
+            .unwrap();
+        for v in [
+            "",
+            ",",
+            "t=",
+            "t=1,t=1",
+            "v1=zz",
+            "t=abc,v1=00",
+            "t=1000,v1=é",
+            "=,=,=",
+        ] {
+            let r = s.check(&head("/", &[("x-sig", v)]), b"", &ctx(1000));
+            assert!(r.is_err(), "{v}");
+        }
+        let many = "v1=00,".repeat(40);
+        let r = s.check(&head("/", &[("x-sig", &many)]), b"", &ctx(1000));
+        assert!(matches!(r, Err(VerifyError::TooManySignatures { .. })));
+    }
 }

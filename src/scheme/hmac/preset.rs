@@ -16,7 +16,10 @@ macro_rules! delegate_to_engine {
             fn has_timestamp(&self) -> bool {
                 $crate::scheme::Scheme::has_timestamp(&self.$engine)
             }
-            fn challenge(&self, head: &http::request::Parts) -> Option<http::Response<bytes::Bytes>> {
+            fn challenge(
+                &self,
+                head: &http::request::Parts,
+            ) -> Option<http::Response<bytes::Bytes>> {
                 $crate::scheme::Scheme::challenge(&self.$engine, head)
             }
             fn read(
