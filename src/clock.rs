@@ -68,7 +68,7 @@ impl Clock for SystemClock {
 /// let clock = ManualClock::at_unix(10);
 /// let seen_by_layer = clock.clone();
 /// clock.advance(Duration::from_millis(1500));
-/// assert_eq!(tower_webhook::clock::unix_millis(seen_by_layer.now()), 11_500);
+/// assert_eq!(seen_by_layer.now(), std::time::UNIX_EPOCH + Duration::from_millis(11_500));
 /// ```
 #[derive(Clone)]
 pub struct ManualClock {
@@ -127,12 +127,7 @@ impl Clock for ManualClock {
 }
 
 /// Milliseconds since the Unix epoch (negative before it), saturating.
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// assert_eq!(tower_webhook::clock::unix_millis(UNIX_EPOCH + Duration::from_secs(2)), 2000);
-/// ```
-pub fn unix_millis(t: SystemTime) -> i64 {
+pub(crate) fn unix_millis(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         Err(e) => i64::try_from(e.duration().as_millis())
@@ -142,12 +137,8 @@ pub fn unix_millis(t: SystemTime) -> i64 {
 }
 
 /// Whole seconds since the Unix epoch (floored), saturating.
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// assert_eq!(tower_webhook::clock::unix_seconds(UNIX_EPOCH + Duration::from_millis(2999)), 2);
-/// ```
-pub fn unix_seconds(t: SystemTime) -> i64 {
+#[cfg(test)]
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     unix_millis(t).div_euclid(1000)
 }
 

@@ -92,7 +92,7 @@ pub mod extract;
 mod future;
 mod layer;
 pub mod payload;
-pub mod rejection;
+mod rejection;
 pub mod resolver;
 pub mod scheme;
 pub mod secret;

@@ -40,7 +40,7 @@ use crate::resolver::ResolveError;
 use crate::scheme::VerifyError;
 
 /// How long a sender is asked to wait when the dedup store is down.
-pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
+pub(crate) const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A response the layer gave instead of calling the handler.
 ///

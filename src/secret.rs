@@ -11,7 +11,7 @@
 //!
 //! - Standard Webhooks (Svix, Clerk, Resend, ...): `whsec_` followed by base64
 //!   of the key bytes; [`Secret::standard`] decodes it (padded or not, with or
-//!   without the prefix) and refuses keys shorter than [`MIN_STANDARD_KEY_LEN`].
+//!   without the prefix) and refuses keys shorter than 16 bytes.
 //! - Senders that use the secret string as the HMAC key as it is (Stripe,
 //!   GitHub, Shopify, Slack, ...): [`Secret::from_text`].
 //!
@@ -36,10 +36,10 @@ use zeroize::Zeroizing;
 /// The shortest Standard Webhooks key accepted, in bytes (128 bits).
 ///
 /// The specification recommends 24 to 64 random bytes; Svix issues 24.
-pub const MIN_STANDARD_KEY_LEN: usize = 16;
+pub(crate) const MIN_STANDARD_KEY_LEN: usize = 16;
 
 /// The prefix of Standard Webhooks symmetric secrets.
-pub const STANDARD_PREFIX: &str = "whsec_";
+pub(crate) const STANDARD_PREFIX: &str = "whsec_";
 
 const LENIENT: GeneralPurposeConfig =
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
@@ -144,7 +144,7 @@ impl Secret {
     }
 
     /// A Standard Webhooks secret: `whsec_` + base64 (padded or not), or bare
-    /// base64. Refuses keys shorter than [`MIN_STANDARD_KEY_LEN`] bytes.
+    /// base64. Refuses keys shorter than 16 bytes.
     ///
     /// ```
     /// use tower_webhook::secret::{Secret, SecretError};

@@ -50,8 +50,6 @@ use siphasher::sip128::SipHasher13;
 use super::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 use crate::clock::{Clock, SystemClock, unix_millis};
 
-/// Default number of live keys.
-pub const DEFAULT_CAPACITY: usize = 100_000;
 
 /// How many expired keys one operation drops at most besides its own work,
 /// so that a burst of expiries never stalls one request.
@@ -208,7 +206,11 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
-    /// A store of [`DEFAULT_CAPACITY`] keys on the system clock.
+    /// Default number of live keys: 100 000.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// A store of [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) keys on the
+    /// system clock.
     pub fn new() -> Self {
         Self::builder().build()
     }
@@ -216,7 +218,7 @@ impl MemoryStore {
     /// Starts configuring a store.
     pub fn builder() -> MemoryStoreBuilder {
         MemoryStoreBuilder {
-            capacity: DEFAULT_CAPACITY,
+            capacity: Self::DEFAULT_CAPACITY,
             clock: Arc::new(SystemClock),
         }
     }

@@ -47,28 +47,20 @@
 //! # }
 //! ```
 
-pub mod memory;
+mod memory;
 #[cfg(feature = "redis")]
-pub mod redis;
+mod redis;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[cfg(feature = "redis")]
-pub use self::redis::RedisStore;
-pub use memory::MemoryStore;
+pub use self::redis::{ConnectError, RedisStore, RedisStoreBuilder};
+pub use futures_core::future::BoxFuture;
+pub use memory::{MemoryStore, MemoryStoreBuilder};
 
-/// A boxed, sendable future, as returned by [`DedupStore`] methods.
-///
-/// ```
-/// let ready: tower_webhook::dedup::BoxFuture<'static, u8> = Box::pin(async { 1 });
-/// # drop(ready);
-/// ```
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Identifies one reservation; commit and release must present it.
 ///

@@ -29,7 +29,7 @@
 //!   Nothing accumulates.
 //! - **Fails closed, recovers by itself.** Every operation is bounded by a
 //!   [timeout](RedisStoreBuilder::timeout) (default
-//!   [`DEFAULT_TIMEOUT`]). When Redis is unreachable, answers with an error,
+//!   [`RedisStore::DEFAULT_TIMEOUT`]). When Redis is unreachable, answers with an error,
 //!   or is too slow, the operation fails with [`StoreError::Unavailable`] or
 //!   [`StoreError::Timeout`], so the layer answers 503 with `Retry-After`
 //!   and does not call the handler. The connection is a redis
@@ -96,20 +96,7 @@ use ::redis::{RedisError, Script, ScriptInvocation};
 
 use super::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 
-/// Default key prefix: `tower-webhook:`.
-///
-/// ```
-/// assert_eq!(tower_webhook::dedup::redis::DEFAULT_PREFIX, "tower-webhook:");
-/// ```
-pub const DEFAULT_PREFIX: &str = "tower-webhook:";
 
-/// Default bound on each operation: 500 ms.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(tower_webhook::dedup::redis::DEFAULT_TIMEOUT, Duration::from_millis(500));
-/// ```
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// After this many operations failed in a row, a store that made its own
 /// connection replaces it with a new one...
@@ -299,14 +286,14 @@ pub struct RedisStoreBuilder {
 impl Default for RedisStoreBuilder {
     fn default() -> Self {
         Self {
-            prefix: DEFAULT_PREFIX.to_owned(),
-            timeout: DEFAULT_TIMEOUT,
+            prefix: RedisStore::DEFAULT_PREFIX.to_owned(),
+            timeout: RedisStore::DEFAULT_TIMEOUT,
         }
     }
 }
 
 impl RedisStoreBuilder {
-    /// Prepended to every key (default [`DEFAULT_PREFIX`]). Give each
+    /// Prepended to every key (default [`RedisStore::DEFAULT_PREFIX`]). Give each
     /// application sharing a Redis its own.
     ///
     /// ```
@@ -319,7 +306,7 @@ impl RedisStoreBuilder {
     }
 
     /// The longest an operation may take, connecting included (default
-    /// [`DEFAULT_TIMEOUT`], at least 1 ms). Past it the operation fails with
+    /// [`RedisStore::DEFAULT_TIMEOUT`], at least 1 ms). Past it the operation fails with
     /// [`StoreError::Timeout`] and the layer answers 503.
     ///
     /// ```
@@ -460,6 +447,21 @@ impl RedisStoreBuilder {
 }
 
 impl RedisStore {
+    /// Default key prefix: `tower-webhook:`.
+    ///
+    /// ```
+    /// assert_eq!(tower_webhook::dedup::RedisStore::DEFAULT_PREFIX, "tower-webhook:");
+    /// ```
+    pub const DEFAULT_PREFIX: &str = "tower-webhook:";
+
+    /// Default bound on each operation: 500 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(tower_webhook::dedup::RedisStore::DEFAULT_TIMEOUT, Duration::from_millis(500));
+    /// ```
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+
     /// Connects to the Redis at `url` with the default prefix and timeout.
     /// See [`RedisStoreBuilder::connect`].
     ///
@@ -513,7 +515,7 @@ impl RedisStore {
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let store = tower_webhook::dedup::RedisStore::connect("redis://127.0.0.1:6379").await?;
-    /// assert_eq!(store.timeout(), tower_webhook::dedup::redis::DEFAULT_TIMEOUT);
+    /// assert_eq!(store.timeout(), tower_webhook::dedup::RedisStore::DEFAULT_TIMEOUT);
     /// # Ok(()) }
     /// ```
     pub fn timeout(&self) -> Duration {
