@@ -32,6 +32,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # The API at a glance
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`WebhookLayer`] | the layer and its builder: body limits, tolerance, dedup store, lease, retention, namespace, clock, rejection hook |
+//! | [`Webhook`], [`ResponseFuture`], [`WebhookBody`] | the service the layer makes, its future and response body |
+//! | [`Verified`], [`Delivery`] | the verified payload and the facts about its delivery (axum extractors with feature `axum`) |
+//! | [`Rejection`] | why the layer answered instead of the handler; [`scheme::VerifyError`], [`dedup::StoreError`], [`resolver::ResolveError`], [`payload::PayloadError`] are its causes |
+//! | [`scheme::Scheme`], [`scheme::Sign`] | how a sender signs: read the head once, verify the body; sign (tests) |
+//! | [`scheme::HmacScheme`] | the configurable HMAC engine ([`scheme::HmacScheme::builder`]) for senders without a preset |
+//! | [`scheme::StandardWebhooks`], [`scheme::Stripe`], [`scheme::GitHub`], ... | one preset per sender; [`scheme::by_name`] and [`scheme::PRESETS`] from configuration |
+//! | [`dedup::DedupStore`] | the reserve / commit / release contract; [`dedup::MemoryStore`] (default), `dedup::RedisStore` (feature `redis`) |
+//! | [`resolver::Resolver`], [`resolver::TenantKeys`] | per-tenant keys, looked up and cached |
+//! | [`secret::Secret`], [`secret::KeyRing`] | secrets and rotation, zeroized, never printed |
+//! | [`sign::Signer`] | deliveries signed as the sender does, for your tests |
+//! | [`clock::Clock`], [`clock::ManualClock`] | where time comes from; move it in tests instead of sleeping |
+//! | [`payload::Decode`] | how verified bytes become the handler's type |
+//!
 //! # What the layer answers
 //!
 //! | situation | status | handler called | dedup store |
