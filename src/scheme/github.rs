@@ -1,6 +1,7 @@
 //! [GitHub](https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries)
-//! and the senders that copied its scheme: Gitea and Forgejo, Bitbucket,
-//! Meta (Facebook, Instagram, WhatsApp).
+//! and the senders that copied its scheme: Gitea and Forgejo, Bitbucket.
+//! (Meta signs the same way but has a handshake of its own:
+//! [`Meta`](super::Meta).)
 //!
 //! - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
 //!   keyed with the webhook secret (its text). Bitbucket sends the same value
@@ -9,8 +10,10 @@
 //!   [`GitHub::allow_sha1`] enabled it (GitHub still sends it next to the
 //!   SHA-256 header, which is always preferred).
 //! - Event id: `X-GitHub-Delivery`, `X-Gitea-Delivery` or `X-Request-UUID`
-//!   (Bitbucket), the first present. Meta sends none; the layer then dedups on
-//!   the body's hash.
+//!   (Bitbucket), the first present; not signed. The layer dedups on the
+//!   body's hash.
+//! - Format: JSON, or (content type `application/x-www-form-urlencoded`) a
+//!   form whose `payload` field holds it; the signed body tells which.
 //! - No signed timestamp (`has_timestamp` is `false`): an old delivery can be
 //!   replayed for as long as the dedup retention forgets it, so keep
 //!   `WebhookLayer::untimed_retention` long.
@@ -27,8 +30,10 @@
 //!     .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
 //!     .body(())?
 //!     .into_parts();
-//! let envelope = scheme.verify(&head, b"Hello, World!", &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! let ctx = Context::new(SystemTime::now(), Tolerance::default());
+//! let envelope = scheme.check(&head, b"Hello, World!", &ctx)?.envelope().expect("a delivery");
 //! assert_eq!(envelope.id.as_deref(), Some("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+//! assert!(!envelope.id_signed);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -36,14 +41,9 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::request::Parts;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
-use super::handshake::printable;
-use super::hmac::{FormatRule, query_param, text_response, text_ring};
-use super::util::first_header;
-use super::{Algorithm, Context, Envelope, HmacScheme, KeyId, Scheme, SignError, VerifyError};
+use super::hmac::{FormatRule, HmacHead, text_ring};
+use super::{Algorithm, Context, HmacScheme, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
 use crate::secret::{KeyRing, SecretError};
 
 const SHA256_HEADER: &str = "x-hub-signature-256";
@@ -66,14 +66,29 @@ pub struct GitHub {
     ring: KeyRing,
 }
 
+/// Which of [`GitHub`]'s engines a request is signed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    Sha256,
+    Sha256InLegacyHeader,
+    Sha1,
+}
+
+/// What [`GitHub`] read from the head: the engine the headers picked, and
+/// what that engine read.
+#[derive(Debug)]
+pub struct GitHubHead {
+    engine: Engine,
+    read: HmacHead,
+}
+
 fn engine(
-    name: &'static str,
     header: &'static str,
     algorithm: Algorithm,
     prefix: &'static str,
     ring: &KeyRing,
 ) -> Result<HmacScheme, SecretError> {
-    HmacScheme::builder(name, header)
+    HmacScheme::builder("github", header)
         .algorithm(algorithm)
         .prefix(prefix)
         .id_header("x-github-delivery")
@@ -87,48 +102,52 @@ fn engine(
 
 impl GitHub {
     /// One webhook secret (its text is the key).
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::GitHub::new("secret")?;
+    /// assert_eq!(scheme.key_count(), 1);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
         Self::with_secrets([secret])
     }
 
     /// Several secrets active at once (rotation), newest first.
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::GitHub::with_secrets(["new", "old"])?;
+    /// assert_eq!(scheme.key_count(), 2);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn with_secrets<I>(secrets: I) -> Result<Self, SecretError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        Self::from_ring(&text_ring(secrets)?)
-    }
-
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+        let ring = text_ring(secrets)?;
         Ok(Self {
-            sha256: engine("github", SHA256_HEADER, Algorithm::Sha256, "sha256=", ring)?,
-            sha256_legacy_header: engine(
-                "github",
-                LEGACY_HEADER,
-                Algorithm::Sha256,
-                "sha256=",
-                ring,
-            )?,
+            sha256: engine(SHA256_HEADER, Algorithm::Sha256, "sha256=", &ring)?,
+            sha256_legacy_header: engine(LEGACY_HEADER, Algorithm::Sha256, "sha256=", &ring)?,
             sha1: None,
-            ring: ring.clone(),
+            ring,
         })
     }
 
     /// Also accepts the legacy HMAC-SHA1 `X-Hub-Signature: sha1=...` when no
     /// SHA-256 signature is sent (old GitHub Enterprise servers, some
-    /// Gogs-style senders). Off by default: prefer SHA-256 wherever the
-    /// sender offers it.
+    /// Gogs-style senders), and signs with it too. Off by default: prefer
+    /// SHA-256 wherever the sender offers it.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::GitHub;
+    /// use tower_webhook::sign::Signer;
+    /// let scheme = GitHub::new("secret")?.allow_sha1();
+    /// let request = Signer::new(&scheme).request("/github", "{}")?;
+    /// assert!(request.headers()["x-hub-signature"].to_str()?.starts_with("sha1="));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allow_sha1(mut self) -> Self {
-        self.sha1 = engine(
-            "github",
-            LEGACY_HEADER,
-            Algorithm::Sha1,
-            "sha1=",
-            &self.ring,
-        )
-        .ok();
+        self.sha1 = engine(LEGACY_HEADER, Algorithm::Sha1, "sha1=", &self.ring).ok();
         self
     }
 
@@ -137,21 +156,28 @@ impl GitHub {
         self.sha256.key_count()
     }
 
-    fn pick(&self, head: &Parts) -> Result<&HmacScheme, VerifyError> {
-        if first_header(&head.headers, SHA256_HEADER).is_some() {
-            return Ok(&self.sha256);
+    /// The engine the signature headers call for: `X-Hub-Signature-256`
+    /// when present, else what `X-Hub-Signature` holds. The picked engine's
+    /// `read` then applies the header rules.
+    fn pick(head: &Parts) -> Result<Engine, VerifyError> {
+        let headers = &head.headers;
+        if headers.contains_key(SHA256_HEADER) {
+            return Ok(Engine::Sha256);
         }
-        let Some(legacy) = first_header(&head.headers, LEGACY_HEADER) else {
-            return Err(VerifyError::MissingHeader {
+        match headers.get(LEGACY_HEADER) {
+            None => Err(VerifyError::MissingHeader {
                 header: SHA256_HEADER,
-            });
-        };
-        if legacy.as_bytes().starts_with(b"sha256=") {
-            return Ok(&self.sha256_legacy_header);
+            }),
+            Some(v) if v.as_bytes().starts_with(b"sha256=") => Ok(Engine::Sha256InLegacyHeader),
+            Some(_) => Ok(Engine::Sha1),
         }
-        match &self.sha1 {
-            Some(sha1) => Ok(sha1),
-            None => Err(VerifyError::MalformedHeader {
+    }
+
+    fn engine(&self, engine: Engine) -> Result<&HmacScheme, VerifyError> {
+        match engine {
+            Engine::Sha256 => Ok(&self.sha256),
+            Engine::Sha256InLegacyHeader => Ok(&self.sha256_legacy_header),
+            Engine::Sha1 => self.sha1.as_ref().ok_or(VerifyError::MalformedHeader {
                 header: LEGACY_HEADER,
                 reason: "only a legacy SHA-1 signature was sent and SHA-1 is not enabled (GitHub::allow_sha1)",
             }),
@@ -160,6 +186,8 @@ impl GitHub {
 }
 
 impl Scheme for GitHub {
+    type Head = GitHubHead;
+
     fn name(&self) -> &'static str {
         "github"
     }
@@ -168,18 +196,30 @@ impl Scheme for GitHub {
         self.sha256.key_id()
     }
 
-    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
-        self.pick(head)?.check_head(head, ctx)
-    }
-
-    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
-        self.pick(head)?.verify(head, body, ctx)
-    }
-
     fn has_timestamp(&self) -> bool {
         false
     }
 
+    fn read(&self, head: &Parts, ctx: &Context) -> Result<GitHubHead, VerifyError> {
+        let engine = Self::pick(head)?;
+        let read = self.engine(engine)?.read(head, ctx)?;
+        Ok(GitHubHead { engine, read })
+    }
+
+    fn verify(
+        &self,
+        head: &Parts,
+        read: GitHubHead,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
+        self.engine(read.engine)?.verify(head, read.read, body, ctx)
+    }
+}
+
+impl Sign for GitHub {
+    /// Writes `X-Hub-Signature-256` (and `X-Hub-Signature: sha1=` when SHA-1
+    /// is allowed) and `X-GitHub-Delivery: id`.
     fn sign(
         &self,
         request: &mut http::Request<Bytes>,
@@ -193,126 +233,11 @@ impl Scheme for GitHub {
     }
 }
 
-/// Meta (Facebook, Instagram, WhatsApp, Messenger) webhooks: GitHub's
-/// `X-Hub-Signature-256` signature keyed with the app secret, plus the
-/// `GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`
-/// verification request, answered with the challenge when the verify token
-/// matches (compared in constant time). Only a challenge of 1 to
-/// [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN) bytes of printable
-/// ASCII is echoed (Meta sends a number); any other `GET` is answered 405.
-///
-/// The echo is no oracle: the answer is the query string's own text,
-/// computed without the app secret, and only to whoever knows the verify
-/// token. A signature the verifier accepts is an HMAC under the app secret;
-/// whoever could put one into `hub.challenge` already had it.
-///
-/// ```
-/// use http::Request;
-/// use tower_webhook::scheme::{Meta, Scheme};
-///
-/// let scheme = Meta::new("app-secret")?.verify_token("my-verify-token");
-/// let uri = "/meta?hub.mode=subscribe&hub.verify_token=my-verify-token&hub.challenge=1158201444";
-/// let (head, ()) = Request::get(uri).body(())?.into_parts();
-/// assert_eq!(scheme.handshake(&head, None).expect("answered").body().as_ref(), b"1158201444");
-/// let (head, ()) = Request::get(uri.replace("my-verify", "their")).body(())?.into_parts();
-/// assert!(scheme.handshake(&head, None).is_none());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone)]
-pub struct Meta {
-    inner: HmacScheme,
-    verify_token: Option<Zeroizing<[u8; 32]>>,
-}
-
-impl std::fmt::Debug for Meta {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Meta")
-            .field("inner", &self.inner)
-            .field(
-                "verify_token",
-                &self.verify_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
-
-impl Meta {
-    /// The app secret (its text is the key).
-    pub fn new(app_secret: impl AsRef<str>) -> Result<Self, SecretError> {
-        Self::from_ring(&text_ring([app_secret])?)
-    }
-
-    /// A ring of key bytes (several app secrets during a rotation).
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
-        Ok(Self {
-            inner: HmacScheme::builder("meta", SHA256_HEADER)
-                .prefix("sha256=")
-                .build_keys(ring)?,
-            verify_token: None,
-        })
-    }
-
-    /// The verify token entered in the app dashboard; without it the `GET`
-    /// verification request is not answered (405).
-    pub fn verify_token(mut self, token: impl AsRef<str>) -> Self {
-        self.verify_token = Some(Zeroizing::new(
-            Sha256::digest(token.as_ref().as_bytes()).into(),
-        ));
-        self
-    }
-}
-
-impl Scheme for Meta {
-    fn name(&self) -> &'static str {
-        "meta"
-    }
-
-    fn key_id(&self) -> KeyId {
-        self.inner.key_id()
-    }
-
-    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
-        self.inner.check_head(head, ctx)
-    }
-
-    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
-        self.inner.verify(head, body, ctx)
-    }
-
-    fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
-        let expected = self.verify_token.as_ref()?;
-        if body.is_some() || head.method != http::Method::GET {
-            return None;
-        }
-        if query_param(head, "hub.mode")? != "subscribe" {
-            return None;
-        }
-        let given = Sha256::digest(query_param(head, "hub.verify_token")?.as_bytes());
-        if !bool::from(given.as_slice().ct_eq(expected.as_slice())) {
-            return None;
-        }
-        let challenge = query_param(head, "hub.challenge")?;
-        text_response(printable(&challenge)?.to_owned(), "text/plain")
-    }
-
-    fn has_timestamp(&self) -> bool {
-        false
-    }
-
-    fn sign(
-        &self,
-        request: &mut http::Request<Bytes>,
-        id: &str,
-        timestamp: SystemTime,
-    ) -> Result<(), SignError> {
-        self.inner.sign(request, id, timestamp)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::Tolerance;
+    use crate::scheme::test_support::deliver;
+    use crate::scheme::{Envelope, Format, Tolerance};
 
     const SECRET: &str = "It's a Secret to Everybody";
     const SHA256: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -329,11 +254,8 @@ mod tests {
             b = b.header(*k, *v);
         }
         let head = b.body(()).unwrap().into_parts().0;
-        scheme.verify(
-            &head,
-            body,
-            &Context::new(SystemTime::now(), Tolerance::default()),
-        )
+        let ctx = Context::new(SystemTime::now(), Tolerance::default());
+        scheme.check(&head, body, &ctx).map(deliver)
     }
 
     #[test]
@@ -342,6 +264,7 @@ mod tests {
         for h in ["x-github-delivery", "x-gitea-delivery", "x-request-uuid"] {
             let env = verify(&s, &[(SHA256_HEADER, SHA256), (h, "d1")], BODY).unwrap();
             assert_eq!(env.id.as_deref(), Some("d1"));
+            assert!(!env.id_signed);
         }
         // Bitbucket: SHA-256 in the legacy header name.
         let env = verify(&s, &[(LEGACY_HEADER, SHA256)], BODY).unwrap();
@@ -376,6 +299,35 @@ mod tests {
     }
 
     #[test]
+    fn verify_uses_the_engine_read_picked() {
+        // A SHA-1 head read by a scheme that allows it, verified by one that
+        // does not: refused, naming the legacy header.
+        let (head, ()) = http::Request::post("/")
+            .header(LEGACY_HEADER, SHA1)
+            .body(())
+            .unwrap()
+            .into_parts();
+        let ctx = Context::new(SystemTime::now(), Tolerance::default());
+        let read = GitHub::new(SECRET)
+            .unwrap()
+            .allow_sha1()
+            .read(&head, &ctx)
+            .unwrap();
+        assert_eq!(read.engine, Engine::Sha1);
+        let r = GitHub::new(SECRET).unwrap().verify(&head, read, BODY, &ctx);
+        assert!(
+            matches!(
+                r,
+                Err(VerifyError::MalformedHeader {
+                    header: LEGACY_HEADER,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
     fn tampered_malformed_missing() {
         let s = GitHub::with_secrets(["other", SECRET]).unwrap();
         assert!(verify(&s, &[(SHA256_HEADER, SHA256)], BODY).is_ok());
@@ -401,59 +353,23 @@ mod tests {
     }
 
     #[test]
-    fn meta_handshake_needs_token_and_get() {
-        let s = Meta::new("app").unwrap();
-        let head = |m: &str, uri: &str| {
-            http::Request::builder()
-                .method(m)
-                .uri(uri)
-                .body(())
-                .unwrap()
-                .into_parts()
-                .0
-        };
-        let uri = "/?hub.mode=subscribe&hub.verify_token=s3cr3t-vt&hub.challenge=42";
-        assert!(s.handshake(&head("GET", uri), None).is_none());
-        let s = s.verify_token("s3cr3t-vt");
-        assert_eq!(
-            s.handshake(&head("GET", uri), None)
-                .unwrap()
-                .body()
-                .as_ref(),
-            b"42"
-        );
-        assert!(s.handshake(&head("POST", uri), None).is_none());
-        assert!(
-            s.handshake(&head("GET", &uri.replace("subscribe", "x")), None)
-                .is_none()
-        );
-        assert!(
-            s.handshake(
-                &head("GET", "/?hub.mode=subscribe&hub.verify_token=s3cr3t-vt"),
-                None
-            )
-            .is_none()
-        );
-        assert!(!format!("{s:?}").contains("s3cr3t"));
-    }
-
-    #[test]
-    fn meta_echoes_only_printable_bounded_challenges() {
-        let s = Meta::new("app").unwrap().verify_token("vt");
-        let echo = |challenge: &str| {
-            let uri = format!("/?hub.mode=subscribe&hub.verify_token=vt&hub.challenge={challenge}");
-            s.handshake(
-                &http::Request::get(uri).body(()).unwrap().into_parts().0,
-                None,
-            )
-            .map(|r| r.into_body())
-        };
-        assert_eq!(echo("1158201444").as_deref(), Some(&b"1158201444"[..]));
-        for bad in ["", "1%0A2", "%00", "%C3%A9"] {
-            assert_eq!(echo(bad), None, "{bad}");
+    fn the_signed_body_decides_the_format() {
+        let s = GitHub::new(SECRET).unwrap();
+        for (body, format) in [
+            (&b"{\"zen\":\"x\"}"[..], Format::Json),
+            (b"payload=%7B%7D", Format::FormPayload),
+        ] {
+            let mut req = http::Request::post("/")
+                .header("content-type", "text/plain")
+                .body(Bytes::from_static(body))
+                .unwrap();
+            s.sign(&mut req, "d", SystemTime::now()).unwrap();
+            let pairs: Vec<(&str, &str)> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
+                .collect();
+            assert_eq!(verify(&s, &pairs, body).unwrap().format, format);
         }
-        let longest = "1".repeat(crate::scheme::hmac::MAX_CHALLENGE_LEN);
-        assert!(echo(&longest).is_some());
-        assert!(echo(&format!("{longest}1")).is_none());
     }
 }

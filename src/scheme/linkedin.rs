@@ -25,7 +25,7 @@
 //!   signature made for the other: under the bare-body reading a body that
 //!   itself starts with `hmacsha256=` is refused, so no signature of
 //!   `"hmacsha256=" + B` (reading 1, body `B`) can pass as one of the body
-//!   `"hmacsha256=" + B` (reading 2). [`Scheme::sign`] writes the
+//!   `"hmacsha256=" + B` (reading 2). [`Sign::sign`](super::Sign::sign) writes the
 //!   prefixed-body reading, plain lower-case hex, unless pinned otherwise.
 //! - **Why the challenge answer is never a signature.** The validation
 //!   request is not authenticated: anyone can send `GET ?challengeCode=X` and
@@ -68,13 +68,15 @@
 //! let scheme = LinkedIn::new("client-secret")?;
 //! // The validation request is answered by the layer itself.
 //! let (head, ()) = Request::get("/linkedin?challengeCode=890e4665-4dfe-4ab1-b689-ed553bceeed0").body(())?.into_parts();
-//! let answer = scheme.handshake(&head, None).expect("a challenge");
+//! let answer = scheme.challenge(&head).expect("a challenge");
 //! assert_eq!(answer.headers()["content-type"], "application/json");
 //! // A signed notification verifies; its id is `notificationId`.
 //! let body = r#"{"notificationId":4387123,"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"}"#;
 //! let (head, body) = Signer::new(&scheme).request("/linkedin", body)?.into_parts();
-//! let envelope = scheme.verify(&head, &body, &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! let ctx = Context::new(SystemTime::now(), Tolerance::default());
+//! let envelope = scheme.check(&head, &body, &ctx)?.envelope().expect("a delivery");
 //! assert_eq!(envelope.id.as_deref(), Some("4387123"));
+//! assert!(envelope.id_signed);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -83,10 +85,9 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::request::Parts;
 
-use super::hmac::{header_value, json_response, query_param, text_secret_constructors};
-use super::{
-    Context, Envelope, HmacScheme, KeyId, Part, Scheme, SignError, VerifyError, hex_encode,
-};
+use super::handshake::{json_response, query_param};
+use super::hmac::{HmacHead, header_value, text_ring};
+use super::{Context, HmacScheme, KeyId, Part, Scheme, Sign, SignError, Verdict, VerifyError, hex};
 use crate::secret::{KeyRing, SecretError};
 
 const HEADER: &str = "x-li-signature";
@@ -117,7 +118,7 @@ pub enum LinkedInReading {
     PrefixedBody,
     /// The header is `hmacsha256=` followed by
     /// `hex(HMAC-SHA256(clientSecret, body))`. A body starting with
-    /// `hmacsha256=` is refused under this reading.
+    /// `hmacsha256=`, or that is a UUID, is refused under this reading.
     BareBody,
 }
 
@@ -141,8 +142,6 @@ pub struct LinkedIn {
     /// `None`: both readings.
     reading: Option<LinkedInReading>,
 }
-
-text_secret_constructors!(LinkedIn, prefixed);
 
 fn engine(content: &[Part], ring: &KeyRing) -> Result<HmacScheme, SecretError> {
     HmacScheme::builder("linkedin", HEADER)
@@ -170,12 +169,35 @@ fn bare_reading_allows(body: &[u8]) -> Result<(), VerifyError> {
 }
 
 impl LinkedIn {
-    /// A ring of key bytes; the validation request is answered with the
-    /// newest.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
+    /// One clientSecret (its text is the key).
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::LinkedIn::new("client-secret")?;
+    /// assert_eq!(scheme.key_count(), 1);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
+        Self::with_secrets([secret])
+    }
+
+    /// Several secrets active at once (rotation), newest first; a delivery
+    /// signed with any of them verifies, and the validation request is
+    /// answered with the newest.
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::LinkedIn::with_secrets(["new", "old"])?;
+    /// assert_eq!(scheme.key_count(), 2);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    pub fn with_secrets<I>(secrets: I) -> Result<Self, SecretError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let ring = text_ring(secrets)?;
         Ok(Self {
-            prefixed: engine(&[Part::Literal(PREFIX), Part::Body], ring)?,
-            bare: engine(&[Part::Body], ring)?,
+            prefixed: engine(&[Part::Literal(PREFIX), Part::Body], &ring)?,
+            bare: engine(&[Part::Body], &ring)?,
             reading: None,
         })
     }
@@ -195,9 +217,16 @@ impl LinkedIn {
         self.reading = Some(reading);
         self
     }
+
+    /// How many secrets are active.
+    pub fn key_count(&self) -> usize {
+        self.prefixed.key_count()
+    }
 }
 
 impl Scheme for LinkedIn {
+    type Head = HmacHead;
+
     fn name(&self) -> &'static str {
         "linkedin"
     }
@@ -206,29 +235,14 @@ impl Scheme for LinkedIn {
         self.prefixed.key_id()
     }
 
-    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
-        // Both engines read the same header the same way.
-        self.prefixed.check_head(head, ctx)
+    fn has_timestamp(&self) -> bool {
+        false
     }
 
-    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
-        match self.reading {
-            Some(LinkedInReading::PrefixedBody) => self.prefixed.verify(head, body, ctx),
-            Some(LinkedInReading::BareBody) => {
-                bare_reading_allows(body)?;
-                self.bare.verify(head, body, ctx)
-            }
-            None => match self.prefixed.verify(head, body, ctx) {
-                Err(VerifyError::NoMatch { .. }) if bare_reading_allows(body).is_ok() => {
-                    self.bare.verify(head, body, ctx)
-                }
-                result => result,
-            },
-        }
-    }
-
-    fn handshake(&self, head: &Parts, body: Option<&[u8]>) -> Option<http::Response<Bytes>> {
-        if body.is_some() || head.method != http::Method::GET {
+    /// The answer to `GET ?challengeCode=<UUID>`: the code and its HMAC
+    /// (newest secret) in hex, as JSON.
+    fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
+        if head.method != http::Method::GET {
             return None;
         }
         let code = query_param(head, "challengeCode")?;
@@ -236,17 +250,45 @@ impl Scheme for LinkedIn {
         if !is_challenge_code(code.as_bytes()) {
             return None;
         }
-        let response = hex_encode(&self.prefixed.tag_first(code.as_bytes()));
+        let response = hex(&self.prefixed.tag_first(code.as_bytes()));
         json_response(&serde_json::json!({
             "challengeCode": code,
             "challengeResponse": response,
         }))
     }
 
-    fn has_timestamp(&self) -> bool {
-        false
+    fn read(&self, head: &Parts, ctx: &Context) -> Result<HmacHead, VerifyError> {
+        // Both engines read the same header the same way.
+        self.prefixed.read(head, ctx)
     }
 
+    fn verify(
+        &self,
+        head: &Parts,
+        read: HmacHead,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
+        match self.reading {
+            Some(LinkedInReading::PrefixedBody) => self.prefixed.verify(head, read, body, ctx),
+            Some(LinkedInReading::BareBody) => {
+                bare_reading_allows(body)?;
+                self.bare.verify(head, read, body, ctx)
+            }
+            None => match self.prefixed.verify(head, read.clone(), body, ctx) {
+                Err(VerifyError::NoMatch { .. }) if bare_reading_allows(body).is_ok() => {
+                    self.bare.verify(head, read, body, ctx)
+                }
+                result => result,
+            },
+        }
+    }
+}
+
+impl Sign for LinkedIn {
+    /// Writes `X-LI-Signature` under the prefixed-body reading (plain hex),
+    /// or under the bare-body reading (`hmacsha256=` + hex) when pinned to
+    /// it; `id` is ignored (the body carries `notificationId`).
     fn sign(
         &self,
         request: &mut http::Request<Bytes>,
@@ -261,13 +303,8 @@ impl Scheme for LinkedIn {
                 "the bare-body reading of `x-li-signature` refuses a body starting with `hmacsha256=` or that is a UUID".to_owned(),
             ));
         }
-        self.bare.sign(request, id, timestamp)?;
         // This reading puts the prefix into the header.
-        let tag = request
-            .headers()
-            .get(HEADER)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| SignError::Invalid("`x-li-signature` was not written".to_owned()))?;
+        let tag = hex(&self.bare.tag_first(request.body()));
         let value = header_value(&format!("{PREFIX}{tag}"))?;
         request.headers_mut().insert(HEADER, value);
         Ok(())
@@ -277,9 +314,8 @@ impl Scheme for LinkedIn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::Tolerance;
-    use hmac::{Hmac, KeyInit, Mac};
-    use sha2::Sha256;
+    use crate::scheme::test_support::{deliver, hmac_sha256};
+    use crate::scheme::{Envelope, Tolerance};
 
     const SECRET: &str = "li-client-secret";
     const BODY: &[u8] =
@@ -287,15 +323,7 @@ mod tests {
 
     /// Hex HMAC-SHA256 of `parts`, computed with the `hmac` crate directly.
     fn reference(secret: &str, parts: &[&[u8]]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&hmac_sha256(secret, parts))
     }
 
     fn reading1(body: &[u8]) -> String {
@@ -312,11 +340,8 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        scheme.verify(
-            &head,
-            body,
-            &Context::new(SystemTime::now(), Tolerance::default()),
-        )
+        let ctx = Context::new(SystemTime::now(), Tolerance::default());
+        scheme.check(&head, body, &ctx).map(deliver)
     }
 
     fn get(uri: &str) -> Parts {
@@ -441,10 +466,9 @@ mod tests {
     #[test]
     fn notification_id_string_number_or_absent() {
         let s = LinkedIn::new(SECRET).unwrap();
-        let cases: [(&[u8], Option<&str>); 7] = [
+        let cases: [(&[u8], Option<&str>); 6] = [
             (br#"{"notificationId":"n-7"}"#, Some("n-7")),
             (br#"{"notificationId":12}"#, Some("12")),
-            (br#"{"notificationId":""}"#, None),
             (br#"{"notificationId":{"x":1}}"#, None),
             (br#"{"type":"LEAD_ACTION"}"#, None),
             (br#"{"notifications":[{"notificationId":1}]}"#, None),
@@ -453,6 +477,16 @@ mod tests {
         for (body, id) in cases {
             let env = verify(&s, &reading1(body), body).unwrap();
             assert_eq!(env.id.as_deref(), id, "{}", String::from_utf8_lossy(body));
+            assert_eq!(env.id_signed, id.is_some());
+        }
+        // An id that breaks the id rule (1 to 256 bytes) is refused, as
+        // every sender's is.
+        let long = format!(r#"{{"notificationId":"{}"}}"#, "n".repeat(257));
+        for body in [&br#"{"notificationId":""}"#[..], long.as_bytes()] {
+            assert!(matches!(
+                verify(&s, &reading1(body), body),
+                Err(VerifyError::MalformedBody { .. })
+            ));
         }
     }
 
@@ -462,12 +496,12 @@ mod tests {
         let (head, ()) = http::Request::post("/").body(()).unwrap().into_parts();
         let ctx = Context::new(SystemTime::now(), Tolerance::default());
         assert_eq!(
-            s.check_head(&head, &ctx),
-            Err(VerifyError::MissingHeader { header: HEADER })
+            s.read(&head, &ctx).err(),
+            Some(VerifyError::MissingHeader { header: HEADER })
         );
         assert_eq!(
-            s.verify(&head, BODY, &ctx),
-            Err(VerifyError::MissingHeader { header: HEADER })
+            s.check(&head, BODY, &ctx).err(),
+            Some(VerifyError::MissingHeader { header: HEADER })
         );
         let r1 = reading1(BODY);
         for bad in ["", "hmacsha256=", "hmacsha256=xyz", &r1[..63], "sha256=00"] {
@@ -486,10 +520,7 @@ mod tests {
         let s = LinkedIn::new(SECRET).unwrap();
         let code = "890e4665-4dfe-4ab1-b689-ed553bceeed0";
         let answer = s
-            .handshake(
-                &get(&format!("/li?challengeCode={code}&applicationId=42")),
-                None,
-            )
+            .challenge(&get(&format!("/li?challengeCode={code}&applicationId=42")))
             .unwrap();
         assert_eq!(answer.status(), http::StatusCode::OK);
         assert_eq!(answer.headers()["content-type"], "application/json");
@@ -505,7 +536,7 @@ mod tests {
         // With several secrets, the newest answers.
         let rotated = LinkedIn::with_secrets([SECRET, "older"]).unwrap();
         let answer = rotated
-            .handshake(&get(&format!("/li?challengeCode={code}")), None)
+            .challenge(&get(&format!("/li?challengeCode={code}")))
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
         assert_eq!(
@@ -524,18 +555,24 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        assert!(s.handshake(&post, None).is_none());
-        assert!(s.handshake(&post, Some(b"{}")).is_none());
+        assert!(s.challenge(&post).is_none());
+        // Once past `challenge`, a request is a delivery to verify: `check`
+        // never answers the validation request.
+        let ctx = Context::new(SystemTime::now(), Tolerance::default());
+        let unsigned = |head: &Parts, body: &[u8]| {
+            assert_eq!(
+                s.check(head, body, &ctx).err(),
+                Some(VerifyError::MissingHeader { header: HEADER })
+            );
+        };
+        unsigned(&post, b"{}");
+        unsigned(&get(&format!("/li?challengeCode={CODE}")), b"");
+        assert!(s.challenge(&get("/li")).is_none());
         assert!(
-            s.handshake(&get(&format!("/li?challengeCode={CODE}")), Some(b""))
+            s.challenge(&get(&format!("/li?challenge={CODE}")))
                 .is_none()
         );
-        assert!(s.handshake(&get("/li"), None).is_none());
-        assert!(
-            s.handshake(&get(&format!("/li?challenge={CODE}")), None)
-                .is_none()
-        );
-        assert!(s.handshake(&get("/li?challengeCode="), None).is_none());
+        assert!(s.challenge(&get("/li?challengeCode=")).is_none());
     }
 
     #[test]
@@ -568,7 +605,7 @@ mod tests {
             assert!(!is_challenge_code(code.as_bytes()), "{code:?}");
         }
         let s = LinkedIn::new(SECRET).unwrap();
-        let ask = |query: &str| s.handshake(&get(&format!("/li?challengeCode={query}")), None);
+        let ask = |query: &str| s.challenge(&get(&format!("/li?challengeCode={query}")));
         assert!(ask(CODE).is_some());
         assert!(ask(&CODE.to_uppercase()).is_some());
         for query in [
@@ -590,7 +627,7 @@ mod tests {
         let answer = reference(SECRET, &[CODE.as_bytes()]);
         let both = LinkedIn::new(SECRET).unwrap();
         let json: serde_json::Value = serde_json::from_slice(
-            both.handshake(&get(&format!("/li?challengeCode={CODE}")), None)
+            both.challenge(&get(&format!("/li?challengeCode={CODE}")))
                 .unwrap()
                 .body(),
         )
@@ -648,7 +685,7 @@ mod tests {
         let s = LinkedIn::new(SECRET).unwrap();
         let code = "890E4665-4dfe-4AB1-b689-ED553bceeed0";
         let answer = s
-            .handshake(&get(&format!("/li?challengeCode={code}")), None)
+            .challenge(&get(&format!("/li?challengeCode={code}")))
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
         assert_eq!(json["challengeCode"], code);

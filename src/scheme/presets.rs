@@ -40,7 +40,7 @@ macro_rules! presets {
 presets! {
     "standard" => |s, _| Ok(AnyScheme::signing(StandardWebhooks::new(s)?)),
     "stripe" => |s, _| Ok(AnyScheme::signing(Stripe::new(s)?)),
-    // PORT: "github" => |s, _| Ok(AnyScheme::signing(GitHub::new(s)?)),
+    "github" => |s, _| Ok(AnyScheme::signing(GitHub::new(s)?)),
     "shopify" => |s, _| Ok(AnyScheme::signing(Shopify::new(s)?)),
     "slack" => |s, _| Ok(AnyScheme::signing(Slack::new(s)?)),
     "square" => |s, o: &PresetOptions| Ok(AnyScheme::signing(Square::new(s, o.url("square")?)?)),
@@ -57,10 +57,10 @@ presets! {
     "intercom" => |s, _| Ok(AnyScheme::signing(Intercom::new(s)?)),
     // PORT: "mailgun" => |s, _| Ok(AnyScheme::signing(Mailgun::new(s)?)),
     "twitch" => |s, _| Ok(AnyScheme::signing(Twitch::new(s)?)),
-    // PORT: "meta" => |s, o: &PresetOptions| {
-    // PORT:     Ok(AnyScheme::signing(Meta::new(s)?.verify_token(o.token("meta")?)))
-    // PORT: },
-    // PORT: "linkedin" => |s, _| Ok(AnyScheme::signing(LinkedIn::new(s)?)),
+    "meta" => |s, o: &PresetOptions| {
+        Ok(AnyScheme::signing(Meta::new(s)?.verify_token(o.token("meta")?)))
+    },
+    "linkedin" => |s, _| Ok(AnyScheme::signing(LinkedIn::new(s)?)),
     // The sender's `whpk_` public key, or a `whsk_` secret key (signs too).
     // PORT: "standard-ed25519" ["ed25519"] => |s, _| Ok(AnyScheme::signing(StandardWebhooksEd25519::new(s)?)),
     // The console's verification key, or a P-256 private key (test
@@ -345,8 +345,8 @@ mod tests {
         const U: &str = "https://example.com/hook";
         let outputs = [
             format!("{:?}", Stripe::new(S).unwrap()),
-            // PORT: format!("{:?}", GitHub::new(S).unwrap().allow_sha1()),
-            // PORT: format!("{:?}", Meta::new(S).unwrap().verify_token(S)),
+            format!("{:?}", GitHub::new(S).unwrap().allow_sha1()),
+            format!("{:?}", Meta::new(S).unwrap().verify_token(S)),
             format!("{:?}", Shopify::new(S).unwrap()),
             format!("{:?}", Slack::new(S).unwrap()),
             format!("{:?}", Square::new(S, U).unwrap()),
@@ -363,7 +363,7 @@ mod tests {
             format!("{:?}", Twitch::new(S).unwrap()),
             format!("{:?}", Intercom::new(S).unwrap()),
             // PORT: format!("{:?}", Mailgun::new(S).unwrap()),
-            // PORT: format!("{:?}", LinkedIn::new(S).unwrap()),
+            format!("{:?}", LinkedIn::new(S).unwrap()),
             format!("{:?}", PresetOptions::new().verify_token(S)),
             #[cfg(feature = "ed25519")]
             format!(

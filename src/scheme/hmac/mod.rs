@@ -144,8 +144,9 @@ impl fmt::Debug for HmacScheme {
 }
 
 /// What an [`HmacScheme`] read from the head: the candidate signatures, the
-/// timestamp and the id header.
-#[derive(Debug)]
+/// timestamp and the id header. `Clone` for a scheme that tries one head
+/// with two engines (LinkedIn's two readings).
+#[derive(Clone, Debug)]
 pub struct HmacHead {
     candidates: Vec<Vec<u8>>,
     /// The timestamp as sent, and parsed.
