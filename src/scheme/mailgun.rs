@@ -7,9 +7,15 @@
 //! legacy webhooks). A valid signature therefore proves the delivery came from
 //! Mailgun at that time, but **does not cover the rest of the body**: someone
 //! who captured one delivery could attach its signature to another body until
-//! the timestamp leaves the tolerance. Keep the tolerance short; the token is
-//! used as the event id (falling back from `event-data.id`) so a token is
+//! the timestamp leaves the tolerance. Keep the tolerance short; the signed
+//! token is what the dedup store remembers ([`Dedup::Value`]), so a token is
 //! accepted once per dedup retention.
+//!
+//! - JSON or form is read from the body's own bytes
+//!   ([`Format::json_or_form`]), never from `Content-Type`.
+//! - Nothing is read from the head: everything, the timestamp window
+//!   included, is checked once the body is in.
+//! - Event id: `event-data.id` (not signed: shown), else the signed token.
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
@@ -21,8 +27,8 @@
 //! let body = r#"{"signature":{"timestamp":"1403645220","token":"5egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6","signature":"9cfc5c41582e51246e73c88d34db3af0a3a2692a76fbab81492842f000256d33"},"event-data":{"id":"ev-1"}}"#;
 //! let (head, ()) = Request::post("/mailgun").header("content-type", "application/json").body(())?.into_parts();
 //! let now = UNIX_EPOCH + Duration::from_secs(1_403_645_220);
-//! let envelope = scheme.verify(&head, body.as_bytes(), &Context::new(now, Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("ev-1"));
+//! let envelope = scheme.check(&head, body.as_bytes(), &Context::new(now, Tolerance::default()))?.envelope();
+//! assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("ev-1"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -31,15 +37,16 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use hmac::Mac;
 use http::request::Parts;
+use serde_json::Value;
 use sha2::Sha256;
 
-use super::hmac::{MAX_ID_LEN, text_ring};
+use super::hmac::{Keyed, text_ring};
+use super::rules::{self, IdSource};
 use super::{
-    Context, Dedup, Encoding, Envelope, Format, KeyId, Keyed, Scheme, SignError, VerifyError,
-    check_timestamp, parse_unix_digits,
+    Context, Dedup, Encoding, Envelope, Format, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict,
+    VerifyError,
 };
-use crate::clock::unix_seconds;
-use crate::secret::{KeyRing, SecretError};
+use crate::secret::SecretError;
 
 /// The name errors use for the signed fields (they are in the body).
 const FIELD: &str = "signature";
@@ -64,8 +71,9 @@ struct Fields {
     event_id: Option<String>,
 }
 
+/// The fields of a JSON body (its `signature` object) or of a form, as the
+/// body's own bytes say.
 fn fields(body: &[u8]) -> Option<Fields> {
-    // The body's own bytes say whether it is a form, never `Content-Type`.
     if Format::json_or_form(body) == Format::Form {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -76,50 +84,64 @@ fn fields(body: &[u8]) -> Option<Fields> {
             event_id: None,
         });
     }
-    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let sig = json.get("signature")?;
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
+    let json: Value = serde_json::from_slice(body).ok()?;
+    let text = |pointer: &str| match json.pointer(pointer)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
     Some(Fields {
-        timestamp: text(sig.get("timestamp")?)?,
-        token: text(sig.get("token")?)?,
-        signature: text(sig.get("signature")?)?,
-        event_id: json.pointer("/event-data/id").and_then(text),
+        timestamp: text("/signature/timestamp")?,
+        token: text("/signature/token")?,
+        signature: text("/signature/signature")?,
+        event_id: text("/event-data/id"),
     })
 }
 
 impl Mailgun {
     /// The HTTP webhook signing key (its text).
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::Mailgun::new("key-3ax6xnjp29jd6fds4gc373sgvjxteol0")?;
+    /// assert_eq!(scheme.key_count(), 1);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn new(signing_key: impl AsRef<str>) -> Result<Self, SecretError> {
         Self::with_secrets([signing_key])
     }
 
     /// Several signing keys active at once (rotation), newest first.
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::Mailgun::with_secrets(["new", "old"])?;
+    /// assert_eq!(scheme.key_count(), 2);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn with_secrets<I>(keys: I) -> Result<Self, SecretError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        Self::from_ring(&text_ring(keys)?)
-    }
-
-    /// A ring of key bytes.
-    pub fn from_ring(ring: &KeyRing) -> Result<Self, SecretError> {
         Ok(Self {
-            keys: Keyed::new(ring)?,
+            keys: Keyed::new(&text_ring(keys)?)?,
         })
     }
 
     /// How many keys are active.
+    ///
+    /// ```
+    /// assert_eq!(tower_webhook::scheme::Mailgun::new("k")?.key_count(), 1);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn key_count(&self) -> usize {
         self.keys.len()
     }
 }
 
 impl Scheme for Mailgun {
+    /// Nothing: the signature, its timestamp included, is in the body.
+    type Head = ();
+
     fn name(&self) -> &'static str {
         "mailgun"
     }
@@ -128,14 +150,26 @@ impl Scheme for Mailgun {
         self.keys.key_id()
     }
 
-    fn verify(&self, _head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
+    fn has_timestamp(&self) -> bool {
+        true
+    }
+
+    fn read(&self, _: &Parts, _: &Context) -> Result<(), VerifyError> {
+        Ok(())
+    }
+
+    fn verify(
+        &self,
+        _: &Parts,
+        (): (),
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
         let f = fields(body).ok_or(VerifyError::MalformedBody {
             reason: "no `signature` fields (timestamp, token, signature) in the body",
         })?;
-        let mut tag = [0u8; 32];
-        let decoded = Encoding::Hex.decode_exact(&f.signature, &mut tag);
-        let candidates: &[&[u8]] = if decoded { &[&tag] } else { &[] };
-        let matched = self.keys.matches_any(candidates, |mac| {
+        let candidates: Vec<Vec<u8>> = Encoding::Hex.decode(&f.signature, 32).into_iter().collect();
+        let matched = self.keys.matches(&candidates, |mac| {
             mac.update(f.timestamp.as_bytes());
             mac.update(f.token.as_bytes());
         });
@@ -146,24 +180,26 @@ impl Scheme for Mailgun {
                 keys: self.keys.len(),
             });
         }
-        let secs = parse_unix_digits(FIELD, &f.timestamp, 12)?;
-        let timestamp = check_timestamp(FIELD, secs.saturating_mul(1000), ctx)?;
+        let timestamp = TimeUnit::Seconds.parse(FIELD, &f.timestamp)?;
+        rules::within(FIELD, timestamp, ctx)?;
         // Only the timestamp and the token are signed: the token remembers
         // the delivery, and the unsigned `event-data.id` beside it; without
         // one, the (signed) token is the id shown.
-        let event_id = f
-            .event_id
-            .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN);
-        let envelope = match event_id {
-            Some(id) => Envelope::unsigned_id(Some(id)),
-            None => Envelope::signed_id(f.token.clone()),
+        let envelope = match &f.event_id {
+            Some(id) => {
+                Envelope::unsigned_id(Some(rules::event_id(IdSource::Body, id)?.to_owned()))
+            }
+            None => Envelope::signed_id(rules::event_id(IdSource::Body, &f.token)?),
         };
         Ok(envelope
             .with_timestamp(timestamp)
             .with_format(Format::json_or_form(body))
-            .with_dedup(Dedup::Value(f.token)))
+            .with_dedup(Dedup::Value(f.token))
+            .into())
     }
+}
 
+impl Sign for Mailgun {
     /// Adds the `signature` object to a JSON object body (token = `id`).
     fn sign(
         &self,
@@ -171,17 +207,14 @@ impl Scheme for Mailgun {
         id: &str,
         timestamp: SystemTime,
     ) -> Result<(), SignError> {
-        let mut json: serde_json::Value = serde_json::from_slice(request.body())
-            .map_err(|_| SignError::Invalid("Mailgun signs JSON object bodies only".to_owned()))?;
-        let ts = unix_seconds(timestamp).to_string();
-        let tag = self.keys.sign_first(|mac| {
+        let json_only = || SignError::Invalid("Mailgun signs JSON object bodies only".to_owned());
+        let mut json: Value = serde_json::from_slice(request.body()).map_err(|_| json_only())?;
+        let ts = TimeUnit::Seconds.render(timestamp);
+        let tag = self.keys.first(|mac| {
             mac.update(ts.as_bytes());
             mac.update(id.as_bytes());
         });
-        let object = json.as_object_mut().ok_or_else(|| {
-            SignError::Invalid("Mailgun signs JSON object bodies only".to_owned())
-        })?;
-        object.insert(
+        json.as_object_mut().ok_or_else(json_only)?.insert(
             "signature".to_owned(),
             serde_json::json!({ "timestamp": ts, "token": id, "signature": Encoding::Hex.encode(&tag) }),
         );
@@ -213,35 +246,54 @@ mod tests {
             .0
     }
 
+    fn verify(s: &Mailgun, head: &Parts, body: &[u8], at: u64) -> Result<Envelope, VerifyError> {
+        s.check(head, body, &ctx(at)).map(|v| v.envelope().unwrap())
+    }
+
     #[test]
     fn form_fields_token_as_id_and_staleness() {
         let s = Mailgun::new(KEY).unwrap();
         let body = format!("timestamp=1403645220&token={TOKEN}&signature={SIG}&recipient=a%40b.c");
         let form = head("application/x-www-form-urlencoded");
-        assert_eq!(
-            s.verify(&form, body.as_bytes(), &ctx(1_403_645_220))
-                .unwrap()
-                .id
-                .as_deref(),
-            Some(TOKEN)
-        );
+        let env = verify(&s, &form, body.as_bytes(), 1_403_645_220).unwrap();
+        assert_eq!(env.id.as_deref(), Some(TOKEN));
+        assert!(env.id_signed);
+        assert_eq!(env.format, Format::Form);
+        assert_eq!(env.dedup, Dedup::Value(TOKEN.to_owned()));
         assert!(matches!(
-            s.verify(&form, body.as_bytes(), &ctx(1_403_650_000)),
+            verify(&s, &form, body.as_bytes(), 1_403_650_000),
             Err(VerifyError::TooOld { .. })
         ));
         let bad = body.replace("timestamp=1403645220", "timestamp=1403645221");
         assert!(matches!(
-            s.verify(&form, bad.as_bytes(), &ctx(1_403_645_220)),
+            verify(&s, &form, bad.as_bytes(), 1_403_645_220),
             Err(VerifyError::NoMatch { .. })
         ));
         assert!(matches!(
-            s.verify(&form, b"token=x", &ctx(1_403_645_220)),
+            verify(&s, &form, b"token=x", 1_403_645_220),
             Err(VerifyError::MalformedBody { .. })
         ));
         assert!(matches!(
-            s.verify(&head("application/json"), b"[]", &ctx(1)),
+            verify(&s, &head("application/json"), b"[]", 1),
             Err(VerifyError::MalformedBody { .. })
         ));
+    }
+
+    #[test]
+    fn json_event_id_is_shown_unsigned_and_the_token_dedups() {
+        let s = Mailgun::new(KEY).unwrap();
+        let body = format!(
+            r#"{{"signature":{{"timestamp":"1403645220","token":"{TOKEN}","signature":"{SIG}"}},"event-data":{{"id":"ev-1"}}}}"#
+        );
+        // `Content-Type` says form; the body's bytes say JSON.
+        let form = head("application/x-www-form-urlencoded");
+        let env = verify(&s, &form, body.as_bytes(), 1_403_645_220).unwrap();
+        assert_eq!(env.id.as_deref(), Some("ev-1"));
+        assert!(!env.id_signed);
+        assert_eq!(env.format, Format::Json);
+        assert_eq!(env.dedup, Dedup::Value(TOKEN.to_owned()));
+        // Nothing is read from the head.
+        assert!(s.read(&form, &ctx(0)).is_ok());
     }
 
     #[test]
@@ -254,8 +306,12 @@ mod tests {
             .unwrap();
         let (head, body) = req.into_parts();
         assert_eq!(
-            s.verify(&head, &body, &ctx(1000)).unwrap().id.as_deref(),
+            verify(&s, &head, &body, 1000).unwrap().id.as_deref(),
             Some("tok-1")
         );
+        let mut form = http::Request::post("/")
+            .body(Bytes::from_static(b"a=1"))
+            .unwrap();
+        assert!(s.sign(&mut form, "tok-1", ctx(1000).now).is_err());
     }
 }

@@ -47,15 +47,15 @@ presets! {
     "hubspot" => |s, o: &PresetOptions| Ok(AnyScheme::signing(HubSpot::new(s, o.url("hubspot")?)?)),
     "paddle" => |s, _| Ok(AnyScheme::signing(Paddle::new(s)?)),
     "pagerduty" => |s, _| Ok(AnyScheme::signing(PagerDuty::new(s)?)),
-    // PORT: "twilio" => |s, o: &PresetOptions| Ok(AnyScheme::signing(Twilio::new(s, o.url("twilio")?)?)),
-    // PORT: "gitlab" => |s, _| Ok(AnyScheme::signing(Token::gitlab(s)?)),
+    "twilio" => |s, o: &PresetOptions| Ok(AnyScheme::signing(Twilio::new(s, o.url("twilio")?)?)),
+    "gitlab" => |s, _| Ok(AnyScheme::signing(Token::gitlab(s)?)),
     "dropbox" => |s, _| Ok(AnyScheme::signing(Dropbox::new(s)?)),
     "linear" => |s, _| Ok(AnyScheme::signing(Linear::new(s)?)),
     "typeform" => |s, _| Ok(AnyScheme::signing(Typeform::new(s)?)),
     "calendly" => |s, _| Ok(AnyScheme::signing(Calendly::new(s)?)),
     "zoom" => |s, _| Ok(AnyScheme::signing(Zoom::new(s)?)),
     "intercom" => |s, _| Ok(AnyScheme::signing(Intercom::new(s)?)),
-    // PORT: "mailgun" => |s, _| Ok(AnyScheme::signing(Mailgun::new(s)?)),
+    "mailgun" => |s, _| Ok(AnyScheme::signing(Mailgun::new(s)?)),
     "twitch" => |s, _| Ok(AnyScheme::signing(Twitch::new(s)?)),
     "meta" => |s, o: &PresetOptions| {
         Ok(AnyScheme::signing(Meta::new(s)?.verify_token(o.token("meta")?)))

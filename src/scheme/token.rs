@@ -10,7 +10,11 @@
 //! TLS only.
 //!
 //! The token is compared in constant time with every configured secret (as
-//! SHA-256 digests, so not even its length leaks).
+//! SHA-256 digests, so not even its length leaks). The head says everything:
+//! [`Scheme::read`] does the whole check, before a byte of the body is read.
+//! The event id (GitLab's `Idempotency-Key`, else `X-Gitlab-Event-UUID`) is
+//! not signed: it is shown, and remembered beside the body's digest
+//! ([`Dedup::SignedOrId`]).
 //!
 //! ```
 //! use std::time::SystemTime;
@@ -23,8 +27,9 @@
 //!     .header("idempotency-key", "f6b1fa5a-2f0c-4e13-9b3c-1c1ce0b1f7a9")
 //!     .body(())?
 //!     .into_parts();
-//! let envelope = scheme.verify(&head, b"{}", &Context::new(SystemTime::now(), Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("f6b1fa5a-2f0c-4e13-9b3c-1c1ce0b1f7a9"));
+//! let ctx = Context::new(SystemTime::now(), Tolerance::default());
+//! let envelope = scheme.check(&head, b"{}", &ctx)?.envelope();
+//! assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("f6b1fa5a-2f0c-4e13-9b3c-1c1ce0b1f7a9"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -37,8 +42,9 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::Zeroizing;
 
-use super::hmac::{MAX_ID_LEN, header_value, text_ring};
-use super::{Context, Dedup, Envelope, KeyId, Scheme, SignError, VerifyError, single_header};
+use super::hmac::{header_value, text_ring};
+use super::rules::{self, IdSource};
+use super::{Context, Dedup, Envelope, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
 use crate::secret::{KeyRing, Secret, SecretError};
 
 /// A shared token in a header; see the [module docs](self).
@@ -56,8 +62,8 @@ pub struct Token {
     header: &'static str,
     id_headers: Vec<&'static str>,
     digests: Vec<Zeroizing<[u8; 32]>>,
-    /// The newest secret, for signing (a ring is never empty).
-    newest: Option<Secret>,
+    /// The newest secret, for signing and the key id.
+    newest: Secret,
 }
 
 impl fmt::Debug for Token {
@@ -74,25 +80,43 @@ impl fmt::Debug for Token {
 impl Token {
     /// GitLab's `X-Gitlab-Token`, with the event id from `Idempotency-Key`
     /// (falling back to `X-Gitlab-Event-UUID`).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Token};
+    /// assert_eq!(Token::gitlab("glpat-abc_123")?.name(), "gitlab");
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn gitlab(secret: impl AsRef<str>) -> Result<Self, SecretError> {
         Self::gitlab_with_secrets([secret])
     }
 
     /// GitLab with several tokens active at once (rotation).
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::Token::gitlab_with_secrets(["new", "old"])?;
+    /// assert_eq!(scheme.key_count(), 2);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn gitlab_with_secrets<I>(secrets: I) -> Result<Self, SecretError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        Ok(
-            Self::from_ring("gitlab", "x-gitlab-token", &header_ring(secrets)?)
-                .id_header("idempotency-key")
-                .id_header("x-gitlab-event-uuid"),
-        )
+        Ok(Self::header("gitlab", "x-gitlab-token", secrets)?
+            .id_header("idempotency-key")
+            .id_header("x-gitlab-event-uuid"))
     }
 
     /// Any sender that sends its secret in header `header`; `name` is used
-    /// in dedup keys and logs.
+    /// in dedup keys and logs. Tokens a header cannot carry (anything but
+    /// visible ASCII) are refused.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::Token;
+    /// use tower_webhook::secret::SecretError;
+    /// assert!(Token::header("builder", "x-builder-secret", ["s3cret"]).is_ok());
+    /// assert_eq!(Token::header("b", "x-b", ["tökén"]).unwrap_err(), SecretError::NotVisibleAscii);
+    /// ```
     pub fn header<I>(
         name: &'static str,
         header: &'static str,
@@ -102,40 +126,64 @@ impl Token {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        Ok(Self::from_ring(name, header, &header_ring(secrets)?))
-    }
-
-    /// A ring of secrets, compared with the header's bytes. Prefer
-    /// [`header`](Self::header), which refuses tokens a header cannot carry.
-    pub fn from_ring(name: &'static str, header: &'static str, ring: &KeyRing) -> Self {
+        let ring = header_ring(secrets)?;
+        let newest = ring.iter().next().ok_or(SecretError::EmptyRing)?.clone();
         let digests = ring
             .iter()
             .map(|s| Zeroizing::new(Sha256::digest(s.expose_secret()).into()))
             .collect();
-        Self {
+        Ok(Self {
             name,
             header,
             id_headers: Vec::new(),
             digests,
-            newest: ring.iter().next().cloned(),
-        }
+            newest,
+        })
     }
 
     /// Reads the event id from header `name` (repeat to try several, in order).
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::Token::header("b", "x-b", ["s"])?.id_header("x-request-id");
+    /// # let _ = scheme;
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn id_header(mut self, name: &'static str) -> Self {
         self.id_headers.push(name);
         self
     }
 
     /// How many secrets are active.
+    ///
+    /// ```
+    /// assert_eq!(tower_webhook::scheme::Token::gitlab("t")?.key_count(), 1);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn key_count(&self) -> usize {
         self.digests.len()
     }
+}
 
-    fn check(&self, head: &Parts) -> Result<Option<String>, VerifyError> {
+impl Scheme for Token {
+    /// The event id, from the first id header present.
+    type Head = Option<String>;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn key_id(&self) -> KeyId {
+        KeyId::from_secret(self.newest.expose_secret())
+    }
+
+    fn has_timestamp(&self) -> bool {
+        false
+    }
+
+    /// The whole check: the token, then the id headers.
+    fn read(&self, head: &Parts, _: &Context) -> Result<Option<String>, VerifyError> {
         let header = self.header;
-        let value =
-            single_header(&head.headers, header)?.ok_or(VerifyError::MissingHeader { header })?;
+        let value = rules::required(&head.headers, header)?;
         if value.is_empty() {
             return Err(VerifyError::MalformedHeader {
                 header,
@@ -154,63 +202,43 @@ impl Token {
                 keys: self.digests.len(),
             });
         }
-        for name in &self.id_headers {
-            if let Some(id) = single_header(&head.headers, name)? {
-                if id.is_empty() || id.len() > MAX_ID_LEN {
-                    return Err(VerifyError::MalformedHeader {
-                        header: name,
-                        reason: "the event id is empty or longer than 256 bytes",
-                    });
-                }
-                return Ok(Some(id.to_owned()));
+        for &name in &self.id_headers {
+            if let Some(id) = rules::header(&head.headers, name)? {
+                return Ok(Some(
+                    rules::event_id(IdSource::Header(name), id)?.to_owned(),
+                ));
             }
         }
         Ok(None)
     }
-}
 
-impl Scheme for Token {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn key_id(&self) -> KeyId {
-        self.newest
-            .as_ref()
-            .map(|s| KeyId::from_secret(s.expose_secret()))
-            .unwrap_or_else(|| KeyId::from_secret(b""))
-    }
-
-    fn check_head(&self, head: &Parts, _ctx: &Context) -> Result<(), VerifyError> {
-        self.check(head).map(|_| ())
-    }
-
-    fn verify(&self, head: &Parts, _body: &[u8], _ctx: &Context) -> Result<Envelope, VerifyError> {
+    fn verify(
+        &self,
+        _: &Parts,
+        id: Option<String>,
+        _: &[u8],
+        _: &Context,
+    ) -> Result<Verdict, VerifyError> {
         // Nothing is signed: the body's digest and the id header both
         // remember a delivery (see `Dedup::SignedOrId`).
-        Ok(Envelope::unsigned_id(self.check(head)?).with_dedup(Dedup::SignedOrId))
+        Ok(Envelope::unsigned_id(id)
+            .with_dedup(Dedup::SignedOrId)
+            .into())
     }
+}
 
-    fn has_timestamp(&self) -> bool {
-        false
-    }
-
+impl Sign for Token {
+    /// Writes the newest token, and `id` into the first id header.
     fn sign(
         &self,
         request: &mut http::Request<Bytes>,
         id: &str,
-        _timestamp: SystemTime,
+        _: SystemTime,
     ) -> Result<(), SignError> {
-        let newest = self
-            .newest
-            .as_ref()
-            .ok_or(SignError::Unsupported(self.name))?;
-        let token = std::str::from_utf8(newest.expose_secret())
-            .map_err(|_| SignError::Invalid("the token is not UTF-8".to_owned()))?;
-        let value = http::HeaderValue::from_str(token)
+        let token = http::HeaderValue::from_bytes(self.newest.expose_secret())
             .map_err(|_| SignError::Invalid("the token cannot be a header value".to_owned()))?;
         let headers = request.headers_mut();
-        headers.insert(self.header, value);
+        headers.insert(self.header, token);
         if let Some(name) = self.id_headers.first() {
             headers.insert(*name, header_value(id)?);
         }
@@ -236,29 +264,34 @@ where
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn tokens_a_header_cannot_carry_are_refused() {
-        assert_eq!(
-            super::Token::gitlab("tökén").unwrap_err(),
-            crate::secret::SecretError::NotVisibleAscii
-        );
-        assert!(super::Token::gitlab("has space").is_err());
-        assert!(super::Token::gitlab("glpat-abc_123").is_ok());
-    }
-
     use super::*;
     use crate::scheme::Tolerance;
 
-    fn verify(s: &Token, pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {
+    #[test]
+    fn tokens_a_header_cannot_carry_are_refused() {
+        assert_eq!(
+            Token::gitlab("tökén").unwrap_err(),
+            SecretError::NotVisibleAscii
+        );
+        assert!(Token::gitlab("has space").is_err());
+        assert!(Token::gitlab("glpat-abc_123").is_ok());
+    }
+
+    fn head(pairs: &[(&str, &str)]) -> Parts {
         let mut b = http::Request::post("/");
         for (k, v) in pairs {
             b = b.header(*k, *v);
         }
-        s.verify(
-            &b.body(()).unwrap().into_parts().0,
-            b"",
-            &Context::new(SystemTime::now(), Tolerance::default()),
-        )
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn ctx() -> Context {
+        Context::new(SystemTime::now(), Tolerance::default())
+    }
+
+    fn verify(s: &Token, pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {
+        s.check(&head(pairs), b"", &ctx())
+            .map(|v| v.envelope().unwrap())
     }
 
     #[test]
@@ -275,6 +308,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(env.id.as_deref(), Some("k"));
+        assert!(!env.id_signed);
+        assert_eq!(env.dedup, Dedup::SignedOrId);
         let env = verify(
             &s,
             &[("x-gitlab-token", "new"), ("x-gitlab-event-uuid", "u")],
@@ -300,6 +335,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("guess") && !e.contains("new"), "{e}");
+        let long = "k".repeat(257);
+        assert!(matches!(
+            verify(&s, &[("x-gitlab-token", "new"), ("idempotency-key", &long)]),
+            Err(VerifyError::MalformedHeader {
+                header: "idempotency-key",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn read_alone_refuses_a_wrong_token_before_the_body() {
+        let s = Token::gitlab("new").unwrap();
+        assert!(s.read(&head(&[("x-gitlab-token", "new")]), &ctx()).is_ok());
+        assert!(matches!(
+            s.read(&head(&[("x-gitlab-token", "old")]), &ctx()),
+            Err(VerifyError::NoMatch { .. })
+        ));
     }
 
     #[test]
@@ -309,5 +362,6 @@ mod tests {
         s.sign(&mut req, "id-1", SystemTime::now()).unwrap();
         assert_eq!(req.headers()["x-gitlab-token"], "new");
         assert_eq!(req.headers()["idempotency-key"], "id-1");
+        assert_eq!(s.key_id(), KeyId::from_secret(b"new"));
     }
 }

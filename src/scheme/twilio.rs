@@ -1,24 +1,29 @@
 //! [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security).
 //!
 //! - Header `X-Twilio-Signature: <base64>`: HMAC-**SHA1** keyed with the
-//!   account's auth token (its text), over:
-//!   - form bodies (`application/x-www-form-urlencoded`): the full URL
-//!     followed by every POST parameter as `{name}{value}`, sorted by name
-//!     (then value), decoded;
-//!   - any other body: the full URL, whose query then carries
-//!     `bodySHA256=<hex SHA-256 of the body>`; the body's hash is checked
-//!     against it.
+//!   account's auth token (its text), over the full URL followed by:
+//!   - when the URL's query carries `bodySHA256=<hex SHA-256 of the body>`
+//!     (JSON bodies): nothing more; the body's hash is checked against it;
+//!   - otherwise (form bodies, `application/x-www-form-urlencoded`): every
+//!     POST parameter as `{name}{value}`, sorted by name (then value),
+//!     decoded.
+//! - The signed URL decides the payload format (JSON with `bodySHA256`, a
+//!   form without), never `Content-Type`. A form body is parsed only when
+//!   the signed URL says the signature covers its parameters.
 //! - The URL is the public URL as configured (Twilio signs the URL it called;
 //!   proxies rewrite `Host`), with the request's query string. As Twilio's
 //!   SDKs do, it is tried as configured and with the port toggled (`:443`
 //!   added or removed).
-//! - A non-form body without `bodySHA256` is refused: nothing would cover it.
-//! - Event id: `I-Twilio-Idempotency-Token`. No signed timestamp.
+//! - A non-empty body sent as anything but a form, without `bodySHA256`, is
+//!   refused: nothing would cover it. So is a form parameter without `=`
+//!   (see the form rule on [`Twilio`]).
+//! - Event id: `I-Twilio-Idempotency-Token`, not signed (shown; the body's
+//!   digest dedups). No signed timestamp.
 //!
 //! ```
 //! use std::time::SystemTime;
 //! use http::Request;
-//! use tower_webhook::scheme::{Context, Scheme, Tolerance, Twilio};
+//! use tower_webhook::scheme::{Context, Format, Scheme, Tolerance, Twilio};
 //!
 //! // The test vector of Twilio's own SDKs.
 //! let scheme = Twilio::new("12345", "https://mycompany.com/myapp.php")?;
@@ -28,32 +33,42 @@
 //!     .body(())?
 //!     .into_parts();
 //! let body = "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212";
-//! scheme.verify(&head, body.as_bytes(), &Context::new(SystemTime::now(), Tolerance::default()))?;
+//! let ctx = Context::new(SystemTime::now(), Tolerance::default());
+//! let envelope = scheme.check(&head, body.as_bytes(), &ctx)?.envelope();
+//! assert_eq!(envelope.map(|e| e.format), Some(Format::Form));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use hmac::Mac;
+use hmac::{Hmac, Mac};
 use http::request::Parts;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::hmac::{MAX_ID_LEN, header_value, text_ring};
+use super::handshake::query_param;
+use super::hmac::{Keyed, header_value, text_ring};
+use super::rules::{self, IdSource};
 use super::url::PublicUrl;
 use super::{
-    Context, Encoding, Envelope, Format, KeyId, Keyed, Scheme, SchemeConfigError, SignError,
-    VerifyError, hex_encode, single_header,
+    Context, Encoding, Envelope, Format, KeyId, Scheme, SchemeConfigError, Sign, SignError,
+    Verdict, VerifyError,
 };
-use crate::secret::KeyRing;
 
 const SIGNATURE: &str = "x-twilio-signature";
 const ID: &str = "i-twilio-idempotency-token";
 const BODY_HASH: &str = "bodySHA256";
 
 /// Twilio's `X-Twilio-Signature` scheme; see the [module docs](self).
+///
+/// Form rule: Twilio concatenates `{name}{value}` with no separator, so a
+/// parameter without `=` would let one signature cover another parameter
+/// list: `To=x` signs the same bytes as `To&x` (`To` and `x`, both empty).
+/// Twilio always writes `name=value`, so such a body is refused. (Moving the
+/// boundary inside a pair, `To=x` as `T=ox`, signs the same bytes too; that
+/// is Twilio's scheme, which no receiver can tell apart: see SECURITY.md.)
 ///
 /// ```
 /// use tower_webhook::scheme::{Scheme, Twilio};
@@ -67,7 +82,28 @@ pub struct Twilio {
     url: PublicUrl,
 }
 
-/// What the signature covers besides the URL.
+/// What a Twilio head says, read once: the candidate signature, what the
+/// signed URL says the signature covers, the unsigned id.
+#[derive(Debug)]
+pub struct TwilioHead {
+    /// The decoded signature; none when it is not 20 bytes of base64.
+    candidates: Vec<Vec<u8>>,
+    covers: Covers,
+    id: Option<String>,
+}
+
+/// What the signed URL says the signature covers besides itself.
+#[derive(Debug)]
+enum Covers {
+    /// No `bodySHA256`: the form's parameters. `labelled`: whether
+    /// `Content-Type` says form (a non-empty body that is not is refused).
+    Form { labelled: bool },
+    /// The body, by its SHA-256 in `bodySHA256` (`None` when that is not
+    /// 32 bytes of hex: nothing matches).
+    BodyHash(Option<Vec<u8>>),
+}
+
+/// What the signature covers besides the URL, once the body is in.
 enum Covered {
     /// Sorted, decoded form parameters.
     Form(Vec<(String, String)>),
@@ -75,8 +111,10 @@ enum Covered {
     BodyHash,
 }
 
-fn is_form(head: &Parts) -> bool {
-    head.headers
+/// Whether `Content-Type` is a form's. Only ever refuses: the signed URL
+/// decides the format.
+fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -86,22 +124,8 @@ fn is_form(head: &Parts) -> bool {
         })
 }
 
-fn query_body_hash(query: Option<&str>) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
-    pairs
-        .into_iter()
-        .find(|(k, _)| k == BODY_HASH)
-        .map(|(_, v)| v)
-}
-
-/// The form's parameters, decoded and sorted.
-///
-/// Twilio concatenates `{name}{value}` with no separator, so a parameter
-/// without `=` would let one signature cover another parameter list: `To=x`
-/// signs the same bytes as `To&x` (`To` and `x`, both empty). Twilio always
-/// writes `name=value`, so such a body is refused. (Moving the boundary
-/// inside a pair, `To=x` as `T=ox`, signs the same bytes too; that is
-/// Twilio's scheme, which no receiver can tell apart: see SECURITY.md.)
+/// The form's parameters, decoded and sorted; a parameter without `=` is
+/// refused (see [`Twilio`]'s form rule).
 fn sorted_params(body: &[u8]) -> Result<Vec<(String, String)>, &'static str> {
     if body
         .split(|&b| b == b'&')
@@ -115,63 +139,62 @@ fn sorted_params(body: &[u8]) -> Result<Vec<(String, String)>, &'static str> {
     Ok(params)
 }
 
+/// Writes the signed content after the URL.
+fn feed(mac: &mut Hmac<Sha1>, url: &str, covered: &Covered) {
+    mac.update(url.as_bytes());
+    if let Covered::Form(params) = covered {
+        for (k, v) in params {
+            mac.update(k.as_bytes());
+            mac.update(v.as_bytes());
+        }
+    }
+}
+
 impl Twilio {
     /// One auth token and the public URL Twilio calls.
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::Twilio::new("auth-token", "https://example.com/sms")?;
+    /// assert_eq!(scheme.key_count(), 1);
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
     pub fn new(auth_token: impl AsRef<str>, public_url: &str) -> Result<Self, SchemeConfigError> {
         Self::with_secrets([auth_token], public_url)
     }
 
     /// Several auth tokens active at once (rotation: primary and secondary).
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::Twilio::with_secrets(["new", "old"], "https://example.com/sms")?;
+    /// assert_eq!(scheme.key_count(), 2);
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
     pub fn with_secrets<I>(auth_tokens: I, public_url: &str) -> Result<Self, SchemeConfigError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        Self::from_ring(&text_ring(auth_tokens)?, public_url)
-    }
-
-    /// A ring of key bytes and the public URL.
-    pub fn from_ring(ring: &KeyRing, public_url: &str) -> Result<Self, SchemeConfigError> {
         Ok(Self {
-            keys: Keyed::new(ring)?,
+            keys: Keyed::new(&text_ring(auth_tokens)?)?,
             url: PublicUrl::parse(public_url)?,
         })
     }
 
     /// How many auth tokens are active.
+    ///
+    /// ```
+    /// let scheme = tower_webhook::scheme::Twilio::new("auth-token", "https://example.com/sms")?;
+    /// assert_eq!(scheme.key_count(), 1);
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
     pub fn key_count(&self) -> usize {
         self.keys.len()
-    }
-
-    fn covered(head: &Parts, body: &[u8]) -> Result<Covered, VerifyError> {
-        if query_body_hash(head.uri.query()).is_some() {
-            return Ok(Covered::BodyHash);
-        }
-        if is_form(head) {
-            return sorted_params(body)
-                .map(Covered::Form)
-                .map_err(|reason| VerifyError::MalformedBody { reason });
-        }
-        if body.is_empty() {
-            return Ok(Covered::Form(Vec::new()));
-        }
-        Err(VerifyError::MalformedBody {
-            reason: "a non-form body needs `bodySHA256` in the query, or nothing covers it",
-        })
-    }
-
-    fn feed(mac: &mut hmac::Hmac<Sha1>, url: &str, covered: &Covered) {
-        mac.update(url.as_bytes());
-        if let Covered::Form(params) = covered {
-            for (k, v) in params {
-                mac.update(k.as_bytes());
-                mac.update(v.as_bytes());
-            }
-        }
     }
 }
 
 impl Scheme for Twilio {
+    type Head = TwilioHead;
+
     fn name(&self) -> &'static str {
         "twilio"
     }
@@ -180,94 +203,107 @@ impl Scheme for Twilio {
         self.keys.key_id()
     }
 
-    fn check_head(&self, head: &Parts, _ctx: &Context) -> Result<(), VerifyError> {
-        single_header(&head.headers, SIGNATURE)?
-            .ok_or(VerifyError::MissingHeader { header: SIGNATURE })?;
-        single_header(&head.headers, ID)?;
-        Ok(())
-    }
-
-    fn verify(&self, head: &Parts, body: &[u8], _ctx: &Context) -> Result<Envelope, VerifyError> {
-        let value = single_header(&head.headers, SIGNATURE)?
-            .ok_or(VerifyError::MissingHeader { header: SIGNATURE })?;
-        let mut tag = [0u8; 20];
-        let decoded = Encoding::Base64.decode_exact(value, &mut tag);
-        let candidates: &[&[u8]] = if decoded { &[&tag] } else { &[] };
-        let covered = Self::covered(head, body)?;
-        let query = head.uri.query();
-        let mut matched = false;
-        for url in self.url.variants(query) {
-            matched |= self
-                .keys
-                .matches_any(candidates, |mac| Self::feed(mac, &url, &covered));
-        }
-        if let Covered::BodyHash = covered {
-            let expected = query_body_hash(query).unwrap_or_default();
-            let actual = hex_encode(&Sha256::digest(body));
-            matched &= bool::from(
-                actual
-                    .as_bytes()
-                    .ct_eq(expected.to_ascii_lowercase().as_bytes()),
-            );
-        }
-        if !matched {
-            return Err(VerifyError::NoMatch {
-                header: SIGNATURE,
-                candidates: candidates.len(),
-                keys: self.keys.len(),
-            });
-        }
-        // The idempotency token is not signed: shown, never trusted (the
-        // signed form or body's digest dedups). The format follows what the
-        // signature covered: the form's parameters, or a body whose hash the
-        // signed URL carries.
-        let id = single_header(&head.headers, ID)?
-            .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN)
-            .map(str::to_owned);
-        let format = match covered {
-            Covered::Form(_) => Format::Form,
-            Covered::BodyHash => Format::Json,
-        };
-        Ok(Envelope::unsigned_id(id).with_format(format))
-    }
-
     fn has_timestamp(&self) -> bool {
         false
     }
 
+    fn read(&self, head: &Parts, _: &Context) -> Result<TwilioHead, VerifyError> {
+        let signature = rules::required(&head.headers, SIGNATURE)?;
+        let id = rules::header(&head.headers, ID)?
+            .map(|id| rules::event_id(IdSource::Header(ID), id).map(str::to_owned))
+            .transpose()?;
+        Ok(TwilioHead {
+            candidates: Encoding::Base64.decode(signature, 20).into_iter().collect(),
+            covers: match query_param(head, BODY_HASH) {
+                Some(hex) => Covers::BodyHash(Encoding::Hex.decode(&hex, 32)),
+                None => Covers::Form {
+                    labelled: is_form(&head.headers),
+                },
+            },
+            id,
+        })
+    }
+
+    fn verify(
+        &self,
+        head: &Parts,
+        read: TwilioHead,
+        body: &[u8],
+        _: &Context,
+    ) -> Result<Verdict, VerifyError> {
+        // The form is parsed only when the signed URL says it is signed.
+        let covered = match read.covers {
+            Covers::BodyHash(_) => Covered::BodyHash,
+            Covers::Form { labelled } if labelled || body.is_empty() => Covered::Form(
+                sorted_params(body).map_err(|reason| VerifyError::MalformedBody { reason })?,
+            ),
+            Covers::Form { .. } => {
+                return Err(VerifyError::MalformedBody {
+                    reason: "a non-form body needs `bodySHA256` in the query, or nothing covers it",
+                });
+            }
+        };
+        let mut matched = false;
+        for url in self.url.variants(head.uri.query()) {
+            matched |= self
+                .keys
+                .matches(&read.candidates, |mac| feed(mac, &url, &covered));
+        }
+        if let Covers::BodyHash(expected) = &read.covers {
+            let actual = Sha256::digest(body);
+            matched &= expected
+                .as_deref()
+                .is_some_and(|e| bool::from(e.ct_eq(actual.as_slice())));
+        }
+        if !matched {
+            return Err(VerifyError::NoMatch {
+                header: SIGNATURE,
+                candidates: read.candidates.len(),
+                keys: self.keys.len(),
+            });
+        }
+        // The format follows what the signed URL says the signature covered.
+        let format = match covered {
+            Covered::Form(_) => Format::Form,
+            Covered::BodyHash => Format::Json,
+        };
+        Ok(Envelope::unsigned_id(read.id).with_format(format).into())
+    }
+}
+
+impl Sign for Twilio {
+    /// Signs a form (`Content-Type` a form's) by its parameters; any other
+    /// body by adding `bodySHA256` to the URI's query, as Twilio does.
     fn sign(
         &self,
         request: &mut http::Request<Bytes>,
         id: &str,
-        _timestamp: SystemTime,
+        _: SystemTime,
     ) -> Result<(), SignError> {
-        let (mut head, body) = super::util::head_and_body(request)?;
-        let covered = if is_form(&head) {
-            Covered::Form(
-                sorted_params(&body).map_err(|reason| SignError::Invalid(reason.to_owned()))?,
-            )
+        let covered = if is_form(request.headers()) {
+            let params = sorted_params(request.body())
+                .map_err(|reason| SignError::Invalid(reason.to_owned()))?;
+            Covered::Form(params)
         } else {
-            // Add `bodySHA256` to the query, as Twilio does for JSON bodies.
-            let hash = hex_encode(&Sha256::digest(&body));
-            let path = head.uri.path();
-            let path_and_query = match head.uri.query() {
-                Some(q) => format!("{path}?{q}&{BODY_HASH}={hash}"),
-                None => format!("{path}?{BODY_HASH}={hash}"),
+            let hash = rules::hex(&Sha256::digest(request.body()));
+            let uri = request.uri();
+            let path_and_query = match uri.query() {
+                Some(q) => format!("{}?{q}&{BODY_HASH}={hash}", uri.path()),
+                None => format!("{}?{BODY_HASH}={hash}", uri.path()),
             };
             // Keep the scheme and authority of an absolute URI.
-            let mut parts = head.uri.clone().into_parts();
+            let mut parts = uri.clone().into_parts();
             parts.path_and_query = Some(
                 path_and_query
                     .parse()
                     .map_err(|_| SignError::Invalid(format!("uri {path_and_query:?}")))?,
             );
-            head.uri = http::Uri::from_parts(parts)
+            *request.uri_mut() = http::Uri::from_parts(parts)
                 .map_err(|e| SignError::Invalid(format!("uri: {e}")))?;
-            *request.uri_mut() = head.uri.clone();
             Covered::BodyHash
         };
-        let url = self.url.first(head.uri.query());
-        let tag = self.keys.sign_first(|mac| Self::feed(mac, &url, &covered));
+        let url = self.url.first(request.uri().query());
+        let tag = self.keys.first(|mac| feed(mac, &url, &covered));
         let headers = request.headers_mut();
         headers.insert(SIGNATURE, header_value(&Encoding::Base64.encode(&tag))?);
         headers.insert(ID, header_value(id)?);
@@ -279,6 +315,7 @@ impl Scheme for Twilio {
 mod tests {
     use super::*;
     use crate::scheme::Tolerance;
+    use crate::sign::Signer;
 
     const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -286,10 +323,14 @@ mod tests {
         Context::new(SystemTime::now(), Tolerance::default())
     }
 
+    fn verify(s: &Twilio, head: &Parts, body: &[u8]) -> Result<Envelope, VerifyError> {
+        s.check(head, body, &ctx()).map(|v| v.envelope().unwrap())
+    }
+
     #[test]
     fn json_signing_keeps_an_absolute_uri() {
         let s = Twilio::new("token", "http://127.0.0.1:3000/hook").unwrap();
-        let req = crate::sign::Signer::new(&s)
+        let req = Signer::new(&s)
             .request("http://127.0.0.1:3000/hook", "{}")
             .unwrap();
         assert_eq!(req.uri().scheme_str(), Some("http"));
@@ -300,90 +341,134 @@ mod tests {
     #[test]
     fn form_round_trip_order_independent_and_tamper() {
         let s = Twilio::new("token", "https://example.com/sms").unwrap();
-        let req = crate::sign::Signer::new(&s)
+        let req = Signer::new(&s)
             .content_type(FORM)
             .request("/sms?x=1", "b=2&a=1&a=0")
             .unwrap();
         let (head, body) = req.into_parts();
-        assert!(s.verify(&head, &body, &ctx()).is_ok());
+        let env = verify(&s, &head, &body).unwrap();
+        assert_eq!((env.format, env.id_signed), (Format::Form, false));
         assert!(
-            s.verify(&head, b"a=0&a=1&b=2", &ctx()).is_ok(),
+            verify(&s, &head, b"a=0&a=1&b=2").is_ok(),
             "order of parameters does not matter"
         );
-        assert!(s.verify(&head, b"a=0&a=1&b=3", &ctx()).is_err());
+        assert!(verify(&s, &head, b"a=0&a=1&b=3").is_err());
         let mut other = head.clone();
         other.uri = "/sms?x=2".parse().unwrap();
-        assert!(s.verify(&other, &body, &ctx()).is_err());
-        assert!(
-            Twilio::new("token", "https://example.org/sms")
-                .unwrap()
-                .verify(&head, &body, &ctx())
-                .is_err()
-        );
-        assert!(
-            Twilio::new("token", "https://example.com:443/sms")
-                .unwrap()
-                .verify(&head, &body, &ctx())
-                .is_ok()
-        );
+        assert!(verify(&s, &other, &body).is_err());
+        let elsewhere = Twilio::new("token", "https://example.org/sms").unwrap();
+        assert!(verify(&elsewhere, &head, &body).is_err());
+        let with_port = Twilio::new("token", "https://example.com:443/sms").unwrap();
+        assert!(verify(&with_port, &head, &body).is_ok());
     }
 
     #[test]
     fn a_parameter_without_equals_is_refused_as_it_would_re_cut_the_list() {
         let s = Twilio::new("12345", "https://example.com/sms").unwrap();
-        let signed = crate::sign::Signer::new(&s)
+        let signed = Signer::new(&s)
             .content_type(FORM)
             .request("/sms", "Body=hi&To=x")
             .unwrap();
         let (head, body) = signed.into_parts();
-        assert!(s.verify(&head, &body, &ctx()).is_ok());
+        assert!(verify(&s, &head, &body).is_ok());
         // Same signed bytes (`To` + `x` = `To` + `` + `x` + ``), refused.
-        let err = s.verify(&head, b"Body=hi&To&x", &ctx()).unwrap_err();
+        let err = verify(&s, &head, b"Body=hi&To&x").unwrap_err();
         assert!(err.to_string().contains("no `=`"), "{err}");
         assert!(
-            crate::sign::Signer::new(&s)
+            Signer::new(&s)
                 .content_type(FORM)
                 .request("/sms", "flag&Body=hi")
                 .is_err(),
             "the signer refuses what the verifier would"
         );
         // Empty values are fine.
-        let ok = crate::sign::Signer::new(&s)
+        let ok = Signer::new(&s)
             .content_type(FORM)
             .request("/sms", "Body=&To=x&")
             .unwrap();
         let (head, body) = ok.into_parts();
-        assert!(s.verify(&head, &body, &ctx()).is_ok());
+        assert!(verify(&s, &head, &body).is_ok());
     }
 
     #[test]
     fn json_body_hash_round_trip_and_tamper() {
         let s = Twilio::new("token", "https://example.com/hook").unwrap();
-        let req = crate::sign::Signer::new(&s)
+        let req = Signer::new(&s)
             .id("idem")
             .request("/hook", r#"{"a":1}"#)
             .unwrap();
         assert!(req.uri().query().unwrap_or("").contains("bodySHA256="));
         let (head, body) = req.into_parts();
-        assert_eq!(
-            s.verify(&head, &body, &ctx()).unwrap().id.as_deref(),
-            Some("idem")
-        );
+        let env = verify(&s, &head, &body).unwrap();
+        assert_eq!(env.id.as_deref(), Some("idem"));
+        assert_eq!((env.format, env.id_signed), (Format::Json, false));
         assert!(matches!(
-            s.verify(&head, br#"{"a":2}"#, &ctx()),
+            verify(&s, &head, br#"{"a":2}"#),
             Err(VerifyError::NoMatch { .. })
         ));
         let mut plain = head.clone();
         plain.uri = "/hook".parse().unwrap();
         assert!(matches!(
-            s.verify(&plain, &body, &ctx()),
+            verify(&s, &plain, &body),
             Err(VerifyError::MalformedBody { .. })
         ));
         let mut bad = head.clone();
         bad.headers.insert(SIGNATURE, "AAAA".parse().unwrap());
         assert!(matches!(
-            s.verify(&bad, &body, &ctx()),
+            verify(&s, &bad, &body),
             Err(VerifyError::NoMatch { candidates: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn the_signed_url_decides_the_format_content_type_only_refuses() {
+        let s = Twilio::new("token", "https://example.com/hook").unwrap();
+        // A `bodySHA256` delivery re-sent as a form stays JSON; its body is
+        // not parsed as a form.
+        let (mut head, body) = Signer::new(&s)
+            .request("/hook", r#"{"a":"b=c"}"#)
+            .unwrap()
+            .into_parts();
+        head.headers
+            .insert(http::header::CONTENT_TYPE, FORM.parse().unwrap());
+        assert_eq!(verify(&s, &head, &body).unwrap().format, Format::Json);
+        // A form delivery re-labelled JSON: its non-empty body is covered by
+        // nothing the URL says, refused.
+        let (mut head, body) = Signer::new(&s)
+            .content_type(FORM)
+            .request("/hook", "a=1")
+            .unwrap()
+            .into_parts();
+        head.headers.insert(
+            http::header::CONTENT_TYPE,
+            "application/json".parse().unwrap(),
+        );
+        let err = verify(&s, &head, &body).unwrap_err();
+        assert!(err.to_string().contains("bodySHA256"), "{err}");
+    }
+
+    #[test]
+    fn the_id_is_unsigned_and_follows_the_id_rule() {
+        let s = Twilio::new("token", "https://example.com/hook").unwrap();
+        let (mut head, body) = Signer::new(&s)
+            .id("idem")
+            .request("/hook", "{}")
+            .unwrap()
+            .into_parts();
+        head.headers.insert(ID, "other".parse().unwrap());
+        assert_eq!(
+            verify(&s, &head, &body).unwrap().id.as_deref(),
+            Some("other")
+        );
+        head.headers.insert(ID, "x".repeat(257).parse().unwrap());
+        assert!(matches!(
+            s.read(&head, &ctx()),
+            Err(VerifyError::MalformedHeader { header: ID, .. })
+        ));
+        head.headers.append(ID, "y".parse().unwrap());
+        assert!(matches!(
+            s.read(&head, &ctx()),
+            Err(VerifyError::MalformedHeader { header: ID, .. })
         ));
     }
 }
