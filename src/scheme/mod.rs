@@ -55,14 +55,14 @@ mod mailgun;
 mod meta;
 mod paddle;
 mod pagerduty;
-// PORT: #[cfg(feature = "sendgrid")]
-// PORT: mod sendgrid;
+#[cfg(feature = "sendgrid")]
+mod sendgrid;
 mod shopify;
 mod slack;
 mod square;
 mod standard;
-// PORT: #[cfg(feature = "ed25519")]
-// PORT: mod standard_ed25519;
+#[cfg(feature = "ed25519")]
+mod standard_ed25519;
 mod stripe;
 mod token;
 mod twilio;
@@ -94,14 +94,14 @@ pub use meta::Meta;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
 pub use presets::{PRESETS, PresetOptions, by_name};
-// PORT: #[cfg(feature = "sendgrid")]
-// PORT: pub use sendgrid::SendGrid;
+#[cfg(feature = "sendgrid")]
+pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
 pub use slack::Slack;
 pub use square::Square;
 pub use standard::StandardWebhooks;
-// PORT: #[cfg(feature = "ed25519")]
-// PORT: pub use standard_ed25519::StandardWebhooksEd25519;
+#[cfg(feature = "ed25519")]
+pub use standard_ed25519::StandardWebhooksEd25519;
 pub use stripe::Stripe;
 pub use token::Token;
 pub use twilio::Twilio;

@@ -62,13 +62,13 @@ presets! {
     },
     "linkedin" => |s, _| Ok(AnyScheme::signing(LinkedIn::new(s)?)),
     // The sender's `whpk_` public key, or a `whsk_` secret key (signs too).
-    // PORT: "standard-ed25519" ["ed25519"] => |s, _| Ok(AnyScheme::signing(StandardWebhooksEd25519::new(s)?)),
+    "standard-ed25519" ["ed25519"] => |s, _| Ok(AnyScheme::signing(StandardWebhooksEd25519::new(s)?)),
     // The console's verification key, or a P-256 private key (test
     // senders, the demo's `send`): whichever parses; the public key's
     // error otherwise.
-    // PORT: "sendgrid" ["sendgrid"] => |s, _| Ok(AnyScheme::signing(
-    // PORT:     SendGrid::new(s).or_else(|public| SendGrid::from_private_key(s).map_err(|_| public))?,
-    // PORT: )),
+    "sendgrid" ["sendgrid"] => |s, _| Ok(AnyScheme::signing(
+        SendGrid::new(s).or_else(|public| SendGrid::from_private_key(s).map_err(|_| public))?,
+    )),
 }
 
 /// What some presets need besides the secret, for [`by_name`]; every

@@ -2,18 +2,18 @@
 //! `ed25519`).
 //!
 //! - Headers, signed content, event id rules and timestamp checks are those
-//!   of [`StandardWebhooks`](super::StandardWebhooks): `webhook-id`,
-//!   `webhook-timestamp` (Unix seconds), `webhook-signature` (or Svix's
-//!   `svix-*`), content `{id}.{timestamp}.{body}`; ids holding `.` are
-//!   refused.
+//!   of [`StandardWebhooks`](super::StandardWebhooks), read by the same
+//!   code: `webhook-id`, `webhook-timestamp` (Unix seconds),
+//!   `webhook-signature` (or Svix's `svix-*`), content
+//!   `{id}.{timestamp}.{body}`; ids holding `.` are refused.
 //! - The signature header is a space-separated list of `version,base64`
-//!   entries. A delivery verifies when any `v1a` entry (64 bytes of padded
-//!   base64) is a valid Ed25519 signature under any configured public key
-//!   (key rotation); `v1` (HMAC) entries and unknown versions are ignored, so
-//!   a header with only `v1` entries is refused.
-//! - A header is refused whole when it holds more than
-//!   [`MAX_SIGNATURES`](super::MAX_SIGNATURES) entries, or more than
-//!   [`MAX_V1A_SIGNATURES`] `v1a` entries: each costs a public-key
+//!   entries. A delivery verifies when any `v1a` entry (64 bytes of padded,
+//!   canonical base64) is a valid Ed25519 signature under any configured
+//!   public key (key rotation); `v1` (HMAC) entries and unknown versions are
+//!   ignored, so a header with only `v1` entries is refused, before the body
+//!   is read.
+//! - A header is refused whole, before the body is read, when it holds more
+//!   than 32 entries, or more than 8 `v1a` entries: each costs a public-key
 //!   verification (tens of microseconds), and an unauthenticated request
 //!   must not buy many of them.
 //! - Keys: `whpk_` + base64 of the 32-byte public key (verifies); `whsk_` +
@@ -42,8 +42,8 @@
 //!     .body(())?
 //!     .into_parts();
 //! let now = UNIX_EPOCH + Duration::from_secs(1_614_265_330);
-//! let envelope = scheme.verify(&head, br#"{"test": 2432232314}"#, &Context::new(now, Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+//! let verdict = scheme.check(&head, br#"{"test": 2432232314}"#, &Context::new(now, Tolerance::default()))?;
+//! assert_eq!(verdict.envelope().and_then(|e| e.id).as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -52,31 +52,28 @@ mod keys;
 use std::fmt;
 use std::time::SystemTime;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use ed25519_dalek::ed25519::signature::{MultipartSigner, MultipartVerifier};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use http::request::Parts;
 
-pub use keys::{PUBLIC_PREFIX, SECRET_PREFIX};
-
-use super::head::{self, Head};
-use crate::scheme::{Context, Envelope, KeyId, Scheme, SignError, VerifyError};
+use super::standard::{StandardHead, sign_request};
+use super::{Context, Encoding, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
 use crate::secret::SecretError;
 
 /// The most `v1a` entries a signature header may hold. Senders list one per
 /// active signing key (two during a rotation); more is refused whole.
-pub const MAX_V1A_SIGNATURES: usize = 8;
+pub(crate) const MAX_V1A_SIGNATURES: usize = 8;
 
 /// Length of an Ed25519 signature.
 const SIGNATURE_LEN: usize = 64;
 
-/// Standard Webhooks with `v1a` (Ed25519) signatures; see the
-/// [module docs](self).
+/// Standard Webhooks with `v1a` (Ed25519) signatures: the `webhook-*` (or
+/// `svix-*`) headers of [`StandardWebhooks`](super::StandardWebhooks),
+/// signatures verified with the sender's `whpk_` public keys.
 ///
 /// ```
-/// use tower_webhook::scheme::{Scheme, StandardWebhooksEd25519};
+/// use tower_webhook::scheme::{Context, Scheme, StandardWebhooksEd25519};
 /// use tower_webhook::sign::Signer;
 ///
 /// // The sender signs with the secret key; the receiver holds the public key.
@@ -92,8 +89,8 @@ const SIGNATURE_LEN: usize = 64;
 ///
 /// let request = Signer::new(&sender).request("/webhook", r#"{"type":"x"}"#)?;
 /// let (head, body) = request.into_parts();
-/// let ctx = tower_webhook::scheme::Context::new(std::time::SystemTime::now(), Default::default());
-/// assert!(receiver.verify(&head, &body, &ctx).is_ok());
+/// let ctx = Context::new(std::time::SystemTime::now(), Default::default());
+/// assert!(receiver.check(&head, &body, &ctx)?.envelope().is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -122,8 +119,18 @@ impl StandardWebhooksEd25519 {
     }
 
     /// Several keys at once (rotation), each `whpk_` or `whsk_`. Deliveries
-    /// verify under any of them; [`sign`](Scheme::sign) lists one `v1a`
+    /// verify under any of them; [`sign`](Sign::sign) lists one `v1a`
     /// signature per secret key.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::StandardWebhooksEd25519;
+    /// let scheme = StandardWebhooksEd25519::with_keys([
+    ///     "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+    ///     "whsk_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+    /// ])?;
+    /// assert_eq!((scheme.key_count(), scheme.can_sign()), (2, true));
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn with_keys<I>(keys: I) -> Result<Self, SecretError>
     where
         I: IntoIterator,
@@ -144,13 +151,30 @@ impl StandardWebhooksEd25519 {
     }
 
     /// A receiver's scheme: one sender public key, `whpk_` + base64 (the
-    /// prefix may be left out). It verifies only; [`sign`](Scheme::sign)
+    /// prefix may be left out). It verifies only; [`sign`](Sign::sign)
     /// answers [`SignError::Unsupported`].
+    ///
+    /// ```
+    /// use tower_webhook::scheme::StandardWebhooksEd25519;
+    /// let scheme = StandardWebhooksEd25519::from_public_key("1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=")?;
+    /// assert!(!scheme.can_sign());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn from_public_key(key: impl AsRef<str>) -> Result<Self, SecretError> {
         Self::from_public_keys([key])
     }
 
-    /// Several public keys active at once (rotation).
+    /// Several public keys active at once (rotation), newest first.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::StandardWebhooksEd25519;
+    /// let scheme = StandardWebhooksEd25519::from_public_keys([
+    ///     "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+    ///     "whpk_iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=",
+    /// ])?;
+    /// assert_eq!(scheme.key_count(), 2);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn from_public_keys<I>(keys: I) -> Result<Self, SecretError>
     where
         I: IntoIterator,
@@ -187,69 +211,67 @@ impl StandardWebhooksEd25519 {
     }
 
     /// How many public keys deliveries are verified against.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::StandardWebhooksEd25519;
+    /// let scheme = StandardWebhooksEd25519::new("whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=")?;
+    /// assert_eq!(scheme.key_count(), 1);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn key_count(&self) -> usize {
         self.verifying.len()
     }
 
     /// Whether the scheme holds a secret key and so can sign.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::StandardWebhooksEd25519;
+    /// let scheme = StandardWebhooksEd25519::new("whsk_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")?;
+    /// assert!(scheme.can_sign());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn can_sign(&self) -> bool {
         !self.signing.is_empty()
     }
 
     /// The public keys, `whpk_` + base64, in the order configured: what to
     /// give a receiver for a `whsk_` secret key.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::StandardWebhooksEd25519;
+    /// let sender = StandardWebhooksEd25519::new("whsk_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")?;
+    /// assert_eq!(sender.public_keys(), ["whpk_iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="]);
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
     pub fn public_keys(&self) -> Vec<String> {
         self.verifying.iter().map(keys::encode_public).collect()
     }
 
-    /// The `v1a` signatures of a header, decoded; refuses more than
-    /// [`MAX_V1A_SIGNATURES`] `v1a` entries, and a header without a
-    /// well-formed one.
-    fn candidates(h: &Head<'_>) -> Result<Vec<Signature>, VerifyError> {
-        let header = h.names.signature;
-        let entries = h
-            .entries()
-            .filter_map(|e| e.strip_prefix(b"v1a,"))
-            .take(MAX_V1A_SIGNATURES + 1);
-        let mut out = Vec::new();
-        let mut seen = 0;
-        for encoded in entries {
-            seen += 1;
-            if seen > MAX_V1A_SIGNATURES {
-                return Err(VerifyError::TooManySignatures {
-                    header,
-                    max: MAX_V1A_SIGNATURES,
-                });
-            }
-            if let Some(signature) = decode_signature(encoded) {
-                out.push(signature);
-            }
-        }
-        Ok(out)
-    }
-
-    fn no_match(&self, h: &Head<'_>, candidates: usize) -> VerifyError {
+    fn no_match(&self, head: &StandardHead, candidates: usize) -> VerifyError {
         VerifyError::NoMatch {
-            header: h.names.signature,
+            header: head.names.signature,
             candidates,
             keys: self.verifying.len(),
         }
     }
 }
 
-/// Decodes one `v1a` signature: exactly 64 bytes of padded, canonical
-/// standard base64 (88 characters). Anything else can never verify.
-fn decode_signature(encoded: &[u8]) -> Option<Signature> {
-    if encoded.len() != 88 {
-        return None;
+/// The `v1a` signatures of a head, decoded (an entry that is not 64 bytes
+/// of padded, canonical base64 can never verify and is left out); refuses
+/// more than [`MAX_V1A_SIGNATURES`] `v1a` entries, well-formed or not.
+fn candidates(head: &StandardHead) -> Result<Vec<Signature>, VerifyError> {
+    let entries: Vec<&str> = head.entries("v1a").take(MAX_V1A_SIGNATURES + 1).collect();
+    if entries.len() > MAX_V1A_SIGNATURES {
+        return Err(VerifyError::TooManySignatures {
+            header: head.names.signature,
+            max: MAX_V1A_SIGNATURES,
+        });
     }
-    let mut bytes = [0u8; SIGNATURE_LEN + 2];
-    match B64.decode_slice(encoded, &mut bytes) {
-        Ok(SIGNATURE_LEN) => {}
-        _ => return None,
-    }
-    let bytes: &[u8; SIGNATURE_LEN] = bytes.first_chunk()?;
-    Some(Signature::from_bytes(bytes))
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| Encoding::Base64.decode(e, SIGNATURE_LEN))
+        .filter_map(|bytes| Signature::from_slice(&bytes).ok())
+        .collect())
 }
 
 impl fmt::Debug for StandardWebhooksEd25519 {
@@ -265,6 +287,8 @@ impl fmt::Debug for StandardWebhooksEd25519 {
 }
 
 impl Scheme for StandardWebhooksEd25519 {
+    type Head = StandardHead;
+
     fn name(&self) -> &'static str {
         "standard-ed25519"
     }
@@ -274,31 +298,43 @@ impl Scheme for StandardWebhooksEd25519 {
         KeyId::from_public_key(newest.as_ref().map_or(&[][..], |k| &k[..]))
     }
 
-    fn check_head(&self, head: &Parts, ctx: &Context) -> Result<(), VerifyError> {
-        let h = Head::read(head, ctx)?;
-        // A header without a well-formed `v1a` entry can never verify:
-        // refuse it before the body is read.
-        if Self::candidates(&h)?.is_empty() {
-            return Err(self.no_match(&h, 0));
-        }
-        Ok(())
+    fn has_timestamp(&self) -> bool {
+        true
     }
 
-    fn verify(&self, head: &Parts, body: &[u8], ctx: &Context) -> Result<Envelope, VerifyError> {
-        let h = Head::read(head, ctx)?;
-        let candidates = Self::candidates(&h)?;
-        let parts = h.signed_parts(body);
+    fn read(&self, head: &Parts, ctx: &Context) -> Result<StandardHead, VerifyError> {
+        let read = StandardHead::read(head, ctx)?;
+        // A header without a well-formed `v1a` entry can never verify:
+        // refuse it before the body is read.
+        if candidates(&read)?.is_empty() {
+            return Err(self.no_match(&read, 0));
+        }
+        Ok(read)
+    }
+
+    fn verify(
+        &self,
+        _: &Parts,
+        read: StandardHead,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
+        read.still_within(ctx)?;
+        let candidates = candidates(&read)?;
+        let parts = read.signed(body);
         let verified = candidates.iter().any(|signature| {
             self.verifying
                 .iter()
                 .any(|key| key.multipart_verify(&parts, signature).is_ok())
         });
         if !verified {
-            return Err(self.no_match(&h, candidates.len()));
+            return Err(self.no_match(&read, candidates.len()));
         }
-        Ok(h.envelope())
+        Ok(read.envelope().into())
     }
+}
 
+impl Sign for StandardWebhooksEd25519 {
     /// Signs with every secret key (one `v1a` entry each); a scheme built
     /// from public keys only answers [`SignError::Unsupported`].
     fn sign(
@@ -310,12 +346,12 @@ impl Scheme for StandardWebhooksEd25519 {
         if self.signing.is_empty() {
             return Err(SignError::Unsupported(self.name()));
         }
-        head::sign_request(request, id, timestamp, |parts| {
+        sign_request(request, id, timestamp, |parts| {
             self.signing
                 .iter()
                 .map(|key| {
                     key.try_multipart_sign(parts)
-                        .map(|s| format!("v1a,{}", B64.encode(s.to_bytes())))
+                        .map(|s| format!("v1a,{}", Encoding::Base64.encode(&s.to_bytes())))
                         .map_err(|_| SignError::Invalid("Ed25519 signing failed".to_owned()))
                 })
                 .collect()
@@ -326,6 +362,7 @@ impl Scheme for StandardWebhooksEd25519 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support::deliver;
     use crate::scheme::{StandardWebhooks, Tolerance};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -369,7 +406,10 @@ mod tests {
 
     #[test]
     fn official_vector_verifies_and_signing_reproduces_it() {
-        let env = receiver().verify(&head(SIG), BODY, &ctx()).unwrap();
+        let env = receiver()
+            .check(&head(SIG), BODY, &ctx())
+            .map(deliver)
+            .unwrap();
         assert_eq!(env.id.as_deref(), Some(ID));
         assert_eq!(
             env.timestamp,
@@ -390,7 +430,7 @@ mod tests {
             ("svix-timestamp", TS),
             ("svix-signature", SIG),
         ]);
-        assert!(receiver().verify(&svix, BODY, &ctx()).is_ok());
+        assert!(receiver().check(&svix, BODY, &ctx()).map(deliver).is_ok());
     }
 
     #[test]
@@ -400,11 +440,16 @@ mod tests {
         let sig = format!("{hmac} v2,xyz {garbage} v1a,short {SIG} junk");
         let rotated = StandardWebhooksEd25519::from_public_keys([OTHER_PUBLIC, PUBLIC]).unwrap();
         assert_eq!(rotated.key_count(), 2);
-        assert!(rotated.verify(&head(&sig), BODY, &ctx()).is_ok());
-        assert!(rotated.check_head(&head(&sig), &ctx()).is_ok());
+        assert!(
+            rotated
+                .check(&head(&sig), BODY, &ctx())
+                .map(deliver)
+                .is_ok()
+        );
+        assert!(rotated.read(&head(&sig), &ctx()).is_ok());
         let only_other = StandardWebhooksEd25519::from_public_key(OTHER_PUBLIC).unwrap();
         assert_eq!(
-            only_other.verify(&head(&sig), BODY, &ctx()),
+            only_other.check(&head(&sig), BODY, &ctx()).map(deliver),
             Err(VerifyError::NoMatch {
                 header: "webhook-signature",
                 candidates: 2,
@@ -418,21 +463,29 @@ mod tests {
         // The HMAC vector of the same delivery verifies under `standard`...
         let hmac = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
         let standard = StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-        assert!(standard.verify(&head(hmac), BODY, &ctx()).is_ok());
+        assert!(
+            standard
+                .check(&head(hmac), BODY, &ctx())
+                .map(deliver)
+                .is_ok()
+        );
         // ...and never under the Ed25519 scheme, already at the head.
         let expected = Err(VerifyError::NoMatch {
             header: "webhook-signature",
             candidates: 0,
             keys: 1,
         });
-        assert_eq!(receiver().verify(&head(hmac), BODY, &ctx()), expected);
         assert_eq!(
-            receiver().check_head(&head(hmac), &ctx()),
+            receiver().check(&head(hmac), BODY, &ctx()).map(deliver),
+            expected
+        );
+        assert_eq!(
+            receiver().read(&head(hmac), &ctx()).map(drop),
             expected.map(drop)
         );
         // And `standard` ignores the v1a entry.
         assert!(matches!(
-            standard.verify(&head(SIG), BODY, &ctx()),
+            standard.check(&head(SIG), BODY, &ctx()).map(deliver),
             Err(VerifyError::NoMatch { candidates: 0, .. })
         ));
     }
@@ -453,7 +506,7 @@ mod tests {
             format!("v1a,{}Ah==", &encoded[..84]),
             encoded.to_owned(),
         ] {
-            let r = receiver().verify(&head(&sig), BODY, &ctx());
+            let r = receiver().check(&head(&sig), BODY, &ctx()).map(deliver);
             assert!(
                 matches!(r, Err(VerifyError::NoMatch { candidates: 0, .. })),
                 "{sig:?} gave {r:?}"
@@ -468,7 +521,8 @@ mod tests {
         at_limit.push(SIG);
         assert!(
             receiver()
-                .verify(&head(&at_limit.join(" ")), BODY, &ctx())
+                .check(&head(&at_limit.join(" ")), BODY, &ctx())
+                .map(deliver)
                 .is_ok()
         );
         let mut over = vec![filler.as_str(); MAX_V1A_SIGNATURES];
@@ -478,18 +532,22 @@ mod tests {
             max: MAX_V1A_SIGNATURES,
         });
         assert_eq!(
-            receiver().verify(&head(&over.join(" ")), BODY, &ctx()),
+            receiver()
+                .check(&head(&over.join(" ")), BODY, &ctx())
+                .map(deliver),
             expected
         );
         assert_eq!(
-            receiver().check_head(&head(&over.join(" ")), &ctx()),
+            receiver().read(&head(&over.join(" ")), &ctx()).map(drop),
             expected.map(drop)
         );
         // Malformed v1a entries count towards the limit too.
         let mut malformed = vec!["v1a,x"; MAX_V1A_SIGNATURES];
         malformed.push(SIG);
         assert!(matches!(
-            receiver().verify(&head(&malformed.join(" ")), BODY, &ctx()),
+            receiver()
+                .check(&head(&malformed.join(" ")), BODY, &ctx())
+                .map(deliver),
             Err(VerifyError::TooManySignatures { .. })
         ));
     }
@@ -497,8 +555,9 @@ mod tests {
     #[test]
     fn changed_id_timestamp_or_body_and_the_id_and_time_rules() {
         let r = receiver();
-        let changed =
-            |pairs: &[(&str, &str)], body: &[u8]| r.verify(&head_with(pairs), body, &ctx());
+        let changed = |pairs: &[(&str, &str)], body: &[u8]| {
+            r.check(&head_with(pairs), body, &ctx()).map(deliver)
+        };
         for (pairs, body) in [
             (
                 [
@@ -553,7 +612,7 @@ mod tests {
         );
         let late = Context::new(ctx().now + Duration::from_secs(301), Tolerance::default());
         assert_eq!(
-            r.verify(&head(SIG), BODY, &late),
+            r.check(&head(SIG), BODY, &late).map(deliver),
             Err(VerifyError::TooOld {
                 header: "webhook-timestamp",
                 age_secs: 301,
@@ -562,8 +621,15 @@ mod tests {
         );
         let early = Context::new(ctx().now - Duration::from_secs(301), Tolerance::default());
         assert!(matches!(
-            r.verify(&head(SIG), BODY, &early),
+            r.check(&head(SIG), BODY, &early).map(deliver),
             Err(VerifyError::TooNew { .. })
+        ));
+        // Read in time, verified once the body is in: the window is judged again.
+        let h = head(SIG);
+        let read = r.read(&h, &ctx()).unwrap();
+        assert!(matches!(
+            r.verify(&h, read, BODY, &late),
+            Err(VerifyError::TooOld { .. })
         ));
         let mut sender = http::Request::post("/").body(Bytes::new()).unwrap();
         let signer = StandardWebhooksEd25519::from_secret_key(SECRET).unwrap();
@@ -575,22 +641,26 @@ mod tests {
 
     #[test]
     fn oversized_and_missing_headers() {
-        let huge = format!("{SIG} ").repeat(crate::scheme::standard::MAX_SIGNATURES + 1);
+        let huge = format!("{SIG} ").repeat(crate::scheme::rules::MAX_SIGNATURES + 1);
         assert!(matches!(
-            receiver().verify(&head(&huge), BODY, &ctx()),
+            receiver().check(&head(&huge), BODY, &ctx()).map(deliver),
             Err(VerifyError::TooManySignatures { max: 32, .. })
         ));
         let long_entry = format!("v1a,{}", "A".repeat(100_000));
         assert!(matches!(
-            receiver().verify(&head(&long_entry), BODY, &ctx()),
+            receiver()
+                .check(&head(&long_entry), BODY, &ctx())
+                .map(deliver),
             Err(VerifyError::NoMatch { candidates: 0, .. })
         ));
         assert_eq!(
-            receiver().verify(
-                &head_with(&[("webhook-id", ID), ("webhook-timestamp", TS)]),
-                BODY,
-                &ctx()
-            ),
+            receiver()
+                .check(
+                    &head_with(&[("webhook-id", ID), ("webhook-timestamp", TS)]),
+                    BODY,
+                    &ctx()
+                )
+                .map(deliver),
             Err(VerifyError::MissingHeader {
                 header: "webhook-signature"
             })
@@ -607,7 +677,7 @@ mod tests {
         let sig = req.headers()["webhook-signature"].to_str().unwrap();
         assert_eq!(sig.split(' ').filter(|e| e.starts_with("v1a,")).count(), 2);
         let (h, _) = req.into_parts();
-        assert!(receiver().verify(&h, &body, &ctx()).is_ok());
+        assert!(receiver().check(&h, &body, &ctx()).map(deliver).is_ok());
 
         let mut req = http::Request::post("/").body(body).unwrap();
         assert_eq!(

@@ -15,9 +15,9 @@ use zeroize::Zeroizing;
 use crate::secret::{STANDARD_PREFIX, SecretError, decode_base64_lenient};
 
 /// The prefix of Standard Webhooks Ed25519 public keys.
-pub const PUBLIC_PREFIX: &str = "whpk_";
+const PUBLIC_PREFIX: &str = "whpk_";
 /// The prefix of Standard Webhooks Ed25519 secret keys.
-pub const SECRET_PREFIX: &str = "whsk_";
+const SECRET_PREFIX: &str = "whsk_";
 
 const PUBLIC: &str = "Ed25519 public key (`whpk_...`)";
 const SECRET: &str = "Ed25519 secret key (`whsk_...`)";
