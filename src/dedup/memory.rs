@@ -50,7 +50,6 @@ use siphasher::sip128::SipHasher13;
 use super::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 use crate::clock::{Clock, SystemClock, unix_millis};
 
-
 /// How many expired keys one operation drops at most besides its own work,
 /// so that a burst of expiries never stalls one request.
 const PURGE_BUDGET: usize = 32;

@@ -61,7 +61,6 @@ pub use self::redis::{ConnectError, RedisStore, RedisStoreBuilder};
 pub use futures_core::future::BoxFuture;
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 
-
 /// Identifies one reservation; commit and release must present it.
 ///
 /// ```

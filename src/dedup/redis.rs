@@ -96,8 +96,6 @@ use ::redis::{RedisError, Script, ScriptInvocation};
 
 use super::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 
-
-
 /// After this many operations failed in a row, a store that made its own
 /// connection replaces it with a new one...
 const START_OVER_AFTER: u32 = 5;

@@ -494,7 +494,7 @@ mod tests {
     use super::*;
     use crate::scheme::Tolerance;
     use crate::scheme::test_support::deliver;
-    use crate::scheme::{SchemeConfigError, Scheme, Sign};
+    use crate::scheme::{Scheme, SchemeConfigError, Sign};
     use crate::secret::Secret;
     use std::time::{Duration, UNIX_EPOCH};
 
