@@ -1,7 +1,7 @@
 //! [`Signer`]: produces deliveries exactly as a sender would sign them.
 //!
 //! For tests (yours and ours), examples, and for checking an endpoint end to
-//! end. Every scheme that can sign implements [`Sign`](crate::scheme::Sign); the signer
+//! end. Every scheme that can sign implements `scheme::Sign`; the signer
 //! fills in an event id and a timestamp when you do not.
 //!
 //! ```

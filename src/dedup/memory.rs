@@ -1,41 +1,4 @@
 //! The embedded dedup store: bounded, expiring by time, in-process.
-//!
-//! - **Bounded.** At most `capacity` keys are live (default 100 000, about
-//!   100 bytes each). Large stores are split into shards of equal capacity
-//!   (one per 16 Ki keys, up to 64); keys spread evenly over them, but a
-//!   shard that fills first refuses its next key a little before the store
-//!   as a whole is full. A full shard first drops every expired key; if all
-//!   are still inside their lease or retention it refuses the reservation
-//!   ([`StoreError::Full`], so the layer answers 503 and the sender retries
-//!   later) rather than forget a key whose replay would still be accepted.
-//!   Only verified deliveries are stored, under keys built from signed data,
-//!   so an attacker cannot fill it; size it for your delivery rate times the
-//!   retention.
-//! - **Expiring by time.** Each shard keeps its keys' expiry times in a
-//!   min-heap, so expired keys leave in the order their time comes, whatever
-//!   the order they were reserved, committed or extended in. Expired keys are
-//!   dropped a few at a time by later operations, and all at once when a
-//!   shard is full. Times come from the store's [`Clock`].
-//! - **Non-blocking.** Every operation takes one short lock on one shard,
-//!   does O(log n) work (amortised), and returns a ready future.
-//! - **Private.** Keys are kept as 128-bit keyed hashes (SipHash-1-3 with a
-//!   random key per store), not as strings.
-//!
-//! It cannot see duplicates that land on another replica, and forgets
-//! everything when the process restarts; use a shared store (Redis) when
-//! running several replicas, or for senders without a signed timestamp.
-//!
-//! ```
-//! use tower_webhook::dedup::MemoryStore;
-//! use tower_webhook::clock::ManualClock;
-//!
-//! let store = MemoryStore::builder()
-//!     .capacity(1_000_000)
-//!     .clock(ManualClock::at_unix(0))
-//!     .build();
-//! assert_eq!(store.capacity(), 1_000_000);
-//! assert_eq!(store.len(), 0);
-//! ```
 
 use std::cmp::Reverse;
 use std::collections::hash_map::{Entry as MapEntry, RandomState};
@@ -124,6 +87,45 @@ struct Inner {
     hash: SipHasher13,
 }
 
+/// The embedded dedup store: bounded, expiring by time, in-process.
+///
+/// - **Bounded.** At most `capacity` keys are live (default 100 000, about
+///   100 bytes each). Large stores are split into shards of equal capacity
+///   (one per 16 Ki keys, up to 64); keys spread evenly over them, but a
+///   shard that fills first refuses its next key a little before the store
+///   as a whole is full. A full shard first drops every expired key; if all
+///   are still inside their lease or retention it refuses the reservation
+///   ([`StoreError::Full`], so the layer answers 503 and the sender retries
+///   later) rather than forget a key whose replay would still be accepted.
+///   Only verified deliveries are stored, under keys built from signed data,
+///   so an attacker cannot fill it; size it for your delivery rate times the
+///   retention.
+/// - **Expiring by time.** Each shard keeps its keys' expiry times in a
+///   min-heap, so expired keys leave in the order their time comes, whatever
+///   the order they were reserved, committed or extended in. Expired keys are
+///   dropped a few at a time by later operations, and all at once when a
+///   shard is full. Times come from the store's [`Clock`].
+/// - **Non-blocking.** Every operation takes one short lock on one shard,
+///   does O(log n) work (amortised), and returns a ready future.
+/// - **Private.** Keys are kept as 128-bit keyed hashes (SipHash-1-3 with a
+///   random key per store), not as strings.
+///
+/// It cannot see duplicates that land on another replica, and forgets
+/// everything when the process restarts; use a shared store (Redis) when
+/// running several replicas, or for senders without a signed timestamp.
+///
+/// ```
+/// use tower_webhook::dedup::MemoryStore;
+/// use tower_webhook::clock::ManualClock;
+///
+/// let store = MemoryStore::builder()
+///     .capacity(1_000_000)
+///     .clock(ManualClock::at_unix(0))
+///     .build();
+/// assert_eq!(store.capacity(), 1_000_000);
+/// assert_eq!(store.len(), 0);
+/// ```
+///
 /// The in-process [`DedupStore`]. Clones share the same entries.
 #[derive(Clone)]
 pub struct MemoryStore {

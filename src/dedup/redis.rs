@@ -1,90 +1,4 @@
 //! A dedup store in Redis, shared by every replica (feature `redis`).
-//!
-//! - **One truth for several replicas.** Every replica that points at the
-//!   same Redis (and uses the same [prefix](RedisStoreBuilder::prefix))
-//!   sees the same reservations: a delivery retried on another replica is
-//!   recognised as in flight or done.
-//! - **One round trip per operation.** Reserve, commit and release are each
-//!   one small Lua script run with `EVALSHA` (a server that does not know
-//!   the script yet, for instance after a restart, is sent it with
-//!   `SCRIPT LOAD` and asked again), so each is atomic on the server:
-//!   - reserve: if the key is absent, `SET key token PX lease` and answer
-//!     [`Fresh`](Reservation::Fresh); otherwise look at the stored value:
-//!     the marker `done` means [`Done`](Reservation::Done) (and the key's
-//!     expiry is pushed out to the claim's retention when that is later), a
-//!     token means [`InFlight`](Reservation::InFlight) with `retry_after`
-//!     set to the key's `PTTL` (the rest of the lease);
-//!   - commit: if the value is still the caller's token, or the key is gone
-//!     (the lease ran out and nobody took over), `SET key done PX retention`;
-//!   - release: if the value is still the caller's token, `DEL key`.
-//!
-//!   A handler whose lease expired and whose id was reserved again by
-//!   another request can therefore neither commit over nor delete the new
-//!   reservation; one whose lease merely ran out still records its work.
-//! - **Everything expires.** Each key is `prefix + key` (the layer's key
-//!   already holds the scheme, the namespace and the delivery's dedup key,
-//!   see [`WebhookLayer::namespace`](crate::WebhookLayer::namespace)) and is
-//!   always written with a TTL: the lease while in flight, the retention
-//!   once done (pushed out, never pulled in, by a later copy's retention).
-//!   Nothing accumulates.
-//! - **Fails closed, recovers by itself.** Every operation is bounded by a
-//!   [timeout](RedisStoreBuilder::timeout) (default
-//!   [`RedisStore::DEFAULT_TIMEOUT`]). When Redis is unreachable, answers with an error,
-//!   or is too slow, the operation fails with [`StoreError::Unavailable`] or
-//!   [`StoreError::Timeout`], so the layer answers 503 with `Retry-After`
-//!   and does not call the handler. The connection is a redis
-//!   [`ConnectionManager`], which reconnects in the background; once Redis
-//!   answers again, so does the store, without a restart. The manager gives
-//!   up for good when a reconnection fails for a reason other than I/O (a
-//!   password changed, then changed back): so after 5 failures in a row, a
-//!   store that made its own connection ([`RedisStore::connect`]) starts
-//!   over with a new one, at most every 2 s. A store given a connection
-//!   ([`RedisStoreBuilder::build`]) keeps that one.
-//!
-//! # Caveats
-//!
-//! - **Durability is Redis's.** If Redis loses its data (restarted without
-//!   persistence, failover to a replica that lagged), ids committed before
-//!   the loss are forgotten and a later redelivery of them is processed
-//!   again. Enable persistence (AOF) if that matters.
-//! - **A lost answer is released, if Redis can still hear it.** If Redis
-//!   applied a reservation but its answer did not arrive in time (timeout,
-//!   connection drop), or the request was dropped while waiting for it (the
-//!   client went away), the layer releases the key with the token it made
-//!   before asking (and answers 503 in the first case), so the sender's
-//!   retry is processed. If that release does not reach Redis after the
-//!   reservation did (Redis still unreachable, or the release overtook the
-//!   reservation on a new connection), the id stays reserved until the
-//!   lease ends and the sender's retries get 409 until then. Keep the
-//!   [lease](crate::WebhookLayer::lease) close to your handler's longest run
-//!   time.
-//! - **Clocks.** Leases and retentions are measured by the Redis server's
-//!   clock, not by the layer's [`Clock`](crate::clock::Clock): a
-//!   [`ManualClock`](crate::clock::ManualClock) does not move them.
-//! - **Redis Cluster** needs the `redis-cluster` feature and
-//!   `RedisStoreBuilder::connect_cluster` (each operation touches one
-//!   key, so it runs on the node that owns it). Sentinel is not built in:
-//!   pass a connection manager to [`RedisStoreBuilder::build`].
-//! - **Ids in clear.** Keys hold the event id as sent (or the sender's
-//!   signed token, or the body's digest), and the namespace, tenant and
-//!   path when configured (the default namespace is a one-way fingerprint
-//!   of the signing key); the memory store hashes them. Values hold only a
-//!   random token or `done`. Restrict the prefix with Redis ACLs if other
-//!   tenants share the server.
-//! - **TLS** (`rediss://`) needs one of the `redis` crate's TLS features
-//!   (for instance `tokio-rustls-comp`) enabled in your own `Cargo.toml`.
-//! - Requires Redis 2.6.12+ (or Valkey) and a tokio runtime with its timer
-//!   enabled (as `#[tokio::main]` does); tested with Redis 7.
-//!
-//! ```no_run
-//! use tower_webhook::{dedup::RedisStore, scheme::StandardWebhooks, WebhookLayer};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
-//! let layer = WebhookLayer::new(StandardWebhooks::new(std::env::var("WEBHOOK_SECRET")?)?)
-//!     .dedup(store);
-//! # Ok(()) }
-//! ```
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -156,7 +70,7 @@ return 0
 /// the server's address.
 ///
 /// ```
-/// use tower_webhook::dedup::{redis::ConnectError, RedisStore};
+/// use tower_webhook::dedup::{ConnectError, RedisStore};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -212,8 +126,93 @@ impl Conn {
     }
 }
 
-/// A [`DedupStore`] in Redis, for several replicas. See the
-/// [module documentation](self) for its behaviour and caveats.
+/// A dedup store in Redis, shared by every replica (feature `redis`).
+///
+/// - **One truth for several replicas.** Every replica that points at the
+///   same Redis (and uses the same [prefix](RedisStoreBuilder::prefix))
+///   sees the same reservations: a delivery retried on another replica is
+///   recognised as in flight or done.
+/// - **One round trip per operation.** Reserve, commit and release are each
+///   one small Lua script run with `EVALSHA` (a server that does not know
+///   the script yet, for instance after a restart, is sent it with
+///   `SCRIPT LOAD` and asked again), so each is atomic on the server:
+///   - reserve: if the key is absent, `SET key token PX lease` and answer
+///     [`Fresh`](Reservation::Fresh); otherwise look at the stored value:
+///     the marker `done` means [`Done`](Reservation::Done) (and the key's
+///     expiry is pushed out to the claim's retention when that is later), a
+///     token means [`InFlight`](Reservation::InFlight) with `retry_after`
+///     set to the key's `PTTL` (the rest of the lease);
+///   - commit: if the value is still the caller's token, or the key is gone
+///     (the lease ran out and nobody took over), `SET key done PX retention`;
+///   - release: if the value is still the caller's token, `DEL key`.
+///
+///   A handler whose lease expired and whose id was reserved again by
+///   another request can therefore neither commit over nor delete the new
+///   reservation; one whose lease merely ran out still records its work.
+/// - **Everything expires.** Each key is `prefix + key` (the layer's key
+///   already holds the scheme, the namespace and the delivery's dedup key,
+///   see [`WebhookLayer::namespace`](crate::WebhookLayer::namespace)) and is
+///   always written with a TTL: the lease while in flight, the retention
+///   once done (pushed out, never pulled in, by a later copy's retention).
+///   Nothing accumulates.
+/// - **Fails closed, recovers by itself.** Every operation is bounded by a
+///   [timeout](RedisStoreBuilder::timeout) (default
+///   [`RedisStore::DEFAULT_TIMEOUT`]). When Redis is unreachable, answers with an error,
+///   or is too slow, the operation fails with [`StoreError::Unavailable`] or
+///   [`StoreError::Timeout`], so the layer answers 503 with `Retry-After`
+///   and does not call the handler. The connection is a redis
+///   [`ConnectionManager`], which reconnects in the background; once Redis
+///   answers again, so does the store, without a restart. The manager gives
+///   up for good when a reconnection fails for a reason other than I/O (a
+///   password changed, then changed back): so after 5 failures in a row, a
+///   store that made its own connection ([`RedisStore::connect`]) starts
+///   over with a new one, at most every 2 s. A store given a connection
+///   ([`RedisStoreBuilder::build`]) keeps that one.
+///
+/// # Caveats
+///
+/// - **Durability is Redis's.** If Redis loses its data (restarted without
+///   persistence, failover to a replica that lagged), ids committed before
+///   the loss are forgotten and a later redelivery of them is processed
+///   again. Enable persistence (AOF) if that matters.
+/// - **A lost answer is released, if Redis can still hear it.** If Redis
+///   applied a reservation but its answer did not arrive in time (timeout,
+///   connection drop), or the request was dropped while waiting for it (the
+///   client went away), the layer releases the key with the token it made
+///   before asking (and answers 503 in the first case), so the sender's
+///   retry is processed. If that release does not reach Redis after the
+///   reservation did (Redis still unreachable, or the release overtook the
+///   reservation on a new connection), the id stays reserved until the
+///   lease ends and the sender's retries get 409 until then. Keep the
+///   [lease](crate::WebhookLayer::lease) close to your handler's longest run
+///   time.
+/// - **Clocks.** Leases and retentions are measured by the Redis server's
+///   clock, not by the layer's [`Clock`](crate::clock::Clock): a
+///   [`ManualClock`](crate::clock::ManualClock) does not move them.
+/// - **Redis Cluster** needs the `redis-cluster` feature and
+///   `RedisStoreBuilder::connect_cluster` (each operation touches one
+///   key, so it runs on the node that owns it). Sentinel is not built in:
+///   pass a connection manager to [`RedisStoreBuilder::build`].
+/// - **Ids in clear.** Keys hold the event id as sent (or the sender's
+///   signed token, or the body's digest), and the namespace, tenant and
+///   path when configured (the default namespace is a one-way fingerprint
+///   of the signing key); the memory store hashes them. Values hold only a
+///   random token or `done`. Restrict the prefix with Redis ACLs if other
+///   tenants share the server.
+/// - **TLS** (`rediss://`) needs one of the `redis` crate's TLS features
+///   (for instance `tokio-rustls-comp`) enabled in your own `Cargo.toml`.
+/// - Requires Redis 2.6.12+ (or Valkey) and a tokio runtime with its timer
+///   enabled (as `#[tokio::main]` does); tested with Redis 7.
+///
+/// ```no_run
+/// use tower_webhook::{dedup::RedisStore, scheme::StandardWebhooks, WebhookLayer};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// let layer = WebhookLayer::new(StandardWebhooks::new(std::env::var("WEBHOOK_SECRET")?)?)
+///     .dedup(store);
+/// # Ok(()) }
+/// ```
 ///
 /// Clones share the connection.
 ///

@@ -1,31 +1,4 @@
 //! [Dropbox](https://www.dropbox.com/developers/reference/webhooks).
-//!
-//! - Header `X-Dropbox-Signature: <hex>`: HMAC-SHA256 of the raw body keyed
-//!   with the app secret (its text).
-//! - Handshake: Dropbox verifies an endpoint with `GET ?challenge=...` and
-//!   expects the challenge echoed; it is answered as `text/plain` with
-//!   `X-Content-Type-Options: nosniff`, without calling the handler. Only a
-//!   challenge of 1 to [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN)
-//!   bytes of printable ASCII is echoed (Dropbox sends a random alphanumeric
-//!   string); any other `GET` is answered 405.
-//! - The echo is no oracle: anyone may ask, but the answer is the query
-//!   string's own text, computed without the secret, so it tells the asker
-//!   nothing they did not send. A signature the verifier accepts is an
-//!   HMAC under the app secret; whoever could put one into a challenge
-//!   already had it.
-//! - No event id and no timestamp: notifications only say "something
-//!   changed"; the layer dedups on the body's hash.
-//!
-//! ```
-//! use http::Request;
-//! use tower_webhook::scheme::{Dropbox, Scheme};
-//!
-//! let scheme = Dropbox::new("app-secret")?;
-//! let (head, ()) = Request::get("/dropbox?challenge=abc123").body(())?.into_parts();
-//! let answer = scheme.handshake(&head, None).expect("a challenge");
-//! assert_eq!(answer.body().as_ref(), b"abc123");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -35,7 +8,34 @@ use super::handshake::{printable, query_param, text_response};
 use super::hmac::hmac_preset;
 
 hmac_preset! {
-    /// Dropbox's `X-Dropbox-Signature` scheme; see the [module docs](self).
+    /// [Dropbox](https://www.dropbox.com/developers/reference/webhooks).
+    ///
+    /// - Header `X-Dropbox-Signature: <hex>`: HMAC-SHA256 of the raw body keyed
+    ///   with the app secret (its text).
+    /// - Handshake: Dropbox verifies an endpoint with `GET ?challenge=...` and
+    ///   expects the challenge echoed; it is answered as `text/plain` with
+    ///   `X-Content-Type-Options: nosniff`, without calling the handler. Only a
+    ///   challenge of 1 to 1024
+    ///   bytes of printable ASCII is echoed (Dropbox sends a random alphanumeric
+    ///   string); any other `GET` is answered 405.
+    /// - The echo is no oracle: anyone may ask, but the answer is the query
+    ///   string's own text, computed without the secret, so it tells the asker
+    ///   nothing they did not send. A signature the verifier accepts is an
+    ///   HMAC under the app secret; whoever could put one into a challenge
+    ///   already had it.
+    /// - No event id and no timestamp: notifications only say "something
+    ///   changed"; the layer dedups on the body's hash.
+    ///
+    /// ```
+    /// use http::Request;
+    /// use tower_webhook::scheme::{Dropbox, Scheme};
+    ///
+    /// let scheme = Dropbox::new("app-secret")?;
+    /// let (head, ()) = Request::get("/dropbox?challenge=abc123").body(())?.into_parts();
+    /// let answer = scheme.challenge(&head).expect("a challenge");
+    /// assert_eq!(answer.body().as_ref(), b"abc123");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{Dropbox, Scheme};

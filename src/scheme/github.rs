@@ -1,41 +1,4 @@
 //! [GitHub](https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries)
-//! and the senders that copied its scheme: Gitea and Forgejo, Bitbucket.
-//! (Meta signs the same way but has a handshake of its own:
-//! [`Meta`](super::Meta).)
-//!
-//! - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
-//!   keyed with the webhook secret (its text). Bitbucket sends the same value
-//!   in `X-Hub-Signature`, which is read when `X-Hub-Signature-256` is absent.
-//! - The legacy `X-Hub-Signature: sha1=<hex>` is refused unless
-//!   [`GitHub::allow_sha1`] enabled it (GitHub still sends it next to the
-//!   SHA-256 header, which is always preferred).
-//! - Event id: `X-GitHub-Delivery`, `X-Gitea-Delivery` or `X-Request-UUID`
-//!   (Bitbucket), the first present; not signed. The layer dedups on the
-//!   body's hash.
-//! - Format: JSON, or (content type `application/x-www-form-urlencoded`) a
-//!   form whose `payload` field holds it; the signed body tells which.
-//! - No signed timestamp (`has_timestamp` is `false`): an old delivery can be
-//!   replayed for as long as the dedup retention forgets it, so keep
-//!   `WebhookLayer::untimed_retention` long.
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, GitHub, Scheme, Tolerance};
-//!
-//! // The example of GitHub's documentation.
-//! let scheme = GitHub::new("It's a Secret to Everybody")?;
-//! let (head, ()) = Request::post("/github")
-//!     .header("x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
-//!     .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
-//!     .body(())?
-//!     .into_parts();
-//! let ctx = Context::new(SystemTime::now(), Tolerance::default());
-//! let envelope = scheme.check(&head, b"Hello, World!", &ctx)?.envelope().expect("a delivery");
-//! assert_eq!(envelope.id.as_deref(), Some("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
-//! assert!(!envelope.id_signed);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::time::SystemTime;
 
@@ -49,7 +12,44 @@ use crate::secret::{KeyRing, SecretError};
 const SHA256_HEADER: &str = "x-hub-signature-256";
 const LEGACY_HEADER: &str = "x-hub-signature";
 
-/// GitHub's `X-Hub-Signature-256` scheme; see the [module docs](self).
+/// [GitHub](https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries)
+/// and the senders that copied its scheme: Gitea and Forgejo, Bitbucket.
+/// (Meta signs the same way but has a handshake of its own:
+/// [`Meta`](super::Meta).)
+///
+/// - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
+///   keyed with the webhook secret (its text). Bitbucket sends the same value
+///   in `X-Hub-Signature`, which is read when `X-Hub-Signature-256` is absent.
+/// - The legacy `X-Hub-Signature: sha1=<hex>` is refused unless
+///   [`GitHub::allow_sha1`] enabled it (GitHub still sends it next to the
+///   SHA-256 header, which is always preferred).
+/// - Event id: `X-GitHub-Delivery`, `X-Gitea-Delivery` or `X-Request-UUID`
+///   (Bitbucket), the first present; not signed. The layer dedups on the
+///   body's hash.
+/// - Format: JSON, or (content type `application/x-www-form-urlencoded`) a
+///   form whose `payload` field holds it; the signed body tells which.
+/// - No signed timestamp (`has_timestamp` is `false`): an old delivery can be
+///   replayed for as long as the dedup retention forgets it, so keep
+///   `WebhookLayer::untimed_retention` long.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use http::Request;
+/// use tower_webhook::scheme::{Context, GitHub, Scheme, Tolerance};
+///
+/// // The example of GitHub's documentation.
+/// let scheme = GitHub::new("It's a Secret to Everybody")?;
+/// let (head, ()) = Request::post("/github")
+///     .header("x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+///     .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+///     .body(())?
+///     .into_parts();
+/// let ctx = Context::new(SystemTime::now(), Tolerance::default());
+/// let envelope = scheme.check(&head, b"Hello, World!", &ctx)?.envelope().expect("a delivery");
+/// assert_eq!(envelope.id.as_deref(), Some("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+/// assert!(!envelope.id_signed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// ```
 /// use tower_webhook::scheme::{GitHub, Scheme};

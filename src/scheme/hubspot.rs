@@ -1,39 +1,39 @@
 //! [HubSpot](https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation)
-//! request signatures, version 3.
-//!
-//! - Headers `X-HubSpot-Signature-v3: <base64>` and
-//!   `X-HubSpot-Request-Timestamp` (Unix **milliseconds**); a timestamp outside
-//!   the tolerance (HubSpot says: older than 5 minutes) is refused.
-//! - Signed content: `{method}{url}{body}{timestamp}`, HMAC-SHA256 keyed with
-//!   the app's client secret (its text). The URL is the public URL as
-//!   configured (with the request's query string), with the escapes HubSpot
-//!   lists (`%3A`, `%2F`, `%3F`, `%40`, `%21`, `%24`, `%27`, `%28`, `%29`,
-//!   `%2A`, `%2C`, `%3B`) decoded; it is tried with and without the default port.
-//! - No event id header: HubSpot batches events in one body; the layer
-//!   dedups on the body's hash. The v1 and v2 signatures are not verified.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, HubSpot, Scheme, Tolerance};
-//!
-//! // The test vector of HubSpot's own Python SDK.
-//! let scheme = HubSpot::new("yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", "https://www.example.com/webhook_uri")?;
-//! let (head, ()) = Request::post("/webhook_uri")
-//!     .header("x-hubspot-signature-v3", "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=")
-//!     .header("x-hubspot-request-timestamp", "15000000")
-//!     .body(())?
-//!     .into_parts();
-//! let now = UNIX_EPOCH + Duration::from_millis(15_000_000);
-//! scheme.verify(&head, b"{'example_field':'example_value'}", &Context::new(now, Tolerance::default()))?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use super::hmac::hmac_preset;
 use super::{Encoding, HmacScheme, Part, TimeUnit};
 
 hmac_preset! {
-    /// HubSpot's `X-HubSpot-Signature-v3` scheme; see the [module docs](self).
+    /// [HubSpot](https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation)
+    /// request signatures, version 3.
+    ///
+    /// - Headers `X-HubSpot-Signature-v3: <base64>` and
+    ///   `X-HubSpot-Request-Timestamp` (Unix **milliseconds**); a timestamp outside
+    ///   the tolerance (HubSpot says: older than 5 minutes) is refused.
+    /// - Signed content: `{method}{url}{body}{timestamp}`, HMAC-SHA256 keyed with
+    ///   the app's client secret (its text). The URL is the public URL as
+    ///   configured (with the request's query string), with the escapes HubSpot
+    ///   lists (`%3A`, `%2F`, `%3F`, `%40`, `%21`, `%24`, `%27`, `%28`, `%29`,
+    ///   `%2A`, `%2C`, `%3B`) decoded; it is tried with and without the default port.
+    /// - No event id header: HubSpot batches events in one body; the layer
+    ///   dedups on the body's hash. The v1 and v2 signatures are not verified.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use http::Request;
+    /// use tower_webhook::scheme::{Context, HubSpot, Scheme, Tolerance};
+    ///
+    /// // The test vector of HubSpot's own Python SDK.
+    /// let scheme = HubSpot::new("yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", "https://www.example.com/webhook_uri")?;
+    /// let (head, ()) = Request::post("/webhook_uri")
+    ///     .header("x-hubspot-signature-v3", "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=")
+    ///     .header("x-hubspot-request-timestamp", "15000000")
+    ///     .body(())?
+    ///     .into_parts();
+    /// let now = UNIX_EPOCH + Duration::from_millis(15_000_000);
+    /// scheme.check(&head, b"{'example_field':'example_value'}", &Context::new(now, Tolerance::default()))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{HubSpot, Scheme};

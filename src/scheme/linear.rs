@@ -1,31 +1,31 @@
 //! [Linear](https://linear.app/developers/webhooks#securing-webhooks).
-//!
-//! - Header `Linear-Signature: <hex>`: HMAC-SHA256 of the raw body keyed with
-//!   the webhook's signing secret (its text).
-//! - Timestamp: the body's JSON `webhookTimestamp` (Unix milliseconds),
-//!   checked against the tolerance once the signature verified (Linear
-//!   suggests one minute).
-//! - Event id: the `Linear-Delivery` header.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use tower_webhook::scheme::{Context, Linear, Scheme, Tolerance};
-//! use tower_webhook::sign::Signer;
-//!
-//! let scheme = Linear::new("lin_wh_secret")?;
-//! let now = UNIX_EPOCH + Duration::from_millis(1_676_056_940_508);
-//! let body = r#"{"action":"create","webhookTimestamp":1676056940508}"#;
-//! let (head, body) = Signer::new(&scheme).id("d-1").request("/linear", body)?.into_parts();
-//! let envelope = scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("d-1"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use super::hmac::hmac_preset;
 use super::{HmacScheme, TimeUnit};
 
 hmac_preset! {
-    /// Linear's `Linear-Signature` scheme; see the [module docs](self).
+    /// [Linear](https://linear.app/developers/webhooks#securing-webhooks).
+    ///
+    /// - Header `Linear-Signature: <hex>`: HMAC-SHA256 of the raw body keyed with
+    ///   the webhook's signing secret (its text).
+    /// - Timestamp: the body's JSON `webhookTimestamp` (Unix milliseconds),
+    ///   checked against the tolerance once the signature verified (Linear
+    ///   suggests one minute).
+    /// - Event id: the `Linear-Delivery` header.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::scheme::{Context, Linear, Scheme, Tolerance};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let scheme = Linear::new("lin_wh_secret")?;
+    /// let now = UNIX_EPOCH + Duration::from_millis(1_676_056_940_508);
+    /// let body = r#"{"action":"create","webhookTimestamp":1676056940508}"#;
+    /// let (head, body) = Signer::new(&scheme).id("d-1").request("/linear", body)?.into_parts();
+    /// let envelope = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.envelope().ok_or("a handshake")?;
+    /// assert_eq!(envelope.id.as_deref(), Some("d-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{Linear, Scheme};

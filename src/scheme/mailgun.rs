@@ -1,36 +1,4 @@
 //! [Mailgun](https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks).
-//!
-//! **Mailgun signs fields inside the body, not the body.** Each delivery
-//! carries `timestamp`, `token` and `signature` (HMAC-SHA256 of
-//! `{timestamp}{token}`, hex, keyed with the HTTP webhook signing key): in the
-//! JSON body's `signature` object (webhooks), or as form fields (routes and
-//! legacy webhooks). A valid signature therefore proves the delivery came from
-//! Mailgun at that time, but **does not cover the rest of the body**: someone
-//! who captured one delivery could attach its signature to another body until
-//! the timestamp leaves the tolerance. Keep the tolerance short; the signed
-//! token is what the dedup store remembers ([`Dedup::Value`]), so a token is
-//! accepted once per dedup retention.
-//!
-//! - JSON or form is read from the body's own bytes
-//!   ([`Format::json_or_form`]), never from `Content-Type`.
-//! - Nothing is read from the head: everything, the timestamp window
-//!   included, is checked once the body is in.
-//! - Event id: `event-data.id` (not signed: shown), else the signed token.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Mailgun, Scheme, Tolerance};
-//!
-//! // The test vector of Mailgun's own PHP SDK.
-//! let scheme = Mailgun::new("key-3ax6xnjp29jd6fds4gc373sgvjxteol0")?;
-//! let body = r#"{"signature":{"timestamp":"1403645220","token":"5egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6","signature":"9cfc5c41582e51246e73c88d34db3af0a3a2692a76fbab81492842f000256d33"},"event-data":{"id":"ev-1"}}"#;
-//! let (head, ()) = Request::post("/mailgun").header("content-type", "application/json").body(())?.into_parts();
-//! let now = UNIX_EPOCH + Duration::from_secs(1_403_645_220);
-//! let envelope = scheme.check(&head, body.as_bytes(), &Context::new(now, Tolerance::default()))?.envelope();
-//! assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("ev-1"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::time::SystemTime;
 
@@ -51,7 +19,39 @@ use crate::secret::SecretError;
 /// The name errors use for the signed fields (they are in the body).
 const FIELD: &str = "signature";
 
-/// Mailgun's body-field signature; see the [module docs](self).
+/// [Mailgun](https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks).
+///
+/// **Mailgun signs fields inside the body, not the body.** Each delivery
+/// carries `timestamp`, `token` and `signature` (HMAC-SHA256 of
+/// `{timestamp}{token}`, hex, keyed with the HTTP webhook signing key): in the
+/// JSON body's `signature` object (webhooks), or as form fields (routes and
+/// legacy webhooks). A valid signature therefore proves the delivery came from
+/// Mailgun at that time, but **does not cover the rest of the body**: someone
+/// who captured one delivery could attach its signature to another body until
+/// the timestamp leaves the tolerance. Keep the tolerance short; the signed
+/// token is what the dedup store remembers ([`Dedup::Value`]), so a token is
+/// accepted once per dedup retention.
+///
+/// - JSON or form is read from the body's own bytes
+///   ([`Format::json_or_form`]), never from `Content-Type`.
+/// - Nothing is read from the head: everything, the timestamp window
+///   included, is checked once the body is in.
+/// - Event id: `event-data.id` (not signed: shown), else the signed token.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use http::Request;
+/// use tower_webhook::scheme::{Context, Mailgun, Scheme, Tolerance};
+///
+/// // The test vector of Mailgun's own PHP SDK.
+/// let scheme = Mailgun::new("key-3ax6xnjp29jd6fds4gc373sgvjxteol0")?;
+/// let body = r#"{"signature":{"timestamp":"1403645220","token":"5egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6","signature":"9cfc5c41582e51246e73c88d34db3af0a3a2692a76fbab81492842f000256d33"},"event-data":{"id":"ev-1"}}"#;
+/// let (head, ()) = Request::post("/mailgun").header("content-type", "application/json").body(())?.into_parts();
+/// let now = UNIX_EPOCH + Duration::from_secs(1_403_645_220);
+/// let envelope = scheme.check(&head, body.as_bytes(), &Context::new(now, Tolerance::default()))?.envelope();
+/// assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("ev-1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// ```
 /// use tower_webhook::scheme::{Mailgun, Scheme};

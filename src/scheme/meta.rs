@@ -1,35 +1,4 @@
 //! Meta (Facebook, Instagram, WhatsApp, Messenger) webhooks.
-//!
-//! - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
-//!   keyed with the app secret (its text), as [`GitHub`](super::GitHub)
-//!   signs.
-//! - No event id and no signed timestamp (`has_timestamp` is `false`): the
-//!   layer dedups on the body's hash, and the dedup retention
-//!   (`WebhookLayer::untimed_retention`) is the only guard against replays.
-//! - Handshake: Meta verifies an endpoint with
-//!   `GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`,
-//!   answered (without calling the handler) with the challenge as
-//!   `text/plain` when the verify token set with [`Meta::verify_token`]
-//!   matches (compared in constant time). Only a challenge of 1 to 1024
-//!   bytes of printable ASCII is echoed (Meta sends a number); any other
-//!   `GET` is answered 405.
-//! - The echo is no oracle: the answer is the query string's own text,
-//!   computed without the app secret, and only to whoever knows the verify
-//!   token. A signature the verifier accepts is an HMAC under the app
-//!   secret; whoever could put one into `hub.challenge` already had it.
-//!
-//! ```
-//! use http::Request;
-//! use tower_webhook::scheme::{Meta, Scheme};
-//!
-//! let scheme = Meta::new("app-secret")?.verify_token("my-verify-token");
-//! let uri = "/meta?hub.mode=subscribe&hub.verify_token=my-verify-token&hub.challenge=1158201444";
-//! let (head, ()) = Request::get(uri).body(())?.into_parts();
-//! assert_eq!(scheme.challenge(&head).expect("answered").body().as_ref(), b"1158201444");
-//! let (head, ()) = Request::get(uri.replace("my-verify", "their")).body(())?.into_parts();
-//! assert!(scheme.challenge(&head).is_none());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 use std::time::SystemTime;
@@ -46,7 +15,38 @@ use super::{Context, HmacScheme, KeyId, Scheme, Sign, SignError, Verdict, Verify
 use crate::secret::SecretError;
 
 /// Meta's `X-Hub-Signature-256` scheme and `hub.challenge` verification;
-/// see the [module docs](self).
+/// Meta (Facebook, Instagram, WhatsApp, Messenger) webhooks.
+///
+/// - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
+///   keyed with the app secret (its text), as [`GitHub`](super::GitHub)
+///   signs.
+/// - No event id and no signed timestamp (`has_timestamp` is `false`): the
+///   layer dedups on the body's hash, and the dedup retention
+///   (`WebhookLayer::untimed_retention`) is the only guard against replays.
+/// - Handshake: Meta verifies an endpoint with
+///   `GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`,
+///   answered (without calling the handler) with the challenge as
+///   `text/plain` when the verify token set with [`Meta::verify_token`]
+///   matches (compared in constant time). Only a challenge of 1 to 1024
+///   bytes of printable ASCII is echoed (Meta sends a number); any other
+///   `GET` is answered 405.
+/// - The echo is no oracle: the answer is the query string's own text,
+///   computed without the app secret, and only to whoever knows the verify
+///   token. A signature the verifier accepts is an HMAC under the app
+///   secret; whoever could put one into `hub.challenge` already had it.
+///
+/// ```
+/// use http::Request;
+/// use tower_webhook::scheme::{Meta, Scheme};
+///
+/// let scheme = Meta::new("app-secret")?.verify_token("my-verify-token");
+/// let uri = "/meta?hub.mode=subscribe&hub.verify_token=my-verify-token&hub.challenge=1158201444";
+/// let (head, ()) = Request::get(uri).body(())?.into_parts();
+/// assert_eq!(scheme.challenge(&head).expect("answered").body().as_ref(), b"1158201444");
+/// let (head, ()) = Request::get(uri.replace("my-verify", "their")).body(())?.into_parts();
+/// assert!(scheme.challenge(&head).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// ```
 /// use tower_webhook::scheme::{Meta, Scheme};

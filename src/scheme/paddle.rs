@@ -1,35 +1,35 @@
 //! [Paddle Billing](https://developer.paddle.com/webhooks/signature-verification).
-//!
-//! - Header `Paddle-Signature: ts=<unix seconds>;h1=<hex>[;h1=<hex>...]`.
-//!   Paddle lists one `h1` per active secret while a secret rotates; any
-//!   match verifies; other schemes (`h2=...`) are ignored.
-//! - Signed content: `{ts}:{body}`, HMAC-SHA256 keyed with the notification
-//!   destination's secret key (`pdl_ntfset_...`, its text).
-//! - Event id: the body's JSON `notification_id` (stable across Paddle's
-//!   retries of one notification). Paddle's SDKs allow 5 s of clock skew by
-//!   default; this crate uses the layer's tolerance.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Paddle, Scheme, Tolerance};
-//!
-//! // The test vector of Paddle's own Node SDK.
-//! let scheme = Paddle::new("VALID_SECRET")?;
-//! let (head, ()) = Request::post("/paddle")
-//!     .header("paddle-signature", "ts=1698796800;h1=a300428748dce5c70e4da19bffd60769591ea969c99dea3105d0ec9612cf43f9")
-//!     .body(())?
-//!     .into_parts();
-//! let now = UNIX_EPOCH + Duration::from_secs(1_698_796_800);
-//! scheme.verify(&head, br#"{"data": ["1", "2"]}"#, &Context::new(now, Tolerance::default()))?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use super::hmac::hmac_preset;
 use super::{HmacScheme, Part, TimeUnit};
 
 hmac_preset! {
-    /// Paddle Billing's `Paddle-Signature` scheme; see the [module docs](self).
+    /// [Paddle Billing](https://developer.paddle.com/webhooks/signature-verification).
+    ///
+    /// - Header `Paddle-Signature: ts=<unix seconds>;h1=<hex>[;h1=<hex>...]`.
+    ///   Paddle lists one `h1` per active secret while a secret rotates; any
+    ///   match verifies; other schemes (`h2=...`) are ignored.
+    /// - Signed content: `{ts}:{body}`, HMAC-SHA256 keyed with the notification
+    ///   destination's secret key (`pdl_ntfset_...`, its text).
+    /// - Event id: the body's JSON `notification_id` (stable across Paddle's
+    ///   retries of one notification). Paddle's SDKs allow 5 s of clock skew by
+    ///   default; this crate uses the layer's tolerance.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use http::Request;
+    /// use tower_webhook::scheme::{Context, Paddle, Scheme, Tolerance};
+    ///
+    /// // The test vector of Paddle's own Node SDK.
+    /// let scheme = Paddle::new("VALID_SECRET")?;
+    /// let (head, ()) = Request::post("/paddle")
+    ///     .header("paddle-signature", "ts=1698796800;h1=a300428748dce5c70e4da19bffd60769591ea969c99dea3105d0ec9612cf43f9")
+    ///     .body(())?
+    ///     .into_parts();
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_698_796_800);
+    /// scheme.check(&head, br#"{"data": ["1", "2"]}"#, &Context::new(now, Tolerance::default()))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::Paddle;

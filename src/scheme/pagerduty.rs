@@ -1,29 +1,29 @@
 //! [PagerDuty](https://developer.pagerduty.com/docs/webhooks/webhook-signatures/)
-//! webhooks v3.
-//!
-//! - Header `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`: one `v1` per
-//!   active secret of the subscription; any match verifies.
-//! - Signed content: the raw body, HMAC-SHA256 keyed with the subscription's
-//!   secret (its text, as shown by PagerDuty; not base64-decoded).
-//! - Event id: the body's JSON `event.id`. No signed timestamp.
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use tower_webhook::scheme::{Context, PagerDuty, Scheme, Tolerance};
-//! use tower_webhook::sign::Signer;
-//!
-//! let scheme = PagerDuty::new("lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK")?;
-//! let (head, body) = Signer::new(&scheme).request("/pd", r#"{"event":{"id":"01BWDW"}}"#)?.into_parts();
-//! let envelope = scheme.verify(&head, &body, &Context::new(SystemTime::now(), Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("01BWDW"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use super::HmacScheme;
 use super::hmac::hmac_preset;
 
 hmac_preset! {
-    /// PagerDuty's v3 `X-PagerDuty-Signature` scheme; see the [module docs](self).
+    /// [PagerDuty](https://developer.pagerduty.com/docs/webhooks/webhook-signatures/)
+    /// webhooks v3.
+    ///
+    /// - Header `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`: one `v1` per
+    ///   active secret of the subscription; any match verifies.
+    /// - Signed content: the raw body, HMAC-SHA256 keyed with the subscription's
+    ///   secret (its text, as shown by PagerDuty; not base64-decoded).
+    /// - Event id: the body's JSON `event.id`. No signed timestamp.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_webhook::scheme::{Context, PagerDuty, Scheme, Tolerance};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let scheme = PagerDuty::new("lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK")?;
+    /// let (head, body) = Signer::new(&scheme).request("/pd", r#"{"event":{"id":"01BWDW"}}"#)?.into_parts();
+    /// let envelope = scheme.check(&head, &body, &Context::new(SystemTime::now(), Tolerance::default()))?.envelope().ok_or("a handshake")?;
+    /// assert_eq!(envelope.id.as_deref(), Some("01BWDW"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{PagerDuty, Scheme};

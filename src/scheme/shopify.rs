@@ -1,33 +1,33 @@
 //! [Shopify](https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify).
-//!
-//! - Header `X-Shopify-Hmac-Sha256: <base64>`: HMAC-SHA256 of the raw body,
-//!   keyed with the app's client secret (its text, as it is).
-//! - Event id: `X-Shopify-Event-Id`, falling back to `X-Shopify-Webhook-Id`.
-//! - No signed timestamp: replays are refused by the dedup retention alone
-//!   (see `WebhookLayer::untimed_retention`).
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Scheme, Shopify, Tolerance};
-//!
-//! // The test vector of Shopify's own `shopify-api-js`.
-//! let scheme = Shopify::new("test_secret_key")?;
-//! let (head, ()) = Request::post("/webhooks")
-//!     .header("x-shopify-hmac-sha256", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")
-//!     .header("x-shopify-webhook-id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043")
-//!     .body(())?
-//!     .into_parts();
-//! let envelope = scheme.verify(&head, br#"{"foo": "bar"}"#, &Context::new(SystemTime::now(), Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use super::hmac::hmac_preset;
 use super::{Encoding, HmacScheme};
 
 hmac_preset! {
-    /// Shopify's `X-Shopify-Hmac-Sha256` scheme; see the [module docs](self).
+    /// [Shopify](https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify).
+    ///
+    /// - Header `X-Shopify-Hmac-Sha256: <base64>`: HMAC-SHA256 of the raw body,
+    ///   keyed with the app's client secret (its text, as it is).
+    /// - Event id: `X-Shopify-Event-Id`, falling back to `X-Shopify-Webhook-Id`.
+    /// - No signed timestamp: replays are refused by the dedup retention alone
+    ///   (see `WebhookLayer::untimed_retention`).
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use http::Request;
+    /// use tower_webhook::scheme::{Context, Scheme, Shopify, Tolerance};
+    ///
+    /// // The test vector of Shopify's own `shopify-api-js`.
+    /// let scheme = Shopify::new("test_secret_key")?;
+    /// let (head, ()) = Request::post("/webhooks")
+    ///     .header("x-shopify-hmac-sha256", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")
+    ///     .header("x-shopify-webhook-id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043")
+    ///     .body(())?
+    ///     .into_parts();
+    /// let envelope = scheme.check(&head, br#"{"foo": "bar"}"#, &Context::new(SystemTime::now(), Tolerance::default()))?.envelope().ok_or("a handshake")?;
+    /// assert_eq!(envelope.id.as_deref(), Some("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{Scheme, Shopify};

@@ -1,38 +1,4 @@
 //! [Slack](https://api.slack.com/authentication/verifying-requests-from-slack).
-//!
-//! - Headers `X-Slack-Signature: v0=<hex>` and `X-Slack-Request-Timestamp`
-//!   (Unix seconds, checked against the tolerance; Slack asks for 5 minutes).
-//! - Signed content: `v0:{timestamp}:{body}`, HMAC-SHA256 keyed with the
-//!   app's signing secret (its text).
-//! - Event id: the body's JSON `event_id` (Events API); slash commands and
-//!   interactivity (form bodies) carry none and are deduplicated on the body.
-//! - Handshake: the signed `url_verification` POST is answered with its
-//!   `challenge` (`{"challenge": "..."}`), without calling the handler. It
-//!   is recognised by the signed body's top-level `type`, so it cannot be
-//!   relabelled. Only a challenge of 1 to
-//!   [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN) bytes of
-//!   printable ASCII is echoed (Slack sends a random alphanumeric string); a
-//!   `url_verification` with any other challenge is refused with 400 and
-//!   does not reach the handler either.
-//! - The echo is no oracle: it is answered only after the body verified, and
-//!   it holds only text of that signed body, computed without the secret. A
-//!   signature the verifier accepts is an HMAC under the signing secret;
-//!   Slack would have had to put one into its own challenge.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use tower_webhook::scheme::{Context, Scheme, Slack, Tolerance};
-//! use tower_webhook::sign::Signer;
-//!
-//! let scheme = Slack::new("8f742231b10e8888abcd99yyyzzz85a5")?;
-//! let now = UNIX_EPOCH + Duration::from_secs(1_531_420_618);
-//! let body = r#"{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
-//! let (head, body) = Signer::new(&scheme).timestamp(now).request("/slack", body)?.into_parts();
-//! scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?;
-//! let answer = scheme.handshake(&head, Some(&body)).expect("a url_verification");
-//! assert_eq!(answer.body().as_ref(), br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -42,7 +8,40 @@ use super::hmac::{FormatRule, hmac_preset};
 use super::{HmacScheme, Part, TimeUnit};
 
 hmac_preset! {
-    /// Slack's `v0` request signing; see the [module docs](self).
+    /// [Slack](https://api.slack.com/authentication/verifying-requests-from-slack).
+    ///
+    /// - Headers `X-Slack-Signature: v0=<hex>` and `X-Slack-Request-Timestamp`
+    ///   (Unix seconds, checked against the tolerance; Slack asks for 5 minutes).
+    /// - Signed content: `v0:{timestamp}:{body}`, HMAC-SHA256 keyed with the
+    ///   app's signing secret (its text).
+    /// - Event id: the body's JSON `event_id` (Events API); slash commands and
+    ///   interactivity (form bodies) carry none and are deduplicated on the body.
+    /// - Handshake: the signed `url_verification` POST is answered with its
+    ///   `challenge` (`{"challenge": "..."}`), without calling the handler. It
+    ///   is recognised by the signed body's top-level `type`, so it cannot be
+    ///   relabelled. Only a challenge of 1 to
+    ///   1024 bytes of
+    ///   printable ASCII is echoed (Slack sends a random alphanumeric string); a
+    ///   `url_verification` with any other challenge is refused with 400 and
+    ///   does not reach the handler either.
+    /// - The echo is no oracle: it is answered only after the body verified, and
+    ///   it holds only text of that signed body, computed without the secret. A
+    ///   signature the verifier accepts is an HMAC under the signing secret;
+    ///   Slack would have had to put one into its own challenge.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::scheme::{Context, Scheme, Slack, Tolerance};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let scheme = Slack::new("8f742231b10e8888abcd99yyyzzz85a5")?;
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_531_420_618);
+    /// let body = r#"{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
+    /// let (head, body) = Signer::new(&scheme).timestamp(now).request("/slack", body)?.into_parts();
+    /// let answer = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.answer().expect("a url_verification");
+    /// assert_eq!(answer.body().as_ref(), br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{Scheme, Slack};

@@ -1,36 +1,36 @@
 //! [Square](https://developer.squareup.com/docs/webhooks/step3validate).
-//!
-//! - Header `x-square-hmacsha256-signature: <base64>`: HMAC-SHA256 of the
-//!   notification URL followed by the raw body, keyed with the subscription's
-//!   signature key (its text).
-//! - The notification URL is configuration: the URL exactly as registered in
-//!   the Square dashboard. It cannot be read from the request (proxies rewrite
-//!   `Host`, routers strip prefixes). The URL is tried as configured and with
-//!   the port toggled (`:443` added or removed).
-//! - Event id: the body's JSON `event_id`. No signed timestamp: replays are
-//!   refused by the dedup retention alone.
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Scheme, Square, Tolerance};
-//!
-//! // The test vector of Square's own Python SDK.
-//! let scheme = Square::new("signature-key", "https://webhook.site/webhooks")?;
-//! let (head, ()) = Request::post("/webhooks")
-//!     .header("x-square-hmacsha256-signature", "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=")
-//!     .body(())?
-//!     .into_parts();
-//! let body = br#"{"data":{"type":"webhooks","id":">id<"}}"#;
-//! scheme.verify(&head, body, &Context::new(SystemTime::now(), Tolerance::default()))?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use super::hmac::hmac_preset;
 use super::{Encoding, HmacScheme, Part};
 
 hmac_preset! {
-    /// Square's `x-square-hmacsha256-signature` scheme; see the [module docs](self).
+    /// [Square](https://developer.squareup.com/docs/webhooks/step3validate).
+    ///
+    /// - Header `x-square-hmacsha256-signature: <base64>`: HMAC-SHA256 of the
+    ///   notification URL followed by the raw body, keyed with the subscription's
+    ///   signature key (its text).
+    /// - The notification URL is configuration: the URL exactly as registered in
+    ///   the Square dashboard. It cannot be read from the request (proxies rewrite
+    ///   `Host`, routers strip prefixes). The URL is tried as configured and with
+    ///   the port toggled (`:443` added or removed).
+    /// - Event id: the body's JSON `event_id`. No signed timestamp: replays are
+    ///   refused by the dedup retention alone.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use http::Request;
+    /// use tower_webhook::scheme::{Context, Scheme, Square, Tolerance};
+    ///
+    /// // The test vector of Square's own Python SDK.
+    /// let scheme = Square::new("signature-key", "https://webhook.site/webhooks")?;
+    /// let (head, ()) = Request::post("/webhooks")
+    ///     .header("x-square-hmacsha256-signature", "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=")
+    ///     .body(())?
+    ///     .into_parts();
+    /// let body = br#"{"data":{"type":"webhooks","id":">id<"}}"#;
+    /// scheme.check(&head, body, &Context::new(SystemTime::now(), Tolerance::default()))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{SchemeConfigError, Square};

@@ -1,42 +1,4 @@
 //! [Standard Webhooks](https://www.standardwebhooks.com/): Svix, Clerk,
-//! Resend, Liveblocks, and every sender that follows the specification.
-//!
-//! - Headers `webhook-id`, `webhook-timestamp` (Unix seconds) and
-//!   `webhook-signature`; Svix's `svix-id`, `svix-timestamp` and
-//!   `svix-signature` are read when `webhook-signature` is absent (the two
-//!   families never mix).
-//! - Signed content: `{id}.{timestamp}.{body}`, HMAC-SHA256, base64.
-//! - The signature header is a space-separated list of `version,signature`
-//!   entries. A delivery verifies when any `v1` entry matches any active
-//!   secret; other versions (such as the asymmetric `v1a`) are ignored; a
-//!   header with more than 32 entries is refused whole.
-//! - Secrets are `whsec_` + base64 (see [`Secret::standard`]).
-//! - Event ids are 1 to 256 visible ASCII bytes without `.`, so that the
-//!   signed content splits into id, timestamp and body one way only
-//!   (timestamps are digits only, without sign or leading zero, for the same
-//!   reason). The id is signed: it is the dedup key.
-//!
-//! This scheme verifies `v1` only; `StandardWebhooksEd25519` (feature
-//! `ed25519`) verifies `v1a` with the same header, id and timestamp rules.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
-//!
-//! // The official test vector of the Standard Webhooks and Svix libraries.
-//! let scheme = StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-//! let (head, ()) = Request::post("/webhook")
-//!     .header("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
-//!     .header("webhook-timestamp", "1614265330")
-//!     .header("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
-//!     .body(())?
-//!     .into_parts();
-//! let now = UNIX_EPOCH + Duration::from_secs(1_614_265_330);
-//! let verdict = scheme.check(&head, br#"{"test": 2432232314}"#, &Context::new(now, Tolerance::default()))?;
-//! assert_eq!(verdict.envelope().and_then(|e| e.id).as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::time::SystemTime;
 
@@ -184,6 +146,46 @@ pub(crate) fn sign_request(
     Ok(())
 }
 
+/// [Standard Webhooks](https://www.standardwebhooks.com/): Svix, Clerk,
+/// Resend, Liveblocks, and every sender that follows the specification.
+///
+/// - Headers `webhook-id`, `webhook-timestamp` (Unix seconds) and
+///   `webhook-signature`; Svix's `svix-id`, `svix-timestamp` and
+///   `svix-signature` are read when `webhook-signature` is absent (the two
+///   families never mix).
+/// - Signed content: `{id}.{timestamp}.{body}`, HMAC-SHA256, base64.
+/// - The signature header is a space-separated list of `version,signature`
+///   entries. A delivery verifies when any `v1` entry matches any active
+///   secret; other versions (such as the asymmetric `v1a`) are ignored; a
+///   header with more than 32 entries is refused whole.
+/// - Secrets are `whsec_` + base64 (see [`Secret::standard`]).
+/// - Event ids are 1 to 256 visible ASCII bytes without `.`, so that the
+///   signed content splits into id, timestamp and body one way only
+///   (timestamps are digits only, without sign or leading zero, for the same
+///   reason). The id is signed: it is the dedup key.
+///
+/// This scheme verifies `v1` only; `StandardWebhooksEd25519` (feature
+/// `ed25519`) verifies `v1a` with the same header, id and timestamp rules.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use http::Request;
+/// use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
+///
+/// // The official test vector of the Standard Webhooks and Svix libraries.
+/// let scheme = StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// let (head, ()) = Request::post("/webhook")
+///     .header("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+///     .header("webhook-timestamp", "1614265330")
+///     .header("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+///     .body(())?
+///     .into_parts();
+/// let now = UNIX_EPOCH + Duration::from_secs(1_614_265_330);
+/// let verdict = scheme.check(&head, br#"{"test": 2432232314}"#, &Context::new(now, Tolerance::default()))?;
+/// assert_eq!(verdict.envelope().and_then(|e| e.id).as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// The Standard Webhooks scheme (v1, HMAC-SHA256).
 ///
 /// ```

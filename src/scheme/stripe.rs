@@ -1,35 +1,35 @@
 //! [Stripe](https://docs.stripe.com/webhooks#verify-manually).
-//!
-//! - Header `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]`.
-//!   During a secret roll Stripe lists one `v1` per active secret; any
-//!   match verifies. `v0` and any other scheme are ignored, never accepted
-//!   (downgrade protection).
-//! - Signed content: `{t}.{body}`, HMAC-SHA256, hex.
-//! - The key is the whole `whsec_...` string's bytes, **not** base64-decoded
-//!   (unlike Standard Webhooks secrets that look the same).
-//! - Event id: the body's JSON `id` (`evt_...`); the timestamp is checked
-//!   against the layer's tolerance (Stripe's libraries default to 300 s).
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Scheme, Stripe, Tolerance};
-//!
-//! let scheme = Stripe::new("whsec_test_secret")?;
-//! let body = br#"{"id":"evt_1","object":"event"}"#;
-//! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-//! let request = tower_webhook::sign::Signer::new(&scheme).timestamp(now).request("/", &body[..])?;
-//! let (head, body) = request.into_parts();
-//! let envelope = scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?;
-//! assert_eq!(envelope.id.as_deref(), Some("evt_1"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use super::hmac::hmac_preset;
 use super::{HmacScheme, Part, TimeUnit};
 
 hmac_preset! {
-    /// Stripe's `Stripe-Signature` scheme; see the [module docs](self).
+    /// [Stripe](https://docs.stripe.com/webhooks#verify-manually).
+    ///
+    /// - Header `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]`.
+    ///   During a secret roll Stripe lists one `v1` per active secret; any
+    ///   match verifies. `v0` and any other scheme are ignored, never accepted
+    ///   (downgrade protection).
+    /// - Signed content: `{t}.{body}`, HMAC-SHA256, hex.
+    /// - The key is the whole `whsec_...` string's bytes, **not** base64-decoded
+    ///   (unlike Standard Webhooks secrets that look the same).
+    /// - Event id: the body's JSON `id` (`evt_...`); the timestamp is checked
+    ///   against the layer's tolerance (Stripe's libraries default to 300 s).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use http::Request;
+    /// use tower_webhook::scheme::{Context, Scheme, Stripe, Tolerance};
+    ///
+    /// let scheme = Stripe::new("whsec_test_secret")?;
+    /// let body = br#"{"id":"evt_1","object":"event"}"#;
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let request = tower_webhook::sign::Signer::new(&scheme).timestamp(now).request("/", &body[..])?;
+    /// let (head, body) = request.into_parts();
+    /// let envelope = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.envelope().ok_or("a handshake")?;
+    /// assert_eq!(envelope.id.as_deref(), Some("evt_1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{Scheme, Stripe};

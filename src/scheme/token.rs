@@ -1,37 +1,4 @@
 //! Senders that put a shared secret in a header instead of signing:
-//! [GitLab](https://docs.gitlab.com/user/project/integrations/webhooks/#custom-headers)
-//! (`X-Gitlab-Token`), Builder.io and any "secret in a custom header" sender.
-//!
-//! **This proves less than a signature.** The token proves the sender knows
-//! the secret, but nothing binds it to the body: anyone who sees one
-//! delivery (a logging proxy, a leaked request dump) can send any body with
-//! it, forever, and nothing limits replays but the dedup retention. Prefer a
-//! signing sender where you have the choice, and serve this endpoint over
-//! TLS only.
-//!
-//! The token is compared in constant time with every configured secret (as
-//! SHA-256 digests, so not even its length leaks). The head says everything:
-//! [`Scheme::read`] does the whole check, before a byte of the body is read.
-//! The event id (GitLab's `Idempotency-Key`, else `X-Gitlab-Event-UUID`) is
-//! not signed: it is shown, and remembered beside the body's digest
-//! ([`Dedup::SignedOrId`]).
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Scheme, Token, Tolerance};
-//!
-//! let scheme = Token::gitlab("my-gitlab-token")?;
-//! let (head, ()) = Request::post("/gitlab")
-//!     .header("x-gitlab-token", "my-gitlab-token")
-//!     .header("idempotency-key", "f6b1fa5a-2f0c-4e13-9b3c-1c1ce0b1f7a9")
-//!     .body(())?
-//!     .into_parts();
-//! let ctx = Context::new(SystemTime::now(), Tolerance::default());
-//! let envelope = scheme.check(&head, b"{}", &ctx)?.envelope();
-//! assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("f6b1fa5a-2f0c-4e13-9b3c-1c1ce0b1f7a9"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 use std::time::SystemTime;
@@ -47,7 +14,40 @@ use super::rules::{self, IdSource};
 use super::{Context, Dedup, Envelope, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
 use crate::secret::{KeyRing, Secret, SecretError};
 
-/// A shared token in a header; see the [module docs](self).
+/// Senders that put a shared secret in a header instead of signing:
+/// [GitLab](https://docs.gitlab.com/user/project/integrations/webhooks/#custom-headers)
+/// (`X-Gitlab-Token`), Builder.io and any "secret in a custom header" sender.
+///
+/// **This proves less than a signature.** The token proves the sender knows
+/// the secret, but nothing binds it to the body: anyone who sees one
+/// delivery (a logging proxy, a leaked request dump) can send any body with
+/// it, forever, and nothing limits replays but the dedup retention. Prefer a
+/// signing sender where you have the choice, and serve this endpoint over
+/// TLS only.
+///
+/// The token is compared in constant time with every configured secret (as
+/// SHA-256 digests, so not even its length leaks). The head says everything:
+/// [`Scheme::read`] does the whole check, before a byte of the body is read.
+/// The event id (GitLab's `Idempotency-Key`, else `X-Gitlab-Event-UUID`) is
+/// not signed: it is shown, and remembered beside the body's digest
+/// ([`Dedup::SignedOrId`]).
+///
+/// ```
+/// use std::time::SystemTime;
+/// use http::Request;
+/// use tower_webhook::scheme::{Context, Scheme, Token, Tolerance};
+///
+/// let scheme = Token::gitlab("my-gitlab-token")?;
+/// let (head, ()) = Request::post("/gitlab")
+///     .header("x-gitlab-token", "my-gitlab-token")
+///     .header("idempotency-key", "f6b1fa5a-2f0c-4e13-9b3c-1c1ce0b1f7a9")
+///     .body(())?
+///     .into_parts();
+/// let ctx = Context::new(SystemTime::now(), Tolerance::default());
+/// let envelope = scheme.check(&head, b"{}", &ctx)?.envelope();
+/// assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("f6b1fa5a-2f0c-4e13-9b3c-1c1ce0b1f7a9"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// ```
 /// use tower_webhook::scheme::{Scheme, Token};

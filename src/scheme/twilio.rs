@@ -1,43 +1,4 @@
 //! [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security).
-//!
-//! - Header `X-Twilio-Signature: <base64>`: HMAC-**SHA1** keyed with the
-//!   account's auth token (its text), over the full URL followed by:
-//!   - when the URL's query carries `bodySHA256=<hex SHA-256 of the body>`
-//!     (JSON bodies): nothing more; the body's hash is checked against it;
-//!   - otherwise (form bodies, `application/x-www-form-urlencoded`): every
-//!     POST parameter as `{name}{value}`, sorted by name (then value),
-//!     decoded.
-//! - The signed URL decides the payload format (JSON with `bodySHA256`, a
-//!   form without), never `Content-Type`. A form body is parsed only when
-//!   the signed URL says the signature covers its parameters.
-//! - The URL is the public URL as configured (Twilio signs the URL it called;
-//!   proxies rewrite `Host`), with the request's query string. As Twilio's
-//!   SDKs do, it is tried as configured and with the port toggled (`:443`
-//!   added or removed).
-//! - A non-empty body sent as anything but a form, without `bodySHA256`, is
-//!   refused: nothing would cover it. So is a form parameter without `=`
-//!   (see the form rule on [`Twilio`]).
-//! - Event id: `I-Twilio-Idempotency-Token`, not signed (shown; the body's
-//!   digest dedups). No signed timestamp.
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Format, Scheme, Tolerance, Twilio};
-//!
-//! // The test vector of Twilio's own SDKs.
-//! let scheme = Twilio::new("12345", "https://mycompany.com/myapp.php")?;
-//! let (head, ()) = Request::post("/myapp.php?foo=1&bar=2")
-//!     .header("content-type", "application/x-www-form-urlencoded")
-//!     .header("x-twilio-signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
-//!     .body(())?
-//!     .into_parts();
-//! let body = "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212";
-//! let ctx = Context::new(SystemTime::now(), Tolerance::default());
-//! let envelope = scheme.check(&head, body.as_bytes(), &ctx)?.envelope();
-//! assert_eq!(envelope.map(|e| e.format), Some(Format::Form));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::time::SystemTime;
 
@@ -61,7 +22,46 @@ const SIGNATURE: &str = "x-twilio-signature";
 const ID: &str = "i-twilio-idempotency-token";
 const BODY_HASH: &str = "bodySHA256";
 
-/// Twilio's `X-Twilio-Signature` scheme; see the [module docs](self).
+/// [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+///
+/// - Header `X-Twilio-Signature: <base64>`: HMAC-**SHA1** keyed with the
+///   account's auth token (its text), over the full URL followed by:
+///   - when the URL's query carries `bodySHA256=<hex SHA-256 of the body>`
+///     (JSON bodies): nothing more; the body's hash is checked against it;
+///   - otherwise (form bodies, `application/x-www-form-urlencoded`): every
+///     POST parameter as `{name}{value}`, sorted by name (then value),
+///     decoded.
+/// - The signed URL decides the payload format (JSON with `bodySHA256`, a
+///   form without), never `Content-Type`. A form body is parsed only when
+///   the signed URL says the signature covers its parameters.
+/// - The URL is the public URL as configured (Twilio signs the URL it called;
+///   proxies rewrite `Host`), with the request's query string. As Twilio's
+///   SDKs do, it is tried as configured and with the port toggled (`:443`
+///   added or removed).
+/// - A non-empty body sent as anything but a form, without `bodySHA256`, is
+///   refused: nothing would cover it. So is a form parameter without `=`
+///   (see the form rule on [`Twilio`]).
+/// - Event id: `I-Twilio-Idempotency-Token`, not signed (shown; the body's
+///   digest dedups). No signed timestamp.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use http::Request;
+/// use tower_webhook::scheme::{Context, Format, Scheme, Tolerance, Twilio};
+///
+/// // The test vector of Twilio's own SDKs.
+/// let scheme = Twilio::new("12345", "https://mycompany.com/myapp.php")?;
+/// let (head, ()) = Request::post("/myapp.php?foo=1&bar=2")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .header("x-twilio-signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+///     .body(())?
+///     .into_parts();
+/// let body = "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212";
+/// let ctx = Context::new(SystemTime::now(), Tolerance::default());
+/// let envelope = scheme.check(&head, body.as_bytes(), &ctx)?.envelope();
+/// assert_eq!(envelope.map(|e| e.format), Some(Format::Form));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// Form rule: Twilio concatenates `{name}{value}` with no separator, so a
 /// parameter without `=` would let one signature cover another parameter

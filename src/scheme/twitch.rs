@@ -1,52 +1,4 @@
 //! [Twitch EventSub](https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message)
-//! webhooks.
-//!
-//! - Headers `Twitch-Eventsub-Message-Id`, `Twitch-Eventsub-Message-Timestamp`
-//!   (RFC 3339, checked against the tolerance; Twitch suggests 10 minutes) and
-//!   `Twitch-Eventsub-Message-Signature: sha256=<hex>`.
-//! - Signed content: `{message id}{timestamp}{body}`, HMAC-SHA256 keyed with
-//!   the subscription's secret (its text).
-//! - Event id: the message id (Twitch resends a message with the same id).
-//! - **Message type: from the signed body, never from the header.** Twitch
-//!   sends `Twitch-Eventsub-Message-Type` (`webhook_callback_verification`,
-//!   `notification`, `revocation`), but the header is not signed: anyone
-//!   holding one captured message could resend it under another type. So
-//!   the type is read from the body, which is signed. Twitch's table of
-//!   message types says a `webhook_callback_verification` "contains the
-//!   challenge used to prove that you own the event handler", a
-//!   `notification` "contains the event's data" and a `revocation` "contains
-//!   the reason why Twitch revoked your subscription": in the bodies, a
-//!   top-level `challenge` string next to the `subscription` object, an
-//!   `event` object next to it, and neither (the `subscription`'s `status`
-//!   gives the reason). A body with a top-level `challenge` member is a
-//!   verification, whatever the header says and whether it is sent at all;
-//!   the header is only logged (at debug level) when it says otherwise.
-//! - Handshake: a verification is answered with its `challenge` as
-//!   `text/plain`, without calling the handler. Only a challenge of 1 to
-//!   [`MAX_CHALLENGE_LEN`](super::hmac::MAX_CHALLENGE_LEN) bytes of
-//!   printable ASCII is echoed; a verification with any other `challenge`
-//!   is refused with 400. Either way a verification never reaches the
-//!   handler. Notifications and revocations do.
-//! - The echo is no oracle: it is given only after the message verified, and
-//!   holds only text of that signed body, computed without the secret.
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use tower_webhook::scheme::{Context, Scheme, Tolerance, Twitch};
-//! use tower_webhook::sign::Signer;
-//!
-//! let scheme = Twitch::new("eventsub-secret")?;
-//! let now = SystemTime::now();
-//! let body = r#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{}}"#;
-//! let mut request = Signer::new(&scheme).id("e-1").timestamp(now).request("/twitch", body)?;
-//! // The header is not signed, and does not decide: the body does.
-//! request.headers_mut().insert("twitch-eventsub-message-type", "notification".parse()?);
-//! let (head, body) = request.into_parts();
-//! assert_eq!(scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?.id.as_deref(), Some("e-1"));
-//! let answer = scheme.handshake(&head, Some(&body)).expect("a verification");
-//! assert_eq!(answer.body().as_ref(), b"pogchamp-kappa-360noscope-vohiyo");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -68,7 +20,56 @@ fn callback_verification(_: &HmacScheme, json: &Value) -> Option<http::Response<
 }
 
 hmac_preset! {
-    /// Twitch EventSub's message signature; see the [module docs](self).
+    /// [Twitch EventSub](https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message)
+    /// webhooks.
+    ///
+    /// - Headers `Twitch-Eventsub-Message-Id`, `Twitch-Eventsub-Message-Timestamp`
+    ///   (RFC 3339, checked against the tolerance; Twitch suggests 10 minutes) and
+    ///   `Twitch-Eventsub-Message-Signature: sha256=<hex>`.
+    /// - Signed content: `{message id}{timestamp}{body}`, HMAC-SHA256 keyed with
+    ///   the subscription's secret (its text).
+    /// - Event id: the message id (Twitch resends a message with the same id).
+    /// - **Message type: from the signed body, never from the header.** Twitch
+    ///   sends `Twitch-Eventsub-Message-Type` (`webhook_callback_verification`,
+    ///   `notification`, `revocation`), but the header is not signed: anyone
+    ///   holding one captured message could resend it under another type. So
+    ///   the type is read from the body, which is signed. Twitch's table of
+    ///   message types says a `webhook_callback_verification` "contains the
+    ///   challenge used to prove that you own the event handler", a
+    ///   `notification` "contains the event's data" and a `revocation` "contains
+    ///   the reason why Twitch revoked your subscription": in the bodies, a
+    ///   top-level `challenge` string next to the `subscription` object, an
+    ///   `event` object next to it, and neither (the `subscription`'s `status`
+    ///   gives the reason). A body with a top-level `challenge` member is a
+    ///   verification, whatever the header says and whether it is sent at all;
+    ///   the header is only logged (at debug level) when it says otherwise.
+    /// - Handshake: a verification is answered with its `challenge` as
+    ///   `text/plain`, without calling the handler. Only a challenge of 1 to
+    ///   1024 bytes of
+    ///   printable ASCII is echoed; a verification with any other `challenge`
+    ///   is refused with 400. Either way a verification never reaches the
+    ///   handler. Notifications and revocations do.
+    /// - The echo is no oracle: it is given only after the message verified, and
+    ///   holds only text of that signed body, computed without the secret.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_webhook::scheme::{Context, Scheme, Tolerance, Twitch};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let scheme = Twitch::new("eventsub-secret")?;
+    /// let now = SystemTime::now();
+    /// let body = r#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{}}"#;
+    /// let mut request = Signer::new(&scheme).id("e-1").timestamp(now).request("/twitch", body)?;
+    /// // The header is not signed, and does not decide: the body does.
+    /// request.headers_mut().insert("twitch-eventsub-message-type", "notification".parse()?);
+    /// let (head, body) = request.into_parts();
+    /// let envelope = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.envelope();
+    /// assert_eq!(envelope, None, "a verification is answered, never delivered");
+    /// let answer = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.answer().expect("a verification");
+    /// assert_eq!(answer.body().as_ref(), b"pogchamp-kappa-360noscope-vohiyo");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{Scheme, Twitch};

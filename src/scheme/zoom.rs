@@ -1,41 +1,4 @@
 //! [Zoom](https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events).
-//!
-//! - Headers `x-zm-signature: v0=<hex>` and `x-zm-request-timestamp` (Unix
-//!   seconds, checked against the tolerance).
-//! - Signed content: `v0:{timestamp}:{body}`, HMAC-SHA256 keyed with the
-//!   app's secret token (its text).
-//! - Handshake: the signed `endpoint.url_validation` POST (recognised by
-//!   the signed body's `event`) is answered with `{"plainToken": ...,
-//!   "encryptedToken": hex(HMAC-SHA256(secret token, plainToken))}`, with
-//!   the newest secret, without calling the handler. Only a plainToken of
-//!   Zoom's form is answered: 1 to [`MAX_PLAIN_TOKEN_LEN`] characters of
-//!   `[A-Za-z0-9_-]` (Zoom's are 22-character base64url-like strings such
-//!   as `qgg8vlvZRS6UYooatFL8Aw`). A url_validation with any other
-//!   plainToken is refused with 400 and does not reach the handler either.
-//! - **Why the `encryptedToken` is never a signature.** It is
-//!   `hex(HMAC(secret, plainToken))`, and a signature the verifier accepts is
-//!   `v0=` + `hex(HMAC(secret, "v0:{ts}:{body}"))` for some active secret.
-//!   HMAC-SHA256 collisions aside, the two are equal only if plainToken is
-//!   the signed content `v0:{ts}:{body}`, which holds `:`; a plainToken of
-//!   Zoom's form never does. (plainToken comes from a body Zoom signed, so
-//!   only Zoom could ask; the form check makes the answer provably safe
-//!   whatever it asks.)
-//! - No event id: the layer dedups on the body's hash.
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use tower_webhook::scheme::{Context, Scheme, Tolerance, Zoom};
-//! use tower_webhook::sign::Signer;
-//!
-//! let scheme = Zoom::new("zoom-secret-token")?;
-//! let now = SystemTime::now();
-//! let body = r#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event":"endpoint.url_validation"}"#;
-//! let (head, body) = Signer::new(&scheme).timestamp(now).request("/zoom", body)?.into_parts();
-//! scheme.verify(&head, &body, &Context::new(now, Tolerance::default()))?;
-//! let answer = scheme.handshake(&head, Some(&body)).expect("a url validation");
-//! assert!(answer.body().starts_with(br#"{"encryptedToken":""#));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -74,7 +37,43 @@ fn url_validation(scheme: &HmacScheme, json: &Value) -> Option<http::Response<By
 }
 
 hmac_preset! {
-    /// Zoom's `x-zm-signature` scheme; see the [module docs](self).
+    /// [Zoom](https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events).
+    ///
+    /// - Headers `x-zm-signature: v0=<hex>` and `x-zm-request-timestamp` (Unix
+    ///   seconds, checked against the tolerance).
+    /// - Signed content: `v0:{timestamp}:{body}`, HMAC-SHA256 keyed with the
+    ///   app's secret token (its text).
+    /// - Handshake: the signed `endpoint.url_validation` POST (recognised by
+    ///   the signed body's `event`) is answered with `{"plainToken": ...,
+    ///   "encryptedToken": hex(HMAC-SHA256(secret token, plainToken))}`, with
+    ///   the newest secret, without calling the handler. Only a plainToken of
+    ///   Zoom's form is answered: 1 to 128 characters of
+    ///   `[A-Za-z0-9_-]` (Zoom's are 22-character base64url-like strings such
+    ///   as `qgg8vlvZRS6UYooatFL8Aw`). A url_validation with any other
+    ///   plainToken is refused with 400 and does not reach the handler either.
+    /// - **Why the `encryptedToken` is never a signature.** It is
+    ///   `hex(HMAC(secret, plainToken))`, and a signature the verifier accepts is
+    ///   `v0=` + `hex(HMAC(secret, "v0:{ts}:{body}"))` for some active secret.
+    ///   HMAC-SHA256 collisions aside, the two are equal only if plainToken is
+    ///   the signed content `v0:{ts}:{body}`, which holds `:`; a plainToken of
+    ///   Zoom's form never does. (plainToken comes from a body Zoom signed, so
+    ///   only Zoom could ask; the form check makes the answer provably safe
+    ///   whatever it asks.)
+    /// - No event id: the layer dedups on the body's hash.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_webhook::scheme::{Context, Scheme, Tolerance, Zoom};
+    /// use tower_webhook::sign::Signer;
+    ///
+    /// let scheme = Zoom::new("zoom-secret-token")?;
+    /// let now = SystemTime::now();
+    /// let body = r#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event":"endpoint.url_validation"}"#;
+    /// let (head, body) = Signer::new(&scheme).timestamp(now).request("/zoom", body)?.into_parts();
+    /// let answer = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.answer().expect("a url validation");
+    /// assert!(answer.body().starts_with(br#"{"encryptedToken":""#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use tower_webhook::scheme::{Scheme, Zoom};

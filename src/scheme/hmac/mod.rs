@@ -1,46 +1,4 @@
 //! One configurable HMAC engine for every sender that signs "some parts of
-//! the request, HMAC'd with a shared secret, written into a header".
-//!
-//! Most presets ([`Stripe`](super::Stripe), [`Slack`](super::Slack),
-//! [`Shopify`](super::Shopify), ...) are a configuration of [`HmacScheme`];
-//! use [`HmacScheme::builder`] for a sender this crate has no preset for.
-//! What can be configured:
-//!
-//! - the hash ([`Algorithm`]: SHA-1, SHA-256, SHA-512) and the signature
-//!   [`Encoding`] (hex or base64);
-//! - the signature header, a prefix every signature carries (`sha256=`,
-//!   `v1=`), and a separator when the header lists several signatures;
-//! - where the timestamp comes from (a header, an entry of the signature
-//!   header such as Stripe's `t=`, or a field of the JSON body), in seconds,
-//!   milliseconds or RFC 3339;
-//! - where the event id comes from (a field of the signed JSON body, or
-//!   headers, signed only when the content includes [`Part::Id`]);
-//! - the signed content, as a sequence of [`Part`]s: body, timestamp, id,
-//!   method, the public URL, literal separators.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use tower_webhook::scheme::{Algorithm, Context, Encoding, HmacScheme, Part, Scheme, TimeUnit, Tolerance};
-//! use tower_webhook::secret::{KeyRing, Secret};
-//! use tower_webhook::sign::Signer;
-//!
-//! // A sender that signs "{timestamp}.{body}" with HMAC-SHA512, hex, in
-//! // `X-Acme-Signature: sha512=...`, timestamp in `X-Acme-Timestamp`.
-//! let scheme = HmacScheme::builder("acme", "x-acme-signature")
-//!     .algorithm(Algorithm::Sha512)
-//!     .encoding(Encoding::Hex)
-//!     .prefix("sha512=")
-//!     .timestamp_header("x-acme-timestamp", TimeUnit::Seconds)
-//!     .id_json("/id")
-//!     .content([Part::Timestamp, Part::Literal("."), Part::Body])
-//!     .build(&KeyRing::single(Secret::from_text("s3cret")?))?;
-//!
-//! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-//! let (head, body) = Signer::new(&scheme).timestamp(now).request("/hook", r#"{"id":"d-1"}"#)?.into_parts();
-//! let envelope = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.envelope();
-//! assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("d-1"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 mod builder;
 mod keys;
@@ -127,7 +85,50 @@ impl fmt::Debug for Config {
     }
 }
 
-/// A configurable HMAC scheme; see the [module docs](self).
+/// One configurable HMAC engine for every sender that signs "some parts of
+/// the request, HMAC'd with a shared secret, written into a header".
+///
+/// Most presets ([`Stripe`](super::Stripe), [`Slack`](super::Slack),
+/// [`Shopify`](super::Shopify), ...) are a configuration of [`HmacScheme`];
+/// use [`HmacScheme::builder`] for a sender this crate has no preset for.
+/// What can be configured:
+///
+/// - the hash ([`Algorithm`]: SHA-1, SHA-256, SHA-512) and the signature
+///   [`Encoding`] (hex or base64);
+/// - the signature header, a prefix every signature carries (`sha256=`,
+///   `v1=`), and a separator when the header lists several signatures;
+/// - where the timestamp comes from (a header, an entry of the signature
+///   header such as Stripe's `t=`, or a field of the JSON body), in seconds,
+///   milliseconds or RFC 3339;
+/// - where the event id comes from (a field of the signed JSON body, or
+///   headers, signed only when the content includes [`Part::Id`]);
+/// - the signed content, as a sequence of [`Part`]s: body, timestamp, id,
+///   method, the public URL, literal separators.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tower_webhook::scheme::{Algorithm, Context, Encoding, HmacScheme, Part, Scheme, TimeUnit, Tolerance};
+/// use tower_webhook::secret::{KeyRing, Secret};
+/// use tower_webhook::sign::Signer;
+///
+/// // A sender that signs "{timestamp}.{body}" with HMAC-SHA512, hex, in
+/// // `X-Acme-Signature: sha512=...`, timestamp in `X-Acme-Timestamp`.
+/// let scheme = HmacScheme::builder("acme", "x-acme-signature")
+///     .algorithm(Algorithm::Sha512)
+///     .encoding(Encoding::Hex)
+///     .prefix("sha512=")
+///     .timestamp_header("x-acme-timestamp", TimeUnit::Seconds)
+///     .id_json("/id")
+///     .content([Part::Timestamp, Part::Literal("."), Part::Body])
+///     .build(&KeyRing::single(Secret::from_text("s3cret")?))?;
+///
+/// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let (head, body) = Signer::new(&scheme).timestamp(now).request("/hook", r#"{"id":"d-1"}"#)?.into_parts();
+/// let envelope = scheme.check(&head, &body, &Context::new(now, Tolerance::default()))?.envelope();
+/// assert_eq!(envelope.and_then(|e| e.id).as_deref(), Some("d-1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 #[derive(Clone)]
 pub struct HmacScheme {
     config: Config,
