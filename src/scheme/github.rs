@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::request::Parts;
 
-use super::hmac::{FormatRule, HmacHead, text_ring};
+use super::hmac::{FormatRule, HmacHead, text_secret_constructors};
 use super::{Algorithm, Context, HmacScheme, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
 use crate::secret::{KeyRing, SecretError};
 
@@ -100,39 +100,14 @@ fn engine(
         .build_keys(ring)
 }
 
+text_secret_constructors!(GitHub, |ring| Ok(Self {
+    sha256: engine(SHA256_HEADER, Algorithm::Sha256, "sha256=", ring)?,
+    sha256_legacy_header: engine(LEGACY_HEADER, Algorithm::Sha256, "sha256=", ring)?,
+    sha1: None,
+    ring: ring.clone(),
+}));
+
 impl GitHub {
-    /// One webhook secret (its text is the key).
-    ///
-    /// ```
-    /// let scheme = tower_webhook::scheme::GitHub::new("secret")?;
-    /// assert_eq!(scheme.key_count(), 1);
-    /// # Ok::<(), tower_webhook::secret::SecretError>(())
-    /// ```
-    pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
-        Self::with_secrets([secret])
-    }
-
-    /// Several secrets active at once (rotation), newest first.
-    ///
-    /// ```
-    /// let scheme = tower_webhook::scheme::GitHub::with_secrets(["new", "old"])?;
-    /// assert_eq!(scheme.key_count(), 2);
-    /// # Ok::<(), tower_webhook::secret::SecretError>(())
-    /// ```
-    pub fn with_secrets<I>(secrets: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        let ring = text_ring(secrets)?;
-        Ok(Self {
-            sha256: engine(SHA256_HEADER, Algorithm::Sha256, "sha256=", &ring)?,
-            sha256_legacy_header: engine(LEGACY_HEADER, Algorithm::Sha256, "sha256=", &ring)?,
-            sha1: None,
-            ring,
-        })
-    }
-
     /// Also accepts the legacy HMAC-SHA1 `X-Hub-Signature: sha1=...` when no
     /// SHA-256 signature is sent (old GitHub Enterprise servers, some
     /// Gogs-style senders), and signs with it too. Off by default: prefer

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use super::handshake::{json_response, query_param};
-use super::hmac::{HmacHead, header_value, text_ring};
+use super::hmac::{HmacHead, header_value, text_secret_constructors};
 use super::{Context, HmacScheme, KeyId, Part, Scheme, Sign, SignError, Verdict, VerifyError, hex};
 use crate::secret::{KeyRing, SecretError};
 
@@ -168,40 +168,13 @@ fn bare_reading_allows(body: &[u8]) -> Result<(), VerifyError> {
     Ok(())
 }
 
+text_secret_constructors!(LinkedIn, |ring| Ok(Self {
+    prefixed: engine(&[Part::Literal(PREFIX), Part::Body], ring)?,
+    bare: engine(&[Part::Body], ring)?,
+    reading: None,
+}));
+
 impl LinkedIn {
-    /// One clientSecret (its text is the key).
-    ///
-    /// ```
-    /// let scheme = tower_webhook::scheme::LinkedIn::new("client-secret")?;
-    /// assert_eq!(scheme.key_count(), 1);
-    /// # Ok::<(), tower_webhook::secret::SecretError>(())
-    /// ```
-    pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
-        Self::with_secrets([secret])
-    }
-
-    /// Several secrets active at once (rotation), newest first; a delivery
-    /// signed with any of them verifies, and the validation request is
-    /// answered with the newest.
-    ///
-    /// ```
-    /// let scheme = tower_webhook::scheme::LinkedIn::with_secrets(["new", "old"])?;
-    /// assert_eq!(scheme.key_count(), 2);
-    /// # Ok::<(), tower_webhook::secret::SecretError>(())
-    /// ```
-    pub fn with_secrets<I>(secrets: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        let ring = text_ring(secrets)?;
-        Ok(Self {
-            prefixed: engine(&[Part::Literal(PREFIX), Part::Body], &ring)?,
-            bare: engine(&[Part::Body], &ring)?,
-            reading: None,
-        })
-    }
-
     /// Accepts only `reading` (default: both), and signs with it.
     ///
     /// ```

@@ -1,113 +1,64 @@
 //! Meta (Facebook, Instagram, WhatsApp, Messenger) webhooks.
 
-use std::fmt;
-use std::time::SystemTime;
-
 use bytes::Bytes;
 use http::request::Parts;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::HmacScheme;
 use super::handshake::{printable, query_param, text_response};
-use super::hmac::{HmacHead, text_ring};
-use super::{Context, HmacScheme, KeyId, Scheme, Sign, SignError, Verdict, VerifyError};
-use crate::secret::SecretError;
+use super::hmac::hmac_preset;
 
-/// Meta's `X-Hub-Signature-256` scheme and `hub.challenge` verification;
-/// Meta (Facebook, Instagram, WhatsApp, Messenger) webhooks.
-///
-/// - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
-///   keyed with the app secret (its text), as [`GitHub`](super::GitHub)
-///   signs.
-/// - No event id and no signed timestamp (`has_timestamp` is `false`): the
-///   layer dedups on the body's hash, and the dedup retention
-///   (`WebhookLayer::untimed_retention`) is the only guard against replays.
-/// - Handshake: Meta verifies an endpoint with
-///   `GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`,
-///   answered (without calling the handler) with the challenge as
-///   `text/plain` when the verify token set with [`Meta::verify_token`]
-///   matches (compared in constant time). Only a challenge of 1 to 1024
-///   bytes of printable ASCII is echoed (Meta sends a number); any other
-///   `GET` is answered 405.
-/// - The echo is no oracle: the answer is the query string's own text,
-///   computed without the app secret, and only to whoever knows the verify
-///   token. A signature the verifier accepts is an HMAC under the app
-///   secret; whoever could put one into `hub.challenge` already had it.
-///
-/// ```
-/// use http::Request;
-/// use tower_webhook::scheme::{Meta, Scheme};
-///
-/// let scheme = Meta::new("app-secret")?.verify_token("my-verify-token");
-/// let uri = "/meta?hub.mode=subscribe&hub.verify_token=my-verify-token&hub.challenge=1158201444";
-/// let (head, ()) = Request::get(uri).body(())?.into_parts();
-/// assert_eq!(scheme.challenge(&head).expect("answered").body().as_ref(), b"1158201444");
-/// let (head, ()) = Request::get(uri.replace("my-verify", "their")).body(())?.into_parts();
-/// assert!(scheme.challenge(&head).is_none());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-///
-/// ```
-/// use tower_webhook::scheme::{Meta, Scheme};
-/// let scheme = Meta::new("app-secret")?.verify_token("my-verify-token");
-/// assert_eq!(scheme.name(), "meta");
-/// assert!(!format!("{scheme:?}").contains("my-verify-token"));
-/// # Ok::<(), tower_webhook::secret::SecretError>(())
-/// ```
-#[derive(Clone)]
-pub struct Meta {
-    inner: HmacScheme,
-    /// The SHA-256 of the verify token: compared in constant time, whatever
-    /// the lengths.
-    verify_token: Option<Zeroizing<[u8; 32]>>,
-}
-
-impl fmt::Debug for Meta {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Meta")
-            .field("inner", &self.inner)
-            .field(
-                "verify_token",
-                &self.verify_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
+hmac_preset! {
+    /// Meta's `X-Hub-Signature-256` scheme and `hub.challenge` verification;
+    /// Meta (Facebook, Instagram, WhatsApp, Messenger) webhooks.
+    ///
+    /// - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
+    ///   keyed with the app secret (its text), as [`GitHub`](super::GitHub)
+    ///   signs.
+    /// - No event id and no signed timestamp (`has_timestamp` is `false`): the
+    ///   layer dedups on the body's hash, and the dedup retention
+    ///   (`WebhookLayer::untimed_retention`) is the only guard against replays.
+    /// - Handshake: Meta verifies an endpoint with
+    ///   `GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`,
+    ///   answered (without calling the handler) with the challenge as
+    ///   `text/plain` when the verify token set with [`Meta::verify_token`]
+    ///   matches (compared in constant time). Only a challenge of 1 to 1024
+    ///   bytes of printable ASCII is echoed (Meta sends a number); any other
+    ///   `GET` is answered 405.
+    /// - The echo is no oracle: the answer is the query string's own text,
+    ///   computed without the app secret, and only to whoever knows the verify
+    ///   token. A signature the verifier accepts is an HMAC under the app
+    ///   secret; whoever could put one into `hub.challenge` already had it.
+    ///
+    /// ```
+    /// use http::Request;
+    /// use tower_webhook::scheme::{Meta, Scheme};
+    ///
+    /// let scheme = Meta::new("app-secret")?.verify_token("my-verify-token");
+    /// let uri = "/meta?hub.mode=subscribe&hub.verify_token=my-verify-token&hub.challenge=1158201444";
+    /// let (head, ()) = Request::get(uri).body(())?.into_parts();
+    /// assert_eq!(scheme.challenge(&head).expect("answered").body().as_ref(), b"1158201444");
+    /// let (head, ()) = Request::get(uri.replace("my-verify", "their")).body(())?.into_parts();
+    /// assert!(scheme.challenge(&head).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Meta, Scheme};
+    /// let scheme = Meta::new("app-secret")?.verify_token("my-verify-token");
+    /// assert_eq!(scheme.name(), "meta");
+    /// assert!(!format!("{scheme:?}").contains("my-verify-token"));
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    Meta,
+    |ring| HmacScheme::builder("meta", "x-hub-signature-256")
+        .prefix("sha256=")
+        .build_keys(ring)
 }
 
 impl Meta {
-    /// The app secret (its text is the key).
-    ///
-    /// ```
-    /// let scheme = tower_webhook::scheme::Meta::new("app-secret")?;
-    /// assert_eq!(scheme.key_count(), 1);
-    /// # Ok::<(), tower_webhook::secret::SecretError>(())
-    /// ```
-    pub fn new(app_secret: impl AsRef<str>) -> Result<Self, SecretError> {
-        Self::with_secrets([app_secret])
-    }
-
-    /// Several app secrets active at once (rotation), newest first.
-    ///
-    /// ```
-    /// let scheme = tower_webhook::scheme::Meta::with_secrets(["new", "old"])?;
-    /// assert_eq!(scheme.key_count(), 2);
-    /// # Ok::<(), tower_webhook::secret::SecretError>(())
-    /// ```
-    pub fn with_secrets<I>(app_secrets: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        let inner = HmacScheme::builder("meta", "x-hub-signature-256")
-            .prefix("sha256=")
-            .build_keys(&text_ring(app_secrets)?)?;
-        Ok(Self {
-            inner,
-            verify_token: None,
-        })
-    }
-
     /// The verify token entered in the app dashboard; without it the `GET`
     /// verification request is not answered (405).
     ///
@@ -119,73 +70,27 @@ impl Meta {
     /// assert!(Meta::new("app-secret")?.verify_token("vt").challenge(&head).is_some());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn verify_token(mut self, token: impl AsRef<str>) -> Self {
-        self.verify_token = Some(Zeroizing::new(
-            Sha256::digest(token.as_ref().as_bytes()).into(),
-        ));
-        self
-    }
-
-    /// How many app secrets are active.
-    pub fn key_count(&self) -> usize {
-        self.inner.key_count()
+    pub fn verify_token(self, token: impl AsRef<str>) -> Self {
+        // Kept as its SHA-256, compared in constant time whatever the
+        // lengths, and never printed.
+        let expected: Zeroizing<[u8; 32]> =
+            Zeroizing::new(Sha256::digest(token.as_ref().as_bytes()).into());
+        Self(self.0.with_challenge(move |head| answer(&expected, head)))
     }
 }
 
-impl Scheme for Meta {
-    type Head = HmacHead;
-
-    fn name(&self) -> &'static str {
-        "meta"
+/// The answer to `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`:
+/// the challenge, echoed as text, when the verify token matches.
+fn answer(expected: &[u8; 32], head: &Parts) -> Option<http::Response<Bytes>> {
+    if head.method != http::Method::GET || query_param(head, "hub.mode")? != "subscribe" {
+        return None;
     }
-
-    fn key_id(&self) -> KeyId {
-        self.inner.key_id()
+    let given = Sha256::digest(query_param(head, "hub.verify_token")?.as_bytes());
+    if !bool::from(given.as_slice().ct_eq(expected)) {
+        return None;
     }
-
-    fn has_timestamp(&self) -> bool {
-        false
-    }
-
-    /// The answer to `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`:
-    /// the challenge, echoed as text, when the verify token matches.
-    fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
-        let expected = self.verify_token.as_ref()?;
-        if head.method != http::Method::GET || query_param(head, "hub.mode")? != "subscribe" {
-            return None;
-        }
-        let given = Sha256::digest(query_param(head, "hub.verify_token")?.as_bytes());
-        if !bool::from(given.as_slice().ct_eq(expected.as_slice())) {
-            return None;
-        }
-        let challenge = query_param(head, "hub.challenge")?;
-        text_response(printable(&challenge)?.to_owned(), "text/plain")
-    }
-
-    fn read(&self, head: &Parts, ctx: &Context) -> Result<HmacHead, VerifyError> {
-        self.inner.read(head, ctx)
-    }
-
-    fn verify(
-        &self,
-        head: &Parts,
-        read: HmacHead,
-        body: &[u8],
-        ctx: &Context,
-    ) -> Result<Verdict, VerifyError> {
-        self.inner.verify(head, read, body, ctx)
-    }
-}
-
-impl Sign for Meta {
-    fn sign(
-        &self,
-        request: &mut http::Request<Bytes>,
-        id: &str,
-        timestamp: SystemTime,
-    ) -> Result<(), SignError> {
-        self.inner.sign(request, id, timestamp)
-    }
+    let challenge = query_param(head, "hub.challenge")?;
+    text_response(printable(&challenge)?.to_owned(), "text/plain")
 }
 
 #[cfg(test)]
@@ -193,7 +98,8 @@ mod tests {
     use super::*;
     use crate::scheme::handshake::MAX_CHALLENGE_LEN;
     use crate::scheme::test_support::deliver;
-    use crate::scheme::{Dedup, Format, Tolerance};
+    use crate::scheme::{Context, Dedup, Format, Scheme, Sign, Tolerance, VerifyError};
+    use std::time::SystemTime;
 
     #[test]
     fn meta_handshake_needs_token_and_get() {

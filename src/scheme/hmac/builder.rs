@@ -45,7 +45,8 @@ pub enum Part {
 pub(crate) type Answer = fn(&HmacScheme, &serde_json::Value) -> Option<http::Response<Bytes>>;
 
 /// Answers an unsigned `GET` handshake from the head.
-pub(crate) type Challenge = fn(&Parts) -> Option<http::Response<Bytes>>;
+pub(crate) type Challenge =
+    std::sync::Arc<dyn Fn(&Parts) -> Option<http::Response<Bytes>> + Send + Sync>;
 
 /// Configures an [`HmacScheme`]; start with [`HmacScheme::builder`].
 ///
@@ -230,8 +231,11 @@ impl HmacBuilder {
         self
     }
 
-    pub(crate) fn challenge(mut self, challenge: Challenge) -> Self {
-        self.config.challenge = Some(challenge);
+    pub(crate) fn challenge(
+        mut self,
+        challenge: impl Fn(&Parts) -> Option<http::Response<Bytes>> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.challenge = Some(std::sync::Arc::new(challenge));
         self
     }
 

@@ -15,7 +15,7 @@ pub(crate) use builder::{Answer, Challenge};
 pub use builder::{HmacBuilder, Part};
 pub use keys::Algorithm;
 pub(crate) use keys::{Keyed, Keys};
-pub(crate) use preset::{delegate_to_engine, hmac_preset};
+pub(crate) use preset::{delegate_to_engine, hmac_preset, text_secret_constructors};
 
 use super::rules::{self, IdSource, MAX_SIGNATURES};
 pub use super::rules::{Encoding, TimeUnit};
@@ -169,6 +169,16 @@ impl HmacScheme {
         self.keys.len()
     }
 
+    /// The same scheme, answering `GET` handshakes with `challenge` (for a
+    /// preset whose handshake is configured after it is built).
+    pub(crate) fn with_challenge(
+        mut self,
+        challenge: impl Fn(&Parts) -> Option<http::Response<Bytes>> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.challenge = Some(std::sync::Arc::new(challenge));
+        self
+    }
+
     /// The HMAC tag of the newest secret over `content`, for handshakes that
     /// answer with one (Zoom's).
     pub(crate) fn tag_first(&self, content: &[u8]) -> Vec<u8> {
@@ -268,7 +278,7 @@ impl Scheme for HmacScheme {
     }
 
     fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
-        self.config.challenge.and_then(|f| f(head))
+        self.config.challenge.as_ref().and_then(|f| f(head))
     }
 
     fn read(&self, head: &Parts, ctx: &Context) -> Result<HmacHead, VerifyError> {

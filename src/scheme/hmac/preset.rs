@@ -54,15 +54,10 @@ macro_rules! delegate_to_engine {
 }
 pub(crate) use delegate_to_engine;
 
-/// A preset that is one [`HmacScheme`](crate::scheme::HmacScheme) keyed with
-/// text secrets: the struct, `new`, `with_secrets`, `key_count`, and the
-/// delegation. `$build` turns `$ring` (a `&KeyRing`) into the engine.
-macro_rules! hmac_preset {
-    ($(#[$meta:meta])* $ty:ident, |$ring:ident| $build:expr) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug)]
-        pub struct $ty($crate::scheme::HmacScheme);
-
+/// `new` and `with_secrets` for a scheme built by `$build` from `$ring`, a
+/// `&KeyRing` of text secrets (the key is each secret string's bytes).
+macro_rules! text_secret_constructors {
+    ($ty:ident, |$ring:ident| $build:expr) => {
         impl $ty {
             /// One secret, its text used as the HMAC key as it is
             /// (surrounding whitespace trimmed).
@@ -82,9 +77,25 @@ macro_rules! hmac_preset {
                 I::Item: AsRef<str>,
             {
                 let $ring = &$crate::scheme::hmac::text_ring(secrets)?;
-                Ok(Self($build?))
+                $build
             }
+        }
+    };
+}
+pub(crate) use text_secret_constructors;
 
+/// A preset that is one [`HmacScheme`](crate::scheme::HmacScheme) keyed with
+/// text secrets: the struct, `new`, `with_secrets`, `key_count`, and the
+/// delegation. `$build` turns `$ring` (a `&KeyRing`) into the engine.
+macro_rules! hmac_preset {
+    ($(#[$meta:meta])* $ty:ident, |$ring:ident| $build:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        pub struct $ty($crate::scheme::HmacScheme);
+
+        $crate::scheme::hmac::text_secret_constructors!($ty, |$ring| Ok(Self($build?)));
+
+        impl $ty {
             /// How many secrets are active.
             pub fn key_count(&self) -> usize {
                 self.0.key_count()
