@@ -117,11 +117,9 @@ impl Mailgun {
     /// assert_eq!(scheme.key_count(), 2);
     /// # Ok::<(), tower_webhook::secret::SecretError>(())
     /// ```
-    pub fn with_secrets<I>(keys: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+    pub fn with_secrets(
+        keys: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, SecretError> {
         Ok(Self {
             keys: Keyed::new(&text_ring(keys)?)?,
         })

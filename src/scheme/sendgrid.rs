@@ -140,11 +140,9 @@ impl SendGrid {
     /// assert_eq!(scheme.key_count(), 1);
     /// # Ok::<(), tower_webhook::secret::SecretError>(())
     /// ```
-    pub fn with_public_keys<I>(keys: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+    pub fn with_public_keys(
+        keys: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, SecretError> {
         let keys = keys
             .into_iter()
             .map(|k| keys::parse_public(k.as_ref()))

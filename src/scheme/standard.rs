@@ -210,11 +210,9 @@ impl StandardWebhooks {
     }
 
     /// Several secrets active at once (rotation), newest first.
-    pub fn with_secrets<I>(secrets: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+    pub fn with_secrets(
+        secrets: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, SecretError> {
         let secrets = secrets
             .into_iter()
             .map(Secret::standard)

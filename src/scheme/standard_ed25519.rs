@@ -131,11 +131,7 @@ impl StandardWebhooksEd25519 {
     /// assert_eq!((scheme.key_count(), scheme.can_sign()), (2, true));
     /// # Ok::<(), tower_webhook::secret::SecretError>(())
     /// ```
-    pub fn with_keys<I>(keys: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+    pub fn with_keys(keys: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Self, SecretError> {
         let mut verifying = Vec::new();
         let mut signing = Vec::new();
         for key in keys {
@@ -175,11 +171,9 @@ impl StandardWebhooksEd25519 {
     /// assert_eq!(scheme.key_count(), 2);
     /// # Ok::<(), tower_webhook::secret::SecretError>(())
     /// ```
-    pub fn from_public_keys<I>(keys: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+    pub fn from_public_keys(
+        keys: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, SecretError> {
         let verifying = keys
             .into_iter()
             .map(|k| keys::parse_public(k.as_ref()))

@@ -97,11 +97,9 @@ impl Token {
     /// assert_eq!(scheme.key_count(), 2);
     /// # Ok::<(), tower_webhook::secret::SecretError>(())
     /// ```
-    pub fn gitlab_with_secrets<I>(secrets: I) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+    pub fn gitlab_with_secrets(
+        secrets: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, SecretError> {
         Ok(Self::header("gitlab", "x-gitlab-token", secrets)?
             .id_header("idempotency-key")
             .id_header("x-gitlab-event-uuid"))
@@ -117,15 +115,11 @@ impl Token {
     /// assert!(Token::header("builder", "x-builder-secret", ["s3cret"]).is_ok());
     /// assert_eq!(Token::header("b", "x-b", ["tökén"]).unwrap_err(), SecretError::NotVisibleAscii);
     /// ```
-    pub fn header<I>(
+    pub fn header(
         name: &'static str,
         header: &'static str,
-        secrets: I,
-    ) -> Result<Self, SecretError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+        secrets: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, SecretError> {
         let ring = header_ring(secrets)?;
         let newest = ring.iter().next().ok_or(SecretError::EmptyRing)?.clone();
         let digests = ring

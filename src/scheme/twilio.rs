@@ -169,11 +169,10 @@ impl Twilio {
     /// assert_eq!(scheme.key_count(), 2);
     /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
     /// ```
-    pub fn with_secrets<I>(auth_tokens: I, public_url: &str) -> Result<Self, SchemeConfigError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
+    pub fn with_secrets(
+        auth_tokens: impl IntoIterator<Item = impl AsRef<str>>,
+        public_url: &str,
+    ) -> Result<Self, SchemeConfigError> {
         Ok(Self {
             keys: Keyed::new(&text_ring(auth_tokens)?)?,
             url: PublicUrl::parse(public_url)?,

@@ -488,11 +488,9 @@ pub(crate) fn header_value(v: &str) -> Result<http::HeaderValue, SignError> {
 }
 
 /// A ring of text secrets (the key is the secret string's bytes).
-pub(crate) fn text_ring<I>(secrets: I) -> Result<KeyRing, SecretError>
-where
-    I: IntoIterator,
-    I::Item: AsRef<str>,
-{
+pub(crate) fn text_ring(
+    secrets: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<KeyRing, SecretError> {
     let secrets = secrets
         .into_iter()
         .map(Secret::from_text)

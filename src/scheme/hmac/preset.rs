@@ -71,11 +71,7 @@ macro_rules! text_secret_constructors {
             /// delivery signed with any of them verifies.
             ///
             #[doc = concat!("```\nlet scheme = tower_webhook::scheme::", stringify!($ty), "::with_secrets([\"new\", \"old\"])?;\nassert_eq!(scheme.key_count(), 2);\n# Ok::<(), tower_webhook::secret::SecretError>(())\n```")]
-            pub fn with_secrets<I>(secrets: I) -> Result<Self, $crate::secret::SecretError>
-            where
-                I: IntoIterator,
-                I::Item: AsRef<str>,
-            {
+            pub fn with_secrets(secrets: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Self, $crate::secret::SecretError> {
                 let $ring = &$crate::scheme::hmac::text_ring(secrets)?;
                 $build
             }
@@ -123,11 +119,7 @@ macro_rules! hmac_preset {
             /// the public URL.
             ///
             #[doc = concat!("```\nlet scheme = tower_webhook::scheme::", stringify!($ty), "::with_secrets([\"new\", \"old\"], \"https://example.com/hook\")?;\nassert_eq!(scheme.key_count(), 2);\n# Ok::<(), tower_webhook::scheme::SchemeConfigError>(())\n```")]
-            pub fn with_secrets<I>(secrets: I, public_url: &str) -> Result<Self, $crate::scheme::SchemeConfigError>
-            where
-                I: IntoIterator,
-                I::Item: AsRef<str>,
-            {
+            pub fn with_secrets(secrets: impl IntoIterator<Item = impl AsRef<str>>, public_url: &str) -> Result<Self, $crate::scheme::SchemeConfigError> {
                 let $ring = &$crate::scheme::hmac::text_ring(secrets)?;
                 let $url = public_url;
                 Ok(Self($build?))
