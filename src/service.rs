@@ -129,156 +129,16 @@ where
     ReqBody: Body,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let settings = &shared.settings;
     let (mut head, body) = request.into_parts();
-
-    let limit = settings.max_body;
-    let declared = body::content_length(&head.headers);
-    let limit64 = u64::try_from(limit).unwrap_or(u64::MAX);
-    let too_large = declared.is_some_and(|n| n > limit64) || body.size_hint().lower() > limit64;
-    let resolved: Resolved<S>;
-    let (scheme, tenant): (&S, Option<&str>) = match &shared.keys {
-        KeySource::Static(s) => (&**s, None),
-        KeySource::Resolver(r) => {
-            // Cheap refusals first: they need no key lookup.
-            if head.method != Method::POST && head.method != Method::GET {
-                return Ok(shared.reject(
-                    "",
-                    Rejection::MethodNotAllowed(head.method.clone()),
-                    None,
-                ));
+    let mut name = "";
+    let (bytes, envelope, retention, reservation, payload) =
+        match admit::<S, P, ReqBody>(&shared, &head, body, &mut name).await {
+            Ok(admitted) => admitted,
+            Err(Stop::Answer(answer)) => return Ok(handshake(name, answer)),
+            Err(Stop::Reject(r, envelope)) => {
+                return Ok(shared.reject(name, r, envelope.as_ref()));
             }
-            if too_large {
-                return Ok(shared.reject("", Rejection::PayloadTooLarge { limit }, None));
-            }
-            resolved = match r.resolve(&head).await {
-                Ok(resolved) => resolved,
-                Err(e) => return Ok(shared.reject("", e.into(), None)),
-            };
-            (&*resolved.scheme, resolved.tenant.as_deref())
-        }
-    };
-    let name = scheme.name();
-
-    if let Some(answer) = scheme.challenge(&head) {
-        return Ok(handshake(name, answer));
-    }
-    if head.method != Method::POST {
-        return Ok(shared.reject(name, Rejection::MethodNotAllowed(head.method.clone()), None));
-    }
-    if too_large {
-        return Ok(shared.reject(name, Rejection::PayloadTooLarge { limit }, None));
-    }
-    // Reject what the head alone condemns before reading a byte of the body
-    // (a cheap filter: the verdict is given once the body is in).
-    let early = scheme::Context::new(settings.clock.now(), settings.tolerance);
-    let read = match scheme.read(&head, &early) {
-        Ok(read) => read,
-        Err(e) => return Ok(shared.reject(name, e.into(), None)),
-    };
-    // The body's share of the layer's budget: its declared length up front,
-    // or chunk by chunk as it arrives. Given back when this request ends,
-    // however it ends (the share is dropped with this future).
-    let mut share = settings.budget.share();
-    let up_front = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-    if !share.cover_exactly(up_front) {
-        let limit = settings.budget.limit();
-        return Ok(shared.reject(name, Rejection::OverBudget { limit }, None));
-    }
-    // The deadline needs tokio's timer; outside a tokio runtime (a plain
-    // executor, the fuzz targets) the body is read without one.
-    let deadline = settings
-        .body_timeout
-        .filter(|_| tokio::runtime::Handle::try_current().is_ok());
-    let collected = match deadline {
-        Some(d) => match tokio::time::timeout(d, body::collect(body, limit, &mut share)).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Ok(shared.reject(name, Rejection::BodyTimeout { timeout: d }, None));
-            }
-        },
-        None => body::collect(body, limit, &mut share).await,
-    };
-    let bytes = match collected {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return Ok(shared.reject(name, Rejection::PayloadTooLarge { limit }, None));
-        }
-        Err(BodyError::Stream(e)) => return Ok(shared.reject(name, Rejection::BodyRead(e), None)),
-        Err(BodyError::OverBudget) => {
-            let limit = settings.budget.limit();
-            return Ok(shared.reject(name, Rejection::OverBudget { limit }, None));
-        }
-    };
-    // The delivery is judged when the whole of it is in: a head that arrived
-    // inside the window does not carry a body that arrives after it.
-    let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
-    let envelope = match scheme.verify(&head, read, &bytes, &ctx) {
-        Ok(Verdict::Deliver(envelope)) => envelope,
-        // A signed handshake: answered, never handed to the handler.
-        Ok(Verdict::Answer(answer)) => return Ok(handshake(name, answer)),
-        Err(e) => return Ok(shared.reject(name, e.into(), None)),
-    };
-
-    // Only verified deliveries reach the store, under keys from signed data.
-    let retention = shared.retention(scheme, &envelope, &ctx);
-    let reservation = match &settings.store {
-        None => None,
-        Some(store) => {
-            let keys = dedup_keys(&envelope, &bytes);
-            if keys.is_empty() {
-                None
-            } else {
-                let prefix = shared.key_prefix(scheme, tenant, &head);
-                let mut held = Reserved::new(Arc::clone(store));
-                for key in &keys {
-                    let full_key = format!("{prefix}{key}");
-                    let claim = Claim::new(settings.lease, retention);
-                    // Registered before the store answers: if this request is
-                    // dropped meanwhile, the guard releases what the store
-                    // may have reserved for it.
-                    held.push(full_key.clone(), claim.token);
-                    let refusal = match store.reserve(&full_key, claim).await {
-                        Ok(Reservation::Fresh) => continue,
-                        Ok(Reservation::Done) => {
-                            held.forget(&full_key);
-                            // A later key seen before (a retry under a changed
-                            // signed body): this copy is remembered too.
-                            held.commit(retention).await;
-                            Rejection::Duplicate {
-                                id: envelope.id.clone().unwrap_or_else(|| key.clone()),
-                            }
-                        }
-                        Ok(Reservation::InFlight { retry_after }) => {
-                            held.forget(&full_key);
-                            held.release().await;
-                            Rejection::InFlight {
-                                id: envelope.id.clone().unwrap_or_else(|| key.clone()),
-                                retry_after,
-                            }
-                        }
-                        Err(e) => {
-                            held.release().await;
-                            e.into()
-                        }
-                    };
-                    return Ok(shared.reject(name, refusal, Some(&envelope)));
-                }
-                Some(held)
-            }
-        }
-    };
-
-    let payload = match P::decode(&bytes, envelope.format) {
-        Ok(p) => p,
-        Err(e) => {
-            if let Some(r) = reservation {
-                r.release().await;
-            }
-            return Ok(shared.reject(name, e.into(), Some(&envelope)));
-        }
-    };
-
+        };
     let delivery = Delivery {
         id: envelope.id,
         id_signed: envelope.id_signed,
@@ -296,13 +156,178 @@ where
     let result = inner.call(request).await;
     if let Some(r) = reservation {
         let succeeded = matches!(&result, Ok(response) if response.status().is_success());
-        if succeeded {
-            r.commit(retention).await;
-        } else {
-            r.release().await;
-        }
+        r.settle(succeeded.then_some(retention)).await;
     }
     result.map(|response| response.map(Either::Left))
+}
+
+/// Why the layer answers by itself instead of calling the handler.
+enum Stop {
+    /// A refusal: logged, and answered through the rejection hook.
+    Reject(Rejection, Option<Envelope>),
+    /// A sender's endpoint handshake, answered.
+    Answer(Response<Bytes>),
+}
+
+impl<E: Into<Rejection>> From<E> for Stop {
+    fn from(e: E) -> Self {
+        Self::Reject(e.into(), None)
+    }
+}
+
+/// A delivery let through: its verified body, envelope, retention,
+/// reservation and decoded payload.
+type Admitted<T> = (Bytes, Envelope, Duration, Option<Reserved>, T);
+
+/// The request flow up to the handler: every refusal is a `?`. `name` is
+/// set to the scheme's name once it is known.
+async fn admit<S, P, ReqBody>(
+    shared: &Shared<S>,
+    head: &http::request::Parts,
+    body: ReqBody,
+    name: &mut &'static str,
+) -> Result<Admitted<P::Output>, Stop>
+where
+    S: Scheme,
+    P: Decode,
+    ReqBody: Body,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let settings = &shared.settings;
+    if let KeySource::Static(s) = &shared.keys {
+        *name = s.name();
+    }
+    let limit = settings.max_body;
+    let declared = body::content_length(&head.headers);
+    let limit64 = u64::try_from(limit).unwrap_or(u64::MAX);
+    // Cheap refusals first: they need no key lookup. Handshakes are `GET`s.
+    if head.method != Method::POST && head.method != Method::GET {
+        return Err(Rejection::MethodNotAllowed(head.method.clone()).into());
+    }
+    if declared.is_some_and(|n| n > limit64) || body.size_hint().lower() > limit64 {
+        return Err(Rejection::PayloadTooLarge { limit }.into());
+    }
+    let resolved: Resolved<S>;
+    let (scheme, tenant): (&S, Option<&str>) = match &shared.keys {
+        KeySource::Static(s) => (&**s, None),
+        KeySource::Resolver(r) => {
+            resolved = r.resolve(head).await?;
+            (&*resolved.scheme, resolved.tenant.as_deref())
+        }
+    };
+    *name = scheme.name();
+    if let Some(answer) = scheme.challenge(head) {
+        return Err(Stop::Answer(answer));
+    }
+    if head.method != Method::POST {
+        return Err(Rejection::MethodNotAllowed(head.method.clone()).into());
+    }
+    // Refuse what the head alone condemns before reading a byte of the body
+    // (a cheap filter: the verdict is given once the body is in).
+    let early = scheme::Context::new(settings.clock.now(), settings.tolerance);
+    let read = scheme.read(head, &early)?;
+    // The body's share of the layer's budget: its declared length up front,
+    // or chunk by chunk as it arrives. Given back when this request ends,
+    // however it ends (the share is dropped with this future).
+    let over_budget = || Rejection::OverBudget {
+        limit: settings.budget.limit(),
+    };
+    let mut share = settings.budget.share();
+    if !share.cover_exactly(declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0)) {
+        return Err(over_budget().into());
+    }
+    // The deadline needs tokio's timer; outside a tokio runtime (a plain
+    // executor, the fuzz targets) the body is read without one.
+    let deadline = settings
+        .body_timeout
+        .filter(|_| tokio::runtime::Handle::try_current().is_ok());
+    let collect = body::collect(body, limit, &mut share);
+    let collected = match deadline {
+        Some(timeout) => tokio::time::timeout(timeout, collect)
+            .await
+            .map_err(|_| Rejection::BodyTimeout { timeout })?,
+        None => collect.await,
+    };
+    let bytes = collected.map_err(|e| match e {
+        BodyError::TooLarge => Rejection::PayloadTooLarge { limit },
+        BodyError::Stream(e) => Rejection::BodyRead(e),
+        BodyError::OverBudget => over_budget(),
+    })?;
+    // The delivery is judged when the whole of it is in: a head that arrived
+    // inside the window does not carry a body that arrives after it.
+    let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
+    let envelope = match scheme.verify(head, read, &bytes, &ctx)? {
+        Verdict::Deliver(envelope) => envelope,
+        // A signed handshake: answered, never handed to the handler.
+        Verdict::Answer(answer) => return Err(Stop::Answer(answer)),
+    };
+    // Only verified deliveries reach the store, under keys from signed data.
+    let retention = shared.retention(scheme, &envelope, &ctx);
+    let reservation = match &settings.store {
+        Some(store) => {
+            let prefix = shared.key_prefix(scheme, tenant, head);
+            reserve(store, &prefix, &envelope, &bytes, settings.lease, retention).await
+        }
+        None => Ok(None),
+    };
+    let reservation = reservation.map_err(|r| Stop::Reject(r, Some(envelope.clone())))?;
+    match P::decode(&bytes, envelope.format) {
+        Ok(payload) => Ok((bytes, envelope, retention, reservation, payload)),
+        Err(e) => {
+            if let Some(r) = reservation {
+                r.settle(None).await;
+            }
+            Err(Stop::Reject(e.into(), Some(envelope)))
+        }
+    }
+}
+
+/// Reserves every dedup key of a verified delivery; `None` when it has
+/// none (dedup off). A key found done or in flight refuses the delivery.
+async fn reserve(
+    store: &Arc<dyn DedupStore>,
+    prefix: &str,
+    envelope: &Envelope,
+    body: &[u8],
+    lease: Duration,
+    retention: Duration,
+) -> Result<Option<Reserved>, Rejection> {
+    let keys = dedup_keys(envelope, body);
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut held = Reserved::new(Arc::clone(store));
+    for key in &keys {
+        let full_key = format!("{prefix}{key}");
+        let claim = Claim::new(lease, retention);
+        // Registered before the store answers: if this request is dropped
+        // meanwhile, the guard releases what the store may have reserved.
+        held.push(full_key.clone(), claim.token);
+        let shown = || envelope.id.clone().unwrap_or_else(|| key.clone());
+        return Err(match store.reserve(&full_key, claim).await {
+            Ok(Reservation::Fresh) => continue,
+            Ok(Reservation::Done) => {
+                held.forget(&full_key);
+                // A later key seen before (a retry under a changed signed
+                // body): this copy is remembered too.
+                held.settle(Some(retention)).await;
+                Rejection::Duplicate { id: shown() }
+            }
+            Ok(Reservation::InFlight { retry_after }) => {
+                held.forget(&full_key);
+                held.settle(None).await;
+                Rejection::InFlight {
+                    id: shown(),
+                    retry_after,
+                }
+            }
+            Err(e) => {
+                held.settle(None).await;
+                e.into()
+            }
+        });
+    }
+    Ok(Some(held))
 }
 
 /// What the store remembers a verified delivery by, each key from signed
@@ -414,18 +439,18 @@ fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<Webho
 /// Reservations the handler's outcome has not settled yet.
 ///
 /// Each key is registered before the store is asked, with the token the
-/// store will hold it under. Settled with [`commit`](Self::commit) or
-/// [`release`](Self::release), a key at a time: each leaves the guard once
-/// the store answered for it. Dropped unsettled (the handler panicked, or
-/// the request's future was dropped, even while the store was still
-/// answering), the guard finishes in the background: it commits the keys
-/// left when it was committing (the handler did the work), and releases
-/// them otherwise. A release of a key the store never reserved for that
-/// token changes nothing; neither does a second commit.
+/// store will hold it under. Settled with [`settle`](Self::settle) (commit
+/// for a retention, or release), a key at a time: each leaves the guard once
+/// the store answered for it. Dropped unsettled (the handler panicked, or the
+/// request's future was dropped, even while the store was still answering),
+/// the guard finishes in the background: it commits the keys left when it
+/// was committing (the handler did the work), and releases them otherwise.
+/// A release of a key the store never reserved for that token changes
+/// nothing; neither does a second commit.
 struct Reserved {
     store: Arc<dyn DedupStore>,
     held: Vec<(String, Token)>,
-    /// The retention, once [`commit`](Self::commit) started.
+    /// `Some(retention)` once a commit started.
     committing: Option<Duration>,
 }
 
@@ -447,40 +472,35 @@ impl Reserved {
         self.held.retain(|(k, _)| k != key);
     }
 
-    async fn commit(mut self, retention: Duration) {
-        self.committing = Some(retention);
+    /// Commits every key for `retention`, or releases them (`None`).
+    async fn settle(mut self, commit: Option<Duration>) {
+        self.committing = commit;
         while let Some((key, token)) = self.held.first() {
-            committed(key, self.store.commit(key, *token, retention).await);
-            self.held.remove(0);
-        }
-    }
-
-    async fn release(mut self) {
-        while let Some((key, token)) = self.held.first() {
-            released(key, self.store.release(key, *token).await);
+            settle_one(&*self.store, key, *token, commit).await;
             self.held.remove(0);
         }
     }
 }
 
-fn committed(key: &str, outcome: Result<bool, crate::dedup::StoreError>) {
-    match outcome {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(
-            key = %key,
-            "webhook handled, but its reservation had expired and was taken over (lease too short for the handler?)"
-        ),
-        Err(e) => tracing::error!(
-            key = %key,
-            error = %e,
-            "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
-        ),
-    }
-}
-
-fn released(key: &str, outcome: Result<bool, crate::dedup::StoreError>) {
-    if let Err(e) = outcome {
-        tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
+async fn settle_one(store: &dyn DedupStore, key: &str, token: Token, commit: Option<Duration>) {
+    match commit {
+        Some(retention) => match store.commit(key, token, retention).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                key = %key,
+                "webhook handled, but its reservation was taken over or already recorded (lease too short for the handler?)"
+            ),
+            Err(e) => tracing::error!(
+                key = %key,
+                error = %e,
+                "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
+            ),
+        },
+        None => {
+            if let Err(e) = store.release(key, token).await {
+                tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
+            }
+        }
     }
 }
 
@@ -490,39 +510,17 @@ impl Drop for Reserved {
         if held.is_empty() {
             return;
         }
-        let store = Arc::clone(&self.store);
-        let mut settle: crate::dedup::BoxFuture<'static, ()> = match self.committing {
-            Some(retention) => {
-                tracing::warn!(
-                    keys = held.len(),
-                    "webhook handled, but the request was dropped while its delivery was being recorded; recording it in the background"
-                );
-                Box::pin(async move {
-                    for (key, token) in held {
-                        match store.commit(&key, token, retention).await {
-                            // Most likely done already: the interrupted commit
-                            // did reach the store.
-                            Ok(false) => tracing::debug!(
-                                key = %key,
-                                "webhook reservation already recorded (or taken over)"
-                            ),
-                            outcome => committed(&key, outcome),
-                        }
-                    }
-                })
+        let (store, commit) = (Arc::clone(&self.store), self.committing);
+        tracing::warn!(
+            keys = held.len(),
+            committing = commit.is_some(),
+            "webhook delivery interrupted (panic or cancelled); settling its reservation in the background"
+        );
+        let mut settle = Box::pin(async move {
+            for (key, token) in held {
+                settle_one(&*store, &key, token, commit).await;
             }
-            None => {
-                tracing::warn!(
-                    keys = held.len(),
-                    "webhook delivery did not finish (panic or cancelled); releasing its reservation"
-                );
-                Box::pin(async move {
-                    for (key, token) in held {
-                        released(&key, store.release(&key, token).await);
-                    }
-                })
-            }
-        };
+        });
         // Stores that answer at once (the memory store) are done here;
         // others finish on the runtime.
         let mut cx = Context::from_waker(std::task::Waker::noop());
