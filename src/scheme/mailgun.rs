@@ -14,6 +14,7 @@ use super::{
     Context, Dedup, Encoding, Envelope, Format, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict,
     VerifyError,
 };
+use crate::scheme::rules::Tag;
 use crate::secret::SecretError;
 
 /// The name errors use for the signed fields (they are in the body).
@@ -166,7 +167,7 @@ impl Scheme for Mailgun {
         let f = fields(body).ok_or(VerifyError::MalformedBody {
             reason: "no `signature` fields (timestamp, token, signature) in the body",
         })?;
-        let candidates: Vec<Vec<u8>> = Encoding::Hex.decode(&f.signature, 32).into_iter().collect();
+        let candidates: Vec<Tag> = Encoding::Hex.decode(&f.signature, 32).into_iter().collect();
         let matched = self.keys.matches(&candidates, |mac| {
             mac.update(f.timestamp.as_bytes());
             mac.update(f.token.as_bytes());

@@ -189,13 +189,41 @@ impl Encoding {
         }
     }
 
-    /// Decodes `text`, when it is exactly `len` bytes well encoded.
-    pub(crate) fn decode(self, text: &str, len: usize) -> Option<Vec<u8>> {
-        let bytes = match self {
-            Self::Hex => base16ct::mixed::decode_vec(text).ok()?,
-            Self::Base64 => B64.decode(text).ok()?,
+    /// Decodes `text`, when it is exactly `len` (at most 64) bytes well
+    /// encoded.
+    pub(crate) fn decode(self, text: impl AsRef<[u8]>, len: usize) -> Option<Tag> {
+        let text = text.as_ref();
+        // Room for base64's length estimate of 64 bytes (88 characters: 66).
+        let mut buf = [0u8; 72];
+        let n = match self {
+            Self::Hex => base16ct::mixed::decode(text, &mut buf).ok()?.len(),
+            Self::Base64 => B64.decode_slice(text, &mut buf).ok()?,
         };
-        (bytes.len() == len).then_some(bytes)
+        (n == len && n <= 64).then(|| {
+            let mut bytes = [0u8; 64];
+            bytes[..n].copy_from_slice(&buf[..n]);
+            Tag { bytes, len: n }
+        })
+    }
+}
+
+/// A decoded signature of at most 64 bytes, kept on the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tag {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl std::ops::Deref for Tag {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl AsRef<[u8]> for Tag {
+    fn as_ref(&self) -> &[u8] {
+        self
     }
 }
 
@@ -278,12 +306,20 @@ mod tests {
 
     #[test]
     fn encodings_decode_exact_lengths_only() {
-        assert_eq!(Encoding::Hex.decode("DEad", 2), Some(vec![0xde, 0xad]));
-        assert_eq!(Encoding::Hex.decode("dead", 3), None);
-        assert_eq!(Encoding::Hex.decode("dea", 2), None);
-        assert_eq!(Encoding::Base64.decode("3q0=", 2), Some(vec![0xde, 0xad]));
-        assert_eq!(Encoding::Base64.decode("3q0", 2), None, "padding required");
-        assert_eq!(Encoding::Base64.decode("3q1=", 2), None, "canonical only");
+        let decode = |e: Encoding, t: &str, n| e.decode(t, n).map(|tag| tag.to_vec());
+        assert_eq!(decode(Encoding::Hex, "DEad", 2), Some(vec![0xde, 0xad]));
+        assert_eq!(decode(Encoding::Hex, "dead", 3), None);
+        assert_eq!(decode(Encoding::Hex, "dea", 2), None);
+        assert_eq!(decode(Encoding::Base64, "3q0=", 2), Some(vec![0xde, 0xad]));
+        assert_eq!(decode(Encoding::Base64, "3q0", 2), None, "padding required");
+        assert_eq!(decode(Encoding::Base64, "3q1=", 2), None, "canonical only");
+        let long = Encoding::Base64.encode(&[7; 64]);
+        assert_eq!(decode(Encoding::Base64, &long, 64), Some(vec![7; 64]));
+        assert_eq!(
+            decode(Encoding::Hex, &"ab".repeat(65), 65),
+            None,
+            "over 64 bytes"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use http::HeaderValue;
 use http::request::Parts;
 use sha2::Sha256;
 
@@ -11,6 +12,7 @@ use super::rules::{self, IdSource, MAX_SIGNATURES};
 use super::{
     Context, Encoding, Envelope, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict, VerifyError,
 };
+use crate::scheme::rules::Tag;
 use crate::secret::{KeyRing, Secret, SecretError};
 
 /// The names of one header family.
@@ -40,10 +42,12 @@ const SVIX: Names = Names {
 #[derive(Debug)]
 pub struct StandardHead {
     pub(crate) names: &'static Names,
-    id: String,
-    timestamp: String,
+    /// The three headers' values as sent (cheap clones of the request's),
+    /// checked to be visible ASCII.
+    id: HeaderValue,
+    timestamp: HeaderValue,
+    signature: HeaderValue,
     time: SystemTime,
-    entries: Vec<String>,
 }
 
 impl StandardHead {
@@ -67,39 +71,38 @@ impl StandardHead {
         let time = TimeUnit::Seconds.parse(names.timestamp, timestamp)?;
         rules::within(names.timestamp, time, ctx)?;
         let signature = rules::required(h, names.signature)?;
-        let entries: Vec<String> = signature
-            .split(' ')
-            .filter(|e| !e.is_empty())
-            .take(MAX_SIGNATURES + 1)
-            .map(str::to_owned)
-            .collect();
-        if entries.is_empty() {
-            return Err(VerifyError::MalformedHeader {
-                header: names.signature,
-                reason: "it holds no signature",
-            });
+        match signature.split(' ').filter(|e| !e.is_empty()).count() {
+            0 => {
+                return Err(VerifyError::MalformedHeader {
+                    header: names.signature,
+                    reason: "it holds no signature",
+                });
+            }
+            n if n > MAX_SIGNATURES => {
+                return Err(VerifyError::TooManySignatures {
+                    header: names.signature,
+                    max: MAX_SIGNATURES,
+                });
+            }
+            _ => {}
         }
-        if entries.len() > MAX_SIGNATURES {
-            return Err(VerifyError::TooManySignatures {
-                header: names.signature,
-                max: MAX_SIGNATURES,
-            });
-        }
+        // The three values were read above; `get` finds each again.
+        let value = |name| h.get(name).cloned().unwrap_or(HeaderValue::from_static(""));
         Ok(Self {
             names,
-            id: id.to_owned(),
-            timestamp: timestamp.to_owned(),
+            id: value(names.id),
+            timestamp: value(names.timestamp),
+            signature: value(names.signature),
             time,
-            entries,
         })
     }
 
     /// The payloads of the entries of `version` (`v1`, `v1a`).
-    pub(crate) fn entries<'a>(&'a self, version: &'a str) -> impl Iterator<Item = &'a str> {
-        self.entries.iter().filter_map(move |e| {
-            e.strip_prefix(version)
-                .and_then(|rest| rest.strip_prefix(','))
-        })
+    pub(crate) fn entries<'a>(&'a self, version: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.signature
+            .as_bytes()
+            .split(|&b| b == b' ')
+            .filter_map(move |e| e.strip_prefix(version.as_bytes())?.strip_prefix(b","))
     }
 
     /// The signed content's parts, in order: `{id}.{timestamp}.{body}`.
@@ -120,7 +123,9 @@ impl StandardHead {
 
     /// The envelope of a delivery whose signature verified.
     pub(crate) fn envelope(self) -> Envelope {
-        Envelope::signed_id(self.id).with_timestamp(self.time)
+        // Checked visible ASCII in `read`.
+        let id = String::from_utf8_lossy(self.id.as_bytes()).into_owned();
+        Envelope::signed_id(id).with_timestamp(self.time)
     }
 }
 
@@ -269,7 +274,7 @@ impl Scheme for StandardWebhooks {
     ) -> Result<Verdict, VerifyError> {
         read.still_within(ctx)?;
         // Entries that are not 32 bytes of canonical base64 can never match.
-        let candidates: Vec<Vec<u8>> = read
+        let candidates: Vec<Tag> = read
             .entries("v1")
             .filter_map(|e| Encoding::Base64.decode(e, 32))
             .collect();

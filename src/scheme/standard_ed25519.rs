@@ -254,7 +254,7 @@ impl StandardWebhooksEd25519 {
 /// of padded, canonical base64 can never verify and is left out); refuses
 /// more than [`MAX_V1A_SIGNATURES`] `v1a` entries, well-formed or not.
 fn candidates(head: &StandardHead) -> Result<Vec<Signature>, VerifyError> {
-    let entries: Vec<&str> = head.entries("v1a").take(MAX_V1A_SIGNATURES + 1).collect();
+    let entries: Vec<&[u8]> = head.entries("v1a").take(MAX_V1A_SIGNATURES + 1).collect();
     if entries.len() > MAX_V1A_SIGNATURES {
         return Err(VerifyError::TooManySignatures {
             header: head.names.signature,

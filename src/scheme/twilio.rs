@@ -17,6 +17,7 @@ use super::{
     Context, Encoding, Envelope, Format, KeyId, Scheme, SchemeConfigError, Sign, SignError,
     Verdict, VerifyError,
 };
+use crate::scheme::rules::Tag;
 
 const SIGNATURE: &str = "x-twilio-signature";
 const ID: &str = "i-twilio-idempotency-token";
@@ -87,7 +88,7 @@ pub struct Twilio {
 #[derive(Debug)]
 pub struct TwilioHead {
     /// The decoded signature; none when it is not 20 bytes of base64.
-    candidates: Vec<Vec<u8>>,
+    candidates: Vec<Tag>,
     covers: Covers,
     id: Option<String>,
 }
@@ -100,7 +101,7 @@ enum Covers {
     Form { labelled: bool },
     /// The body, by its SHA-256 in `bodySHA256` (`None` when that is not
     /// 32 bytes of hex: nothing matches).
-    BodyHash(Option<Vec<u8>>),
+    BodyHash(Option<Tag>),
 }
 
 /// What the signature covers besides the URL, once the body is in.

@@ -9,6 +9,7 @@ use sha2::{Sha256, Sha512};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::scheme::KeyId;
+use crate::scheme::rules::Tag;
 use crate::secret::{KeyRing, SecretError};
 
 /// One HMAC state per active secret, newest first, keyed once at
@@ -73,7 +74,10 @@ where
         feed: impl Fn(&mut Hmac<D>),
     ) -> bool {
         let mut matched = Choice::from(0);
-        for tag in self.tags(feed) {
+        for keyed in &self.macs {
+            let mut mac = keyed.clone();
+            feed(&mut mac);
+            let tag = mac.finalize().into_bytes();
             for candidate in candidates {
                 matched |= tag.as_slice().ct_eq(candidate.as_ref());
             }
@@ -165,7 +169,7 @@ impl Keys {
         each!(self, k => k.key_id())
     }
 
-    pub(crate) fn matches(&self, candidates: &[Vec<u8>], feed: Feed<'_>) -> bool {
+    pub(crate) fn matches(&self, candidates: &[Tag], feed: Feed<'_>) -> bool {
         each!(self, k => k.matches(candidates, |m| feed(&mut |b| m.update(b))))
     }
 

@@ -23,6 +23,7 @@ use super::url::PublicUrl;
 use super::{
     Context, Dedup, Envelope, Format, KeyId, Scheme, Sign, SignError, Verdict, VerifyError,
 };
+use crate::scheme::rules::Tag;
 use crate::secret::{KeyRing, Secret, SecretError};
 
 /// Where the timestamp is read from.
@@ -149,7 +150,7 @@ impl fmt::Debug for HmacScheme {
 /// with two engines (LinkedIn's two readings).
 #[derive(Clone, Debug)]
 pub struct HmacHead {
-    candidates: Vec<Vec<u8>>,
+    candidates: Vec<Tag>,
     /// The timestamp as sent, and parsed.
     timestamp: Option<(String, SystemTime)>,
     id: Option<String>,
