@@ -1,0 +1,158 @@
+//! Run by scripts/compare-baseline.sh: the crate at an earlier commit
+//! (`old`) against this checkout (`new`), side by side, interleaved.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime};
+
+use hmac::{KeyInit, Mac};
+use new::scheme::Scheme as _;
+use old::scheme::Scheme as _;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Nanoseconds per call of `f`, timed over batches long enough to read
+/// (about 2 ms each).
+fn batch_ns(f: &mut dyn FnMut() -> bool) -> f64 {
+    let mut n = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(f());
+        }
+        let took = start.elapsed();
+        if took > Duration::from_millis(2) {
+            return took.as_nanos() as f64 / n as f64;
+        }
+        n *= 2;
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs the arms round by round (each round every arm once, in turn) and
+/// prints the median per arm and its ratio to the first arm.
+fn compare(title: &str, arms: &mut [(&str, Box<dyn FnMut() -> bool + '_>)], rounds: usize) {
+    let mut samples = vec![Vec::new(); arms.len()];
+    for _ in 0..rounds {
+        for (i, (_, f)) in arms.iter_mut().enumerate() {
+            samples[i].push(batch_ns(f.as_mut()));
+        }
+    }
+    let medians: Vec<f64> = samples.into_iter().map(median).collect();
+    println!("\n{title}");
+    for ((name, _), m) in arms.iter().zip(&medians) {
+        println!("  {name:<44} {m:>12.1} ns   {:>6.2}x", m / medians[0]);
+    }
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(21);
+    let now = SystemTime::now();
+    let old_scheme = old::scheme::StandardWebhooks::new(SECRET).unwrap();
+    let new_scheme = new::scheme::StandardWebhooks::new(SECRET).unwrap();
+    let sw = standardwebhooks::Webhook::new(SECRET).unwrap();
+    let key = base64_key();
+    for len in [64usize, 1024, 16 * 1024, 1024 * 1024] {
+        let body = vec![b'x'; len];
+        let request = new::sign::Signer::new(&new_scheme)
+            .id("msg_p5jXN8AQM9LWM0D4loKWxJek")
+            .timestamp(now)
+            .request("/webhook", body.clone())
+            .unwrap();
+        let (head, body) = request.into_parts();
+        let old_ctx = old::scheme::Context::new(now, old::scheme::Tolerance::default());
+        let new_ctx = new::scheme::Context::new(now, new::scheme::Tolerance::default());
+        let ts = head.headers["webhook-timestamp"].to_str().unwrap().to_owned();
+        // Keyed once, cloned per call, as the crate does.
+        let keyed = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        let mut arms: Vec<(&str, Box<dyn FnMut() -> bool>)> = vec![
+            (
+                "bare pre-keyed HMAC-SHA256 of {id}.{ts}.{body}",
+                Box::new(|| {
+                    let mut mac = keyed.clone();
+                    mac.update(b"msg_p5jXN8AQM9LWM0D4loKWxJek.");
+                    mac.update(ts.as_bytes());
+                    mac.update(b".");
+                    mac.update(&body);
+                    mac.finalize().into_bytes()[0] == 0
+                }),
+            ),
+            (
+                "old: StandardWebhooks::verify",
+                Box::new(|| old_scheme.verify(&head, &body, &old_ctx).is_ok()),
+            ),
+            (
+                "new: StandardWebhooks read + verify",
+                Box::new(|| {
+                    let read = new_scheme.read(&head, &new_ctx).unwrap();
+                    new_scheme.verify(&head, read, &body, &new_ctx).is_ok()
+                }),
+            ),
+            (
+                "standardwebhooks 1.0.1 Webhook::verify",
+                Box::new(|| sw.verify(&body, &head.headers).is_ok()),
+            ),
+        ];
+        compare(&format!("Standard Webhooks, {len} B body"), &mut arms, rounds);
+    }
+
+    // The memory store, filled to 1 M live ids, then reserve + commit of
+    // fresh ids (the store is rebuilt before it would overflow).
+    let lease = Duration::from_secs(60);
+    let retention = Duration::from_secs(3600);
+    let old_store = old::dedup::MemoryStore::builder().capacity(3_000_000).build();
+    let new_store = new::dedup::MemoryStore::builder().capacity(3_000_000).build();
+    for i in 0..1_000_000u64 {
+        let key = format!("standard:k0123456789abcdef:id:msg_{i:016x}");
+        let claim = old::dedup::Claim::new(lease, retention);
+        old_store.reserve_now(&key, claim).unwrap();
+        old_store.commit_now(&key, claim.token, retention);
+        let claim = new::dedup::Claim::new(lease, retention);
+        new_store.reserve_now(&key, claim).unwrap();
+        new_store.commit_now(&key, claim.token, retention);
+    }
+    let mut next_old = 1_000_000u64;
+    let mut next_new = 1_000_000u64;
+    let mut arms: Vec<(&str, Box<dyn FnMut() -> bool>)> = vec![
+        (
+            "old: MemoryStore reserve_now + commit_now",
+            Box::new(|| {
+                next_old += 1;
+                let key = format!("standard:k0123456789abcdef:id:msg_{next_old:016x}");
+                let claim = old::dedup::Claim::new(lease, retention);
+                old_store.reserve_now(&key, claim).is_ok()
+                    && old_store.commit_now(&key, claim.token, retention)
+            }),
+        ),
+        (
+            "new: MemoryStore reserve_now + commit_now",
+            Box::new(|| {
+                next_new += 1;
+                let key = format!("standard:k0123456789abcdef:id:msg_{next_new:016x}");
+                let claim = new::dedup::Claim::new(lease, retention);
+                new_store.reserve_now(&key, claim).is_ok()
+                    && new_store.commit_now(&key, claim.token, retention)
+            }),
+        ),
+    ];
+    compare(
+        "Memory store, 1 M live ids (and growing): reserve + commit of a fresh id",
+        &mut arms,
+        rounds.min(11),
+    );
+}
+
+/// The key bytes of `SECRET` (base64 after `whsec_`).
+fn base64_key() -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(SECRET.trim_start_matches("whsec_"))
+        .unwrap()
+}
