@@ -11,9 +11,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use http::HeaderValue;
 use proptest::prelude::*;
 use tower_webhook::scheme::{
-    Calendly, Context, Dropbox, GitHub, HubSpot, Intercom, Linear, LinkedIn, LinkedInReading,
-    Mailgun, Meta, Paddle, PagerDuty, PresetOptions, Scheme, Shopify, Slack, Square, Stripe, Token,
-    Tolerance, Twilio, Twitch, Typeform, Zoom,
+    AnyScheme, Calendly, Context, Dropbox, GitHub, HubSpot, Intercom, Linear, LinkedIn,
+    LinkedInReading, Mailgun, Meta, Paddle, PagerDuty, PresetOptions, Scheme, Shopify, Slack,
+    Square, Stripe, Token, Tolerance, Twilio, Twitch, Typeform, Verdict, VerifyError, Zoom,
 };
 use tower_webhook::sign::Signer;
 
@@ -41,7 +41,7 @@ fn key_for(name: &str) -> &'static str {
 
 /// What to tamper with for one preset.
 struct Spec {
-    scheme: Box<dyn Scheme>,
+    scheme: AnyScheme,
     /// The header holding the signature (or token); `None` when it is in the body.
     signature: Option<&'static str>,
     timestamp: Option<&'static str>,
@@ -51,7 +51,7 @@ struct Spec {
 }
 
 fn spec(name: &str) -> Spec {
-    let plain = |scheme: Box<dyn Scheme>, signature, timestamp| Spec {
+    let plain = |scheme: AnyScheme, signature, timestamp| Spec {
         scheme,
         signature: Some(signature),
         timestamp,
@@ -60,105 +60,105 @@ fn spec(name: &str) -> Spec {
     };
     match name {
         "stripe" => plain(
-            Box::new(Stripe::new("whsec_a").unwrap()),
+            AnyScheme::signing(Stripe::new("whsec_a").unwrap()),
             "stripe-signature",
             None,
         ),
         "github" => plain(
-            Box::new(GitHub::new("gh").unwrap()),
+            AnyScheme::signing(GitHub::new("gh").unwrap()),
             "x-hub-signature-256",
             None,
         ),
         "shopify" => plain(
-            Box::new(Shopify::new("shp").unwrap()),
+            AnyScheme::signing(Shopify::new("shp").unwrap()),
             "x-shopify-hmac-sha256",
             None,
         ),
         "slack" => plain(
-            Box::new(Slack::new("sl").unwrap()),
+            AnyScheme::signing(Slack::new("sl").unwrap()),
             "x-slack-signature",
             Some("x-slack-request-timestamp"),
         ),
         "square" => plain(
-            Box::new(Square::new("sq", URL).unwrap()),
+            AnyScheme::signing(Square::new("sq", URL).unwrap()),
             "x-square-hmacsha256-signature",
             None,
         ),
         "hubspot" => plain(
-            Box::new(HubSpot::new("hs", URL).unwrap()),
+            AnyScheme::signing(HubSpot::new("hs", URL).unwrap()),
             "x-hubspot-signature-v3",
             Some("x-hubspot-request-timestamp"),
         ),
         "paddle" => plain(
-            Box::new(Paddle::new("p1").unwrap()),
+            AnyScheme::signing(Paddle::new("p1").unwrap()),
             "paddle-signature",
             None,
         ),
         "pagerduty" => plain(
-            Box::new(PagerDuty::new("pd1").unwrap()),
+            AnyScheme::signing(PagerDuty::new("pd1").unwrap()),
             "x-pagerduty-signature",
             None,
         ),
         "twilio" => plain(
-            Box::new(Twilio::new("tw", URL).unwrap()),
+            AnyScheme::signing(Twilio::new("tw", URL).unwrap()),
             "x-twilio-signature",
             None,
         ),
         "twilio-form" => Spec {
             content_type: "application/x-www-form-urlencoded",
             ..plain(
-                Box::new(Twilio::new("tw", URL).unwrap()),
+                AnyScheme::signing(Twilio::new("tw", URL).unwrap()),
                 "x-twilio-signature",
                 None,
             )
         },
         "dropbox" => plain(
-            Box::new(Dropbox::new("db").unwrap()),
+            AnyScheme::signing(Dropbox::new("db").unwrap()),
             "x-dropbox-signature",
             None,
         ),
         "linear" => plain(
-            Box::new(Linear::new("li").unwrap()),
+            AnyScheme::signing(Linear::new("li").unwrap()),
             "linear-signature",
             None,
         ),
         "typeform" => plain(
-            Box::new(Typeform::new("tf").unwrap()),
+            AnyScheme::signing(Typeform::new("tf").unwrap()),
             "typeform-signature",
             None,
         ),
         "calendly" => plain(
-            Box::new(Calendly::new("ca").unwrap()),
+            AnyScheme::signing(Calendly::new("ca").unwrap()),
             "calendly-webhook-signature",
             None,
         ),
         "zoom" => plain(
-            Box::new(Zoom::new("zm").unwrap()),
+            AnyScheme::signing(Zoom::new("zm").unwrap()),
             "x-zm-signature",
             Some("x-zm-request-timestamp"),
         ),
         "twitch" => plain(
-            Box::new(Twitch::new("tw").unwrap()),
+            AnyScheme::signing(Twitch::new("tw").unwrap()),
             "twitch-eventsub-message-signature",
             Some("twitch-eventsub-message-timestamp"),
         ),
         "intercom" => plain(
-            Box::new(Intercom::new("ic").unwrap()),
+            AnyScheme::signing(Intercom::new("ic").unwrap()),
             "x-hub-signature",
             None,
         ),
         "meta" => plain(
-            Box::new(Meta::new("mt").unwrap().verify_token("vt")),
+            AnyScheme::signing(Meta::new("mt").unwrap().verify_token("vt")),
             "x-hub-signature-256",
             None,
         ),
         "linkedin" => plain(
-            Box::new(LinkedIn::new("li-secret").unwrap()),
+            AnyScheme::signing(LinkedIn::new("li-secret").unwrap()),
             "x-li-signature",
             None,
         ),
         "linkedin-bare" => plain(
-            Box::new(
+            AnyScheme::signing(
                 LinkedIn::new("li-secret")
                     .unwrap()
                     .reading(LinkedInReading::BareBody),
@@ -169,7 +169,7 @@ fn spec(name: &str) -> Spec {
         "gitlab" => Spec {
             body_covered: false,
             ..plain(
-                Box::new(Token::gitlab("gl-token").unwrap()),
+                AnyScheme::signing(Token::gitlab("gl-token").unwrap()),
                 "x-gitlab-token",
                 None,
             )
@@ -177,11 +177,11 @@ fn spec(name: &str) -> Spec {
         "mailgun" => Spec {
             signature: None,
             body_covered: false,
-            ..plain(Box::new(Mailgun::new("mg").unwrap()), "", None)
+            ..plain(AnyScheme::signing(Mailgun::new("mg").unwrap()), "", None)
         },
         #[cfg(feature = "ed25519")]
         "standard-ed25519" => plain(
-            Box::new(
+            AnyScheme::signing(
                 tower_webhook::scheme::StandardWebhooksEd25519::from_secret_key(ED25519_SECRET)
                     .unwrap(),
             ),
@@ -190,7 +190,9 @@ fn spec(name: &str) -> Spec {
         ),
         #[cfg(feature = "sendgrid")]
         "sendgrid" => plain(
-            Box::new(tower_webhook::scheme::SendGrid::from_private_key(P256_PRIVATE).unwrap()),
+            AnyScheme::signing(
+                tower_webhook::scheme::SendGrid::from_private_key(P256_PRIVATE).unwrap(),
+            ),
             "x-twilio-email-event-webhook-signature",
             Some("x-twilio-email-event-webhook-timestamp"),
         ),
@@ -243,7 +245,7 @@ fn run(
     flip: u8,
 ) -> Result<(), TestCaseError> {
     let spec = spec(name);
-    let scheme = spec.scheme.as_ref();
+    let scheme = &spec.scheme;
     let now = UNIX_EPOCH + Duration::from_secs(secs);
     let ctx = Context::new(now, Tolerance::default());
     let millis = i64::try_from(secs).unwrap() * 1000;
@@ -254,8 +256,23 @@ fn run(
         .request("/hook", body_for(name, raw, millis))
         .unwrap();
     let (head, body) = request.into_parts();
-    let verified = scheme.verify(&head, &body, &ctx);
-    prop_assert!(verified.is_ok(), "{name}: {verified:?}");
+    let verified = scheme.check(&head, &body, &ctx);
+    // Mailgun's `event-data.id` here is the hex of `raw`: an empty id, or
+    // one over 256 bytes (`raw` over 128 bytes), is refused, as every event
+    // id out of that range is (it used to be dropped, the signed token
+    // shown instead). Nothing else is left to check on a refused delivery.
+    if name == "mailgun" && !(1..=256).contains(&(2 * raw.len())) {
+        prop_assert!(
+            matches!(verified, Err(VerifyError::MalformedBody { .. })),
+            "{name}: an id of {} bytes: {verified:?}",
+            2 * raw.len()
+        );
+        return Ok(());
+    }
+    prop_assert!(
+        matches!(verified, Ok(Verdict::Deliver(_))),
+        "{name}: {verified:?}"
+    );
 
     if spec.body_covered && !body.is_empty() {
         let mut bad = body.to_vec();
@@ -274,7 +291,7 @@ fn run(
             matches!((decode(&body), decode(&bad)), (Ok(a), Ok(b)) if a == b)
         };
         prop_assert!(
-            same_form || scheme.verify(&head, &bad, &ctx).is_err(),
+            same_form || scheme.check(&head, &bad, &ctx).is_err(),
             "{name}: body byte {i} changed: {:?} -> {:?}",
             String::from_utf8_lossy(&body[i.saturating_sub(8)..(i + 8).min(body.len())]),
             String::from_utf8_lossy(&bad[i.saturating_sub(8)..(i + 8).min(bad.len())])
@@ -289,7 +306,7 @@ fn run(
         let mut h = head.clone();
         h.headers
             .insert(header, HeaderValue::from_bytes(&bad).unwrap());
-        let r = scheme.verify(&h, &body, &ctx);
+        let r = scheme.check(&h, &body, &ctx);
         prop_assert!(r.is_err(), "{name}: {header} byte {i} changed: {r:?}");
         Ok(())
     };
@@ -312,7 +329,7 @@ fn run(
         h.headers
             .insert(header, HeaderValue::from_bytes(&bad).unwrap());
         prop_assert!(
-            scheme.verify(&h, &body, &ctx).is_err(),
+            scheme.check(&h, &body, &ctx).is_err(),
             "{name}: {header} byte {i} changed"
         );
     }
@@ -323,13 +340,13 @@ fn run(
         let mut bad = text.into_bytes();
         let i = start + pos % 64;
         bad[i] = other_char(bad[i], pick);
-        prop_assert!(scheme.verify(&head, &bad, &ctx).is_err());
+        prop_assert!(scheme.check(&head, &bad, &ctx).is_err());
     }
     // Too late: beyond the tolerance, schemes with a timestamp refuse.
     if scheme.has_timestamp() {
         let late = Context::new(now + Duration::from_secs(3600), Tolerance::default());
         prop_assert!(
-            scheme.verify(&head, &body, &late).is_err(),
+            scheme.check(&head, &body, &late).is_err(),
             "{name}: stale accepted"
         );
     }
@@ -407,14 +424,14 @@ proptest! {
         let (head, body) = request.into_parts();
         let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), Tolerance::default());
         let both = LinkedIn::new("li-secret").unwrap();
-        prop_assert!(both.verify(&head, &body, &ctx).is_ok());
+        prop_assert!(both.check(&head, &body, &ctx).is_ok());
         let recut = [b"hmacsha256=".as_slice(), &raw].concat();
         let mut others = vec![recut, [raw.as_slice(), &extra].concat()];
         if let Some(rest) = raw.strip_prefix(b"hmacsha256=") {
             others.push(rest.to_vec());
         }
         for other in others.into_iter().filter(|o| *o != raw) {
-            prop_assert!(both.verify(&head, &other, &ctx).is_err(), "{:?}", String::from_utf8_lossy(&other));
+            prop_assert!(both.check(&head, &other, &ctx).is_err(), "{:?}", String::from_utf8_lossy(&other));
         }
     }
 }
@@ -489,7 +506,10 @@ fn header_text() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// No preset panics on any head or body, in any of its entry points.
+    /// No preset panics on any head or body, in any of its entry points:
+    /// the `GET` challenge, the head alone, head and body at once, and the
+    /// same body signed (a signed body is what reaches the handshake
+    /// answers: Slack, Zoom, Twitch).
     #[test]
     fn no_preset_panics_on_any_input(
         values in proptest::collection::vec((0..HEADERS.len(), header_text()), 0..12),
@@ -511,14 +531,23 @@ proptest! {
         }
         let Ok(request) = builder.body(()) else { return Ok(()) };
         let (head, ()) = request.into_parts();
+        let body = bytes::Bytes::from(body);
         let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), Tolerance::default());
         for name in tower_webhook::scheme::PRESETS {
             let options = PresetOptions::new().public_url(URL).verify_token("vt");
             let scheme = tower_webhook::scheme::by_name(name, key_for(name), &options).unwrap();
-            let _ = scheme.handshake(&head, None);
-            let _ = scheme.check_head(&head, &ctx);
-            let _ = scheme.verify(&head, &body, &ctx);
-            let _ = scheme.handshake(&head, Some(&body));
+            let _ = scheme.challenge(&head);
+            let _ = scheme.read(&head, &ctx).map(drop);
+            let _ = scheme.check(&head, &body, &ctx);
+            // The same head and body, signed: the keys of the asymmetric
+            // presets here are public and cannot sign, nor can every preset
+            // sign every body (Mailgun, LinkedIn's bare reading).
+            let mut signed = http::Request::from_parts(head.clone(), body.clone());
+            if Signer::new(&scheme).timestamp(ctx.now).sign(&mut signed).is_ok() {
+                let (signed_head, signed_body) = signed.into_parts();
+                let _ = scheme.challenge(&signed_head);
+                let _ = scheme.check(&signed_head, &signed_body, &ctx);
+            }
         }
     }
 }
