@@ -22,7 +22,7 @@ use tower_webhook::dedup::{
     BoxFuture, Claim, DedupStore, MemoryStore, Reservation, StoreError, Token,
 };
 use tower_webhook::scheme::{
-    Context as SchemeContext, Envelope, Scheme, StandardWebhooks, VerifyError,
+    Context as SchemeContext, Scheme, StandardWebhooks, Verdict, VerifyError,
 };
 use tower_webhook::{Delivery, Rejection, Verified, WebhookLayer};
 
@@ -117,28 +117,36 @@ async fn non_post_is_405_and_touches_nothing() {
 struct Challenging(StandardWebhooks);
 
 impl Scheme for Challenging {
+    type Head = <StandardWebhooks as Scheme>::Head;
     fn name(&self) -> &'static str {
         "challenging"
     }
     fn key_id(&self) -> tower_webhook::scheme::KeyId {
         self.0.key_id()
     }
+    fn has_timestamp(&self) -> bool {
+        self.0.has_timestamp()
+    }
+    fn challenge(&self, head: &http::request::Parts) -> Option<Response<Bytes>> {
+        let challenge = head.uri.query()?.strip_prefix("challenge=")?;
+        (head.method == http::Method::GET)
+            .then(|| Response::new(Bytes::copy_from_slice(challenge.as_bytes())))
+    }
+    fn read(
+        &self,
+        head: &http::request::Parts,
+        ctx: &SchemeContext,
+    ) -> Result<Self::Head, VerifyError> {
+        self.0.read(head, ctx)
+    }
     fn verify(
         &self,
         head: &http::request::Parts,
+        read: Self::Head,
         body: &[u8],
         ctx: &SchemeContext,
-    ) -> Result<Envelope, VerifyError> {
-        self.0.verify(head, body, ctx)
-    }
-    fn handshake(
-        &self,
-        head: &http::request::Parts,
-        body: Option<&[u8]>,
-    ) -> Option<Response<Bytes>> {
-        let challenge = head.uri.query()?.strip_prefix("challenge=")?;
-        (body.is_none() && head.method == http::Method::GET)
-            .then(|| Response::new(Bytes::copy_from_slice(challenge.as_bytes())))
+    ) -> Result<Verdict, VerifyError> {
+        self.0.verify(head, read, body, ctx)
     }
 }
 

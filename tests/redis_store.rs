@@ -27,7 +27,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::task::JoinHandle;
 use tower_webhook::Delivery;
 use tower_webhook::WebhookLayer;
-use tower_webhook::dedup::redis::ConnectError;
+use tower_webhook::dedup::ConnectError;
 use tower_webhook::dedup::{
     BoxFuture, Claim, DedupStore, RedisStore, Reservation, StoreError, Token,
 };

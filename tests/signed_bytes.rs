@@ -405,7 +405,7 @@ proptest! {
         copies in proptest::collection::vec(proptest::collection::vec(mutation(), 1..4), 1..6),
     ) {
         for name in PRESETS.iter().filter(|n| **n != "gitlab") {
-            let scheme = AnyScheme::from(by_name(name, key_for(name), &options()).unwrap());
+            let scheme = by_name(name, key_for(name), &options()).unwrap();
             let original = delivery(&scheme);
             let mut requests = vec![original.clone()];
             for changes in &copies {
@@ -442,7 +442,7 @@ proptest! {
 /// alone never opens a second run.
 #[test]
 fn gitlab_changing_one_id_header_never_opens_a_second_run() {
-    let scheme = AnyScheme::from(by_name("gitlab", "gitlab-token", &options()).unwrap());
+    let scheme = by_name("gitlab", "gitlab-token", &options()).unwrap();
     let original = delivery(&scheme);
     let mut requests = vec![original.clone()];
     for (i, header) in ["idempotency-key", "x-gitlab-event-uuid", "x-anything"]
