@@ -24,87 +24,8 @@ fn is_challenge_code(code: &[u8]) -> bool {
         })
 }
 
-/// [LinkedIn](https://learn.microsoft.com/en-us/linkedin/shared/api-guide/webhook-validation)
-/// webhooks (organization social action notifications, Lead Sync, ...).
-///
-/// - **Endpoint validation**: LinkedIn sends `GET <endpoint>?challengeCode=<uuid>`
-///   (with `&applicationId=...` for parent-child applications) when the
-///   webhook is registered and every two hours after, and wants within 3 s a
-///   `200` with `Content-Type: application/json` and
-///   `{"challengeCode":"<the code>","challengeResponse":"<hex HMAC-SHA256 of the code, keyed with the clientSecret>"}`.
-///   The layer answers it without calling the handler, with the newest
-///   secret (serve each application of a parent-child integration with its
-///   own scheme, say through `TenantKeys` reading `applicationId`). Only a
-///   code of the form LinkedIn sends is answered: a UUID, 36 bytes, hex
-///   digits (either case) in groups of 8-4-4-4-12 separated by `-`, nothing
-///   around it. Any other `GET` is answered 405.
-/// - **Notifications**: `POST` with header `X-LI-Signature`, an HMAC-SHA256
-///   keyed with the app's clientSecret (its text), in hex of either case,
-///   with or without a leading `hmacsha256=` (stripped when present).
-/// - **What is signed** — the documentation says the header is "the
-///   HMACSHA256 hash of the JSON-encoded string representation of the POST
-///   body prefixed by `hmacsha256=`", which public implementations read two
-///   ways, [`LinkedInReading::PrefixedBody`] (`HMAC("hmacsha256=" + body)`, the
-///   literal wording) and [`LinkedInReading::BareBody`] (`HMAC(body)`, the
-///   header value being the prefixed one). Both are accepted by default;
-///   [`LinkedIn::reading`] pins one. The two readings never accept a
-///   signature made for the other: under the bare-body reading a body that
-///   itself starts with `hmacsha256=` is refused, so no signature of
-///   `"hmacsha256=" + B` (reading 1, body `B`) can pass as one of the body
-///   `"hmacsha256=" + B` (reading 2). [`Sign::sign`](super::Sign::sign) writes the
-///   prefixed-body reading, plain lower-case hex, unless pinned otherwise.
-/// - **Why the challenge answer is never a signature.** The validation
-///   request is not authenticated: anyone can send `GET ?challengeCode=X` and
-///   read `hex(HMAC(clientSecret, X))`. The verifier accepts, for body `B`,
-///   `HMAC(k, "hmacsha256=" + B)` (prefixed reading) or `HMAC(k, B)` (bare
-///   reading), for any active secret `k`. HMAC-SHA256 collisions aside, an
-///   answer is a signature only if the code `X` equals the signed content,
-///   and the two are kept disjoint: `X` is always a UUID; the prefixed
-///   reading's content starts with `hmacsha256=` (its `h` is no hex digit),
-///   so it is never a UUID; and under the bare reading, whose content is the
-///   body itself, a body that is a UUID is refused (either hex case; the
-///   answer covers exactly the 36 bytes of the code, so a UUID with
-///   whitespace or quotes around it is another message, which no answer
-///   signs, and is not refused). LinkedIn's notifications are JSON objects,
-///   never a bare UUID. Before this rule, asking for
-///   `challengeCode=<any body>` (or `hmacsha256=<any body>`) made the layer
-///   sign any delivery an attacker liked.
-/// - **Event id**: the body's top-level `notificationId` (a number or a
-///   string), as LinkedIn asks to deduplicate on it. A body without one
-///   (Lead Sync's `LEAD_ACTION`, and batches that list their notifications,
-///   each with its own `notificationId`, under `notifications`) verifies all
-///   the same and is deduplicated on the SHA-256 of the verified body, as
-///   every preset does when its sender gives no id: a redelivered copy of the
-///   same body is still recognised. Deduplicate the notifications of a batch
-///   in the handler.
-/// - **No timestamp** (`has_timestamp` is `false`): the dedup retention
-///   (`WebhookLayer::untimed_retention`) is the only guard against replays;
-///   LinkedIn retries for hours, so keep it at a day or more.
-/// - **No official test vector**: the example answer in LinkedIn's
-///   documentation (`27b1d196...`) is computed with a secret the page does not
-///   give, so it cannot check anything; the tests compute their expectations
-///   independently with the `hmac` crate.
-///
-/// ```
-/// use std::time::SystemTime;
-/// use http::Request;
-/// use tower_webhook::scheme::{Context, LinkedIn, Scheme, Tolerance};
-/// use tower_webhook::sign::Signer;
-///
-/// let scheme = LinkedIn::new("client-secret")?;
-/// // The validation request is answered by the layer itself.
-/// let (head, ()) = Request::get("/linkedin?challengeCode=890e4665-4dfe-4ab1-b689-ed553bceeed0").body(())?.into_parts();
-/// let answer = scheme.challenge(&head).expect("a challenge");
-/// assert_eq!(answer.headers()["content-type"], "application/json");
-/// // A signed notification verifies; its id is `notificationId`.
-/// let body = r#"{"notificationId":4387123,"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"}"#;
-/// let (head, body) = Signer::new(&scheme).request("/linkedin", body)?.into_parts();
-/// let ctx = Context::new(SystemTime::now(), Tolerance::default());
-/// let envelope = scheme.check(&head, &body, &ctx)?.envelope().expect("a delivery");
-/// assert_eq!(envelope.id.as_deref(), Some("4387123"));
-/// assert!(envelope.id_signed);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// What LinkedIn's `X-LI-Signature` signs: its documentation reads two ways
+/// (see [`LinkedIn`]); both are accepted unless [`LinkedIn::reading`] pins one.
 ///
 /// ```
 /// use tower_webhook::scheme::{LinkedIn, LinkedInReading};

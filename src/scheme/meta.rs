@@ -11,7 +11,6 @@ use super::handshake::{printable, query_param, text_response};
 use super::hmac::hmac_preset;
 
 hmac_preset! {
-    /// Meta's `X-Hub-Signature-256` scheme and `hub.challenge` verification;
     /// Meta (Facebook, Instagram, WhatsApp, Messenger) webhooks.
     ///
     /// - Header `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body
