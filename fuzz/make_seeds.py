@@ -75,9 +75,12 @@ for n, v in enumerate(STANDARD):
           f"{i}\n{ts}\n{'v1,x ' * 32}{sig}\n{body}")
     write("standard_header", f"vector{n}-dot-id", f"{i}.{ts}\n{ts}\n{sig}\n{body}")
 
-# timestamp: now ms, past ms, future ms (LE), max_digits, text
-def ts_seed(text, now_ms=NOW * 1000, past=300_000, future=300_000, digits=12):
-    return struct.pack("<qQQB", now_ms, past, future, digits) + text.encode()
+# timestamp: now ms, past ms, future ms (LE), unit (even: seconds, odd:
+# milliseconds; it was the digit limit, hence 12), text
+def ts_seed(text, now_ms=NOW * 1000, past=300_000, future=300_000, unit=12):
+    if isinstance(text, str):
+        text = text.encode()
+    return struct.pack("<qQQB", now_ms, past, future, unit) + text
 
 for n, text in enumerate([str(NOW), "0", "+1614265330", "01614265330", "1614265330.5",
                           "-1614265330", "99999999999999999999999", "9223372036854775807",
@@ -85,6 +88,14 @@ for n, text in enumerate([str(NOW), "0", "+1614265330", "01614265330", "16142653
     write("timestamp", f"text{n}", ts_seed(text))
 write("timestamp", "extremes-min", ts_seed("x", now_ms=-(2**63), past=2**64 - 1, future=0))
 write("timestamp", "extremes-max", ts_seed("y", now_ms=2**63 - 1, past=0, future=2**64 - 1))
+for n, text in enumerate([str(NOW * 1000), "999999999999999", "1000000000000000", "0" + str(NOW * 1000)]):
+    write("timestamp", f"millis{n}", ts_seed(text, unit=1))
+# Not canonical text: its first 8 bytes are the timestamp (ms, LE), written
+# in RFC 3339 when before 1970 (the year 0 at the edges of the window).
+YEAR0 = -62167219200000
+for name, now_ms, ts in [("rfc3339-1969", -1000, -1500), ("rfc3339-year0", YEAR0, YEAR0),
+                         ("rfc3339-year0-new", YEAR0 - 1, YEAR0)]:
+    write("timestamp", name, ts_seed(struct.pack("<q", ts) + b"!", now_ms=now_ms, past=0, future=0))
 
 # secret: every secret in the vectors, and Standard Webhooks variants
 for n, v in enumerate(ALL):

@@ -78,12 +78,14 @@ impl Config {
             .filter(|s| !s.is_empty())
             .collect();
         match self.scheme_name.trim() {
-            "standard" | "svix" if secrets.len() > 1 => Ok(AnyScheme::new(
+            // Signing too: the `send` example signs with these secrets (one
+            // `v1` entry each), as it did before `Sign` was a trait apart.
+            "standard" | "svix" if secrets.len() > 1 => Ok(AnyScheme::signing(
                 StandardWebhooks::with_secrets(secrets)
                     .map_err(|e| format!("WEBHOOK_SECRET: {e}"))?,
             )),
+            // `by_name` gives an `AnyScheme` that signs as well.
             name => scheme::by_name(name, self.secret.trim(), &self.preset)
-                .map(AnyScheme::from)
                 .map_err(|e| format!("WEBHOOK_SCHEME={name:?}: {e}").into()),
         }
     }

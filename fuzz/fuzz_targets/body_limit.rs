@@ -8,7 +8,7 @@
 //! the given text / two headers; bit 3: the body announces its exact size),
 //! 1 byte length n of the Content-Length text, n bytes of it, then the body.
 //!
-//! The headers are well-formed (so `check_head` passes and the body is read)
+//! The headers are well-formed (so `read` passes and the body is read)
 //! and the signature is right or wrong per the flag. Asserts: the status is
 //! exactly what a reference model of the limit rules predicts; no more than
 //! limit + one frame is ever pulled from the body, and nothing at all when a

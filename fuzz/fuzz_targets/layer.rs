@@ -33,6 +33,7 @@
 
 use std::collections::HashSet;
 use std::future::poll_fn;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use fuzz_support::{
@@ -44,10 +45,27 @@ use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
 use tower_layer::Layer;
 use tower_service::Service;
-use tower_webhook::clock::{Clock, ManualClock, unix_seconds};
+use tower_webhook::clock::{Clock, ManualClock};
 use tower_webhook::dedup::{MemoryStore, StoreError};
 use tower_webhook::scheme::StandardWebhooks;
 use tower_webhook::{Rejection, WebhookLayer};
+
+/// Whole seconds since the Unix epoch, floored (the crate's
+/// `clock::unix_seconds`, private since the 1.0 shape).
+fn unix_seconds(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            if d.subsec_nanos() == 0 {
+                -secs
+            } else {
+                -secs - 1
+            }
+        }
+    }
+}
 
 const MAX_BODY: usize = 256;
 const CAPACITY: usize = 4;

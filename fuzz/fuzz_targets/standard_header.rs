@@ -5,8 +5,11 @@
 //! hold newlines; a missing line means a missing header). The scheme uses the
 //! official vector's secret, the clock stands at the vector's timestamp.
 //!
-//! Asserts: no panic; `check_head` refusing implies `verify` refusing with the
-//! same error; `verify` accepts exactly when the spec-following reference
+//! Asserts: no panic; `read` (the head, once) then `verify` (the body
+//! against what was read) gives the same result as the one-call `check`, and
+//! a head `read` refuses is refused with `read`'s error (before the reshape:
+//! `check_head` refusing implied `verify` refusing the same way); the
+//! scheme accepts exactly when the spec-following reference
 //! (HMAC-SHA256 over `{id}.{ts}.{body}` with the hmac/sha2 crates, canonical
 //! timestamp within 300 s, 1 to 32 entries, id of 1 to 256 visible bytes
 //! without `.`)
@@ -22,7 +25,7 @@ use fuzz_support::{
 };
 use http::{HeaderValue, Request};
 use libfuzzer_sys::fuzz_target;
-use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
+use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance, Verdict};
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(4, |&b| b == b'\n');
@@ -55,15 +58,21 @@ fuzz_target!(|data: &[u8]| {
         UNIX_EPOCH + Duration::from_secs(NOW as u64),
         Tolerance::default(),
     );
-    let early = scheme.check_head(&head, &ctx);
-    let verified = scheme.verify(&head, body, &ctx);
-    if let Err(e) = &early {
+    // As the layer does: the head read once, the body verified against it.
+    let early = scheme.read(&head, &ctx);
+    let early_err = early.as_ref().err().cloned();
+    let verified = early
+        .and_then(|read| scheme.verify(&head, read, body, &ctx))
+        .map(Verdict::envelope);
+    let checked = scheme.check(&head, body, &ctx).map(Verdict::envelope);
+    if let Some(e) = &early_err {
         assert_eq!(
-            verified.as_ref().err(),
+            checked.as_ref().err(),
             Some(e),
-            "check_head refused, verify did not"
+            "read refused, check did not"
         );
     }
+    assert_eq!(checked, verified, "check and read + verify disagree");
 
     let (id, ts, sig) = (id.unwrap_or(&[]), ts.unwrap_or(&[]), sig.unwrap_or(&[]));
     let expected = reference_signature(&key(), id, ts, body);
@@ -83,6 +92,9 @@ fuzz_target!(|data: &[u8]| {
 
     match &verified {
         Ok(envelope) => {
+            let envelope = envelope
+                .as_ref()
+                .expect("a delivery, never a handshake's answer");
             assert_eq!(envelope.id.as_deref().map(str::as_bytes), Some(id));
             let secs = canonical_seconds(ts).expect("accepted, so canonical");
             assert_eq!(
@@ -98,13 +110,15 @@ fuzz_target!(|data: &[u8]| {
                 // A signature entry is `version,signature`; entries without
                 // a comma can equal template text (a header name) and prove
                 // nothing when found in a message.
-                if entry.len() >= 16 && entry.contains(&b',') && !entry.contains(&b'`') {
-                    if let Ok(entry) = std::str::from_utf8(entry) {
-                        assert!(
-                            !msg.contains(entry),
-                            "error quotes a signature entry: {msg}"
-                        );
-                    }
+                if entry.len() >= 16
+                    && entry.contains(&b',')
+                    && !entry.contains(&b'`')
+                    && let Ok(entry) = std::str::from_utf8(entry)
+                {
+                    assert!(
+                        !msg.contains(entry),
+                        "error quotes a signature entry: {msg}"
+                    );
                 }
             }
         }

@@ -4,7 +4,7 @@
 //! - [`reference_signature`]: an independent oracle. It concatenates
 //!   `{id}.{timestamp}.{body}` into one buffer and computes HMAC-SHA256 with
 //!   the `hmac` and `sha2` crates directly, then base64-encodes the tag, so
-//!   it shares no code with the crate's `Keyed` / `StandardWebhooks`.
+//!   it shares no code with the crate's HMAC engine or `StandardWebhooks`.
 //! - [`block_on`]: every part of the stacks driven here (in-memory bodies,
 //!   the memory store, a ready handler) answers at once, so a no-op waker
 //!   suffices and no runtime is built per input.
