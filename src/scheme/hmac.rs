@@ -256,7 +256,7 @@ impl Keys {
 /// let scheme = HmacScheme::builder("acme", "x-acme-hmac").encoding(Encoding::Base64).build(&ring)?;
 /// assert_eq!(scheme.signature_header(), "x-acme-hmac");
 /// // Signing the URL needs the public URL.
-/// let err = HmacScheme::builder("acme", "x").content([tower_webhook::scheme::Part::Url]).build(&ring);
+/// let err = HmacScheme::builder("acme", "x").content([tower_webhook::scheme::Part::Url, tower_webhook::scheme::Part::Body]).build(&ring);
 /// assert!(matches!(err, Err(SchemeConfigError::MissingPublicUrl { .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
