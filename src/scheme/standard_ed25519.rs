@@ -243,7 +243,7 @@ impl StandardWebhooksEd25519 {
 
     fn no_match(&self, head: &StandardHead, candidates: usize) -> VerifyError {
         VerifyError::NoMatch {
-            header: head.names.signature,
+            header: head.names.signature.text(),
             candidates,
             keys: self.verifying.len(),
         }
@@ -257,7 +257,7 @@ fn candidates(head: &StandardHead) -> Result<Vec<Signature>, VerifyError> {
     let entries: Vec<&[u8]> = head.entries("v1a").take(MAX_V1A_SIGNATURES + 1).collect();
     if entries.len() > MAX_V1A_SIGNATURES {
         return Err(VerifyError::TooManySignatures {
-            header: head.names.signature,
+            header: head.names.signature.text(),
             max: MAX_V1A_SIGNATURES,
         });
     }

@@ -6,7 +6,8 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use super::keys::{Algorithm, Keys};
-use super::{Config, FormatRule, HmacScheme, TimestampSource};
+use super::{Config, FormatRule, HmacScheme, Names, TimestampSource};
+use crate::scheme::rules::Name;
 use crate::scheme::url::PublicUrl;
 use crate::scheme::{Dedup, Encoding, Format, SchemeConfigError, TimeUnit};
 use crate::secret::{KeyRing, SecretError};
@@ -276,6 +277,14 @@ impl HmacBuilder {
             }
             _ => {}
         }
+        let headers = std::iter::once(c.signature_header).chain(c.id_headers.iter().copied());
+        let timestamp = match c.timestamp {
+            Some((TimestampSource::Header(name), _)) => Some(name),
+            _ => None,
+        };
+        if headers.chain(timestamp).any(|n| Name::parse(n).is_none()) {
+            return invalid("a header name is not a valid lower-case HTTP header name");
+        }
         if signs(Part::Id) && c.id_headers.is_empty() {
             return invalid("the id is signed but no id header is configured");
         }
@@ -286,6 +295,7 @@ impl HmacBuilder {
     pub(crate) fn build_keys(self, ring: &KeyRing) -> Result<HmacScheme, SecretError> {
         Ok(HmacScheme {
             keys: Keys::new(self.config.algorithm, ring)?,
+            names: Names::of(&self.config),
             config: self.config,
         })
     }

@@ -70,17 +70,30 @@ where
     /// constant time, whatever matched before.
     pub(crate) fn matches<C: AsRef<[u8]>>(
         &self,
-        candidates: &[C],
+        candidates: impl IntoIterator<Item = C> + Clone,
         feed: impl Fn(&mut Hmac<D>),
+    ) -> bool {
+        self.any_tag(feed, |tag| {
+            candidates
+                .clone()
+                .into_iter()
+                .fold(Choice::from(0), |m, c| m | tag.ct_eq(c.as_ref()))
+        })
+    }
+
+    /// Computes the tag of every secret over the content `feed` writes and
+    /// asks `check` (which must compare in constant time) whether a
+    /// candidate equals it; true when any did. Every secret is tried.
+    pub(crate) fn any_tag(
+        &self,
+        feed: impl Fn(&mut Hmac<D>),
+        mut check: impl FnMut(&[u8]) -> Choice,
     ) -> bool {
         let mut matched = Choice::from(0);
         for keyed in &self.macs {
             let mut mac = keyed.clone();
             feed(&mut mac);
-            let tag = mac.finalize().into_bytes();
-            for candidate in candidates {
-                matched |= tag.as_slice().ct_eq(candidate.as_ref());
-            }
+            matched |= check(&mac.finalize().into_bytes());
         }
         bool::from(matched)
     }

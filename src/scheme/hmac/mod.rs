@@ -17,7 +17,7 @@ pub use keys::Algorithm;
 pub(crate) use keys::{Keyed, Keys};
 pub(crate) use preset::{delegate_to_engine, hmac_preset, text_secret_constructors};
 
-use super::rules::{self, IdSource, MAX_SIGNATURES};
+use super::rules::{self, IdSource, MAX_SIGNATURES, Name};
 pub use super::rules::{Encoding, TimeUnit};
 use super::url::PublicUrl;
 use super::{
@@ -134,6 +134,31 @@ impl fmt::Debug for Config {
 pub struct HmacScheme {
     config: Config,
     keys: Keys,
+    /// The configured header names, parsed once.
+    names: Names,
+}
+
+/// The headers an engine reads, parsed once.
+#[derive(Clone, Debug)]
+struct Names {
+    signature: Name,
+    timestamp: Option<Name>,
+    ids: Vec<Name>,
+}
+
+impl Names {
+    /// The names of `config`, which `HmacBuilder::build` checked (and the
+    /// presets write as valid constants).
+    fn of(config: &Config) -> Self {
+        Self {
+            signature: Name::new(config.signature_header),
+            timestamp: match config.timestamp {
+                Some((TimestampSource::Header(name), _)) => Some(Name::new(name)),
+                _ => None,
+            },
+            ids: config.id_headers.iter().map(|n| Name::new(n)).collect(),
+        }
+    }
 }
 
 impl fmt::Debug for HmacScheme {
@@ -285,7 +310,7 @@ impl Scheme for HmacScheme {
     fn read(&self, head: &Parts, ctx: &Context) -> Result<HmacHead, VerifyError> {
         let c = &self.config;
         let header = c.signature_header;
-        let value = rules::required(&head.headers, header)?;
+        let value = rules::required(&head.headers, &self.names.signature)?;
         let entry_prefix = match c.timestamp {
             Some((TimestampSource::Entry(p), _)) => Some(p),
             _ => None,
@@ -332,7 +357,10 @@ impl Scheme for HmacScheme {
                 Some((ts.to_owned(), unit.parse(header, ts)?))
             }
             Some((TimestampSource::Header(name), unit)) => {
-                let ts = rules::required(&head.headers, name)?;
+                let ts = match &self.names.timestamp {
+                    Some(key) => rules::required(&head.headers, key)?,
+                    None => rules::required(&head.headers, name)?,
+                };
                 Some((ts.to_owned(), unit.parse(name, ts)?))
             }
             Some((TimestampSource::Json(_), _)) | None => None,
@@ -341,9 +369,9 @@ impl Scheme for HmacScheme {
             rules::within(self.timestamp_field(), *t, ctx)?;
         }
         let mut id = None;
-        for name in &c.id_headers {
+        for name in &self.names.ids {
             if let Some(v) = rules::header(&head.headers, name)? {
-                id = Some(rules::event_id(IdSource::Header(name), v)?.to_owned());
+                id = Some(rules::event_id(IdSource::Header(name.text()), v)?.to_owned());
                 break;
             }
         }
