@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -19,39 +19,95 @@ pub(crate) const MAX_SIGNATURES: usize = 32;
 /// The longest event id accepted, in bytes.
 pub(crate) const MAX_ID_LEN: usize = 256;
 
-/// The value of header `name`, which may appear at most once, as visible
-/// ASCII. A header sent twice is refused rather than guessed at: two
-/// conflicting signature or timestamp headers mean a confused or hostile
-/// client.
-pub(crate) fn header<'h>(
+/// A header's name, parsed once (a look-up by `&str` parses it every time).
+#[derive(Clone, Debug)]
+pub(crate) struct Name {
+    key: HeaderName,
+    text: &'static str,
+}
+
+impl Name {
+    /// `text`, a valid lower-case header name (checked at compile time in a
+    /// `const` or `static`).
+    pub(crate) const fn new(text: &'static str) -> Self {
+        Self {
+            key: HeaderName::from_static(text),
+            text,
+        }
+    }
+
+    /// `text` if it is a valid header name, in lower case.
+    pub(crate) fn parse(text: &'static str) -> Option<Self> {
+        let key = HeaderName::from_bytes(text.as_bytes()).ok()?;
+        (key.as_str() == text).then_some(Self { key, text })
+    }
+
+    /// The name as written, for errors.
+    pub(crate) fn text(&self) -> &'static str {
+        self.text
+    }
+}
+
+/// How a header is looked up and named in errors.
+pub(crate) trait Key {
+    fn text(&self) -> &'static str;
+    fn values<'h>(&self, headers: &'h HeaderMap) -> http::header::GetAll<'h, HeaderValue>;
+}
+
+impl Key for &'static str {
+    fn text(&self) -> &'static str {
+        self
+    }
+    fn values<'h>(&self, headers: &'h HeaderMap) -> http::header::GetAll<'h, HeaderValue> {
+        headers.get_all(*self)
+    }
+}
+
+impl Key for &Name {
+    fn text(&self) -> &'static str {
+        self.text
+    }
+    fn values<'h>(&self, headers: &'h HeaderMap) -> http::header::GetAll<'h, HeaderValue> {
+        headers.get_all(&self.key)
+    }
+}
+
+/// The value of header `name`, which may appear at most once, and must be
+/// visible ASCII, with its text. A header sent twice is refused rather than
+/// guessed at: two conflicting signature or timestamp headers mean a
+/// confused or hostile client.
+pub(crate) fn header_value<'h>(
     headers: &'h HeaderMap,
-    name: &'static str,
-) -> Result<Option<&'h str>, VerifyError> {
-    let mut values = headers.get_all(name).iter();
+    name: &impl Key,
+) -> Result<Option<(&'h HeaderValue, &'h str)>, VerifyError> {
+    let mut values = name.values(headers).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
+    let bad = |reason| VerifyError::MalformedHeader {
+        header: name.text(),
+        reason,
+    };
     if values.next().is_some() {
-        return Err(VerifyError::MalformedHeader {
-            header: name,
-            reason: "it appears more than once",
-        });
+        return Err(bad("it appears more than once"));
     }
-    value
-        .to_str()
-        .map(Some)
-        .map_err(|_| VerifyError::MalformedHeader {
-            header: name,
-            reason: "it is not visible ASCII",
-        })
+    // Visible ASCII (and tab) is what `to_str` accepts.
+    let text = value.to_str().map_err(|_| bad("it is not visible ASCII"))?;
+    Ok(Some((value, text)))
+}
+
+/// [`header_value`]'s text.
+pub(crate) fn header<'h>(
+    headers: &'h HeaderMap,
+    name: impl Key,
+) -> Result<Option<&'h str>, VerifyError> {
+    Ok(header_value(headers, &name)?.map(|(_, text)| text))
 }
 
 /// [`header`], which must be present.
-pub(crate) fn required<'h>(
-    headers: &'h HeaderMap,
-    name: &'static str,
-) -> Result<&'h str, VerifyError> {
-    header(headers, name)?.ok_or(VerifyError::MissingHeader { header: name })
+pub(crate) fn required<'h>(headers: &'h HeaderMap, name: impl Key) -> Result<&'h str, VerifyError> {
+    let text = name.text();
+    header(headers, name)?.ok_or(VerifyError::MissingHeader { header: text })
 }
 
 /// Where an event id was read: errors name it.
@@ -107,9 +163,9 @@ impl TimeUnit {
             reason,
         };
         let unix = |max_digits: usize, unit: fn(u64) -> Duration| {
-            let plain = !text.is_empty()
-                && text.len() <= max_digits
-                && text.bytes().all(|b| b.is_ascii_digit())
+            // `parse` refuses every non-digit but a leading `+`.
+            let plain = text.len() <= max_digits
+                && !text.starts_with('+')
                 && !(text.len() > 1 && text.starts_with('0'));
             let n: u64 = text
                 .parse()
@@ -186,6 +242,15 @@ impl Encoding {
         match self {
             Self::Hex => base16ct::lower::encode_string(bytes),
             Self::Base64 => B64.encode(bytes),
+        }
+    }
+
+    /// Encodes `bytes` (at most 48) into `out` without allocating; returns
+    /// the length written.
+    pub(crate) fn encode_into(self, bytes: &[u8], out: &mut [u8]) -> usize {
+        match self {
+            Self::Hex => base16ct::lower::encode(bytes, out).map_or(0, <[u8]>::len),
+            Self::Base64 => B64.encode_slice(bytes, out).unwrap_or(0),
         }
     }
 

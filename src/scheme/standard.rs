@@ -6,35 +6,35 @@ use bytes::Bytes;
 use http::HeaderValue;
 use http::request::Parts;
 use sha2::Sha256;
+use subtle::{Choice, ConstantTimeEq};
 
 use super::hmac::{Keyed, header_value};
-use super::rules::{self, IdSource, MAX_SIGNATURES};
+use super::rules::{self, IdSource, MAX_SIGNATURES, Name};
 use super::{
     Context, Encoding, Envelope, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict, VerifyError,
 };
-use crate::scheme::rules::Tag;
 use crate::secret::{KeyRing, Secret, SecretError};
 
 /// The names of one header family.
 #[derive(Debug)]
 pub(crate) struct Names {
-    id: &'static str,
-    timestamp: &'static str,
-    pub(crate) signature: &'static str,
+    id: Name,
+    timestamp: Name,
+    pub(crate) signature: Name,
 }
 
 /// The specification's headers, also the ones written when signing.
-const WEBHOOK: Names = Names {
-    id: "webhook-id",
-    timestamp: "webhook-timestamp",
-    signature: "webhook-signature",
+static WEBHOOK: Names = Names {
+    id: Name::new("webhook-id"),
+    timestamp: Name::new("webhook-timestamp"),
+    signature: Name::new("webhook-signature"),
 };
 
 /// Svix's headers, read when `webhook-signature` is absent.
-const SVIX: Names = Names {
-    id: "svix-id",
-    timestamp: "svix-timestamp",
-    signature: "svix-signature",
+static SVIX: Names = Names {
+    id: Name::new("svix-id"),
+    timestamp: Name::new("svix-timestamp"),
+    signature: Name::new("svix-signature"),
 };
 
 /// What a Standard Webhooks head says, read once: the id (by the id
@@ -53,52 +53,57 @@ pub struct StandardHead {
 impl StandardHead {
     pub(crate) fn read(head: &Parts, ctx: &Context) -> Result<Self, VerifyError> {
         let h = &head.headers;
-        let names = if h.contains_key(WEBHOOK.signature) || !h.contains_key(SVIX.signature) {
-            &WEBHOOK
-        } else {
-            &SVIX
-        };
-        let id = rules::event_id(IdSource::Header(names.id), rules::required(h, names.id)?)?;
+        // Each header is looked up once, by a name parsed once.
+        let mut names = &WEBHOOK;
+        let mut signature = rules::header_value(h, &&WEBHOOK.signature)?;
+        if signature.is_none() {
+            signature = rules::header_value(h, &&SVIX.signature)?;
+            names = if signature.is_some() { &SVIX } else { &WEBHOOK };
+        }
+        let (id, id_text) = present(rules::header_value(h, &&names.id)?, &names.id)?;
+        rules::event_id(IdSource::Header(names.id.text()), id_text)?;
         // `.` separates the parts of the signed content: an id holding one
         // would let a delivery be re-cut into another, equally valid one.
-        if id.contains('.') {
+        if id_text.contains('.') {
             return Err(VerifyError::MalformedHeader {
-                header: names.id,
+                header: names.id.text(),
                 reason: "the event id contains `.`, the separator of the signed content",
             });
         }
-        let timestamp = rules::required(h, names.timestamp)?;
-        let time = TimeUnit::Seconds.parse(names.timestamp, timestamp)?;
-        rules::within(names.timestamp, time, ctx)?;
-        let signature = rules::required(h, names.signature)?;
-        match signature.split(' ').filter(|e| !e.is_empty()).count() {
+        let (timestamp, ts_text) =
+            present(rules::header_value(h, &&names.timestamp)?, &names.timestamp)?;
+        let time = TimeUnit::Seconds.parse(names.timestamp.text(), ts_text)?;
+        rules::within(names.timestamp.text(), time, ctx)?;
+        let (signature, sig_text) = present(signature, &names.signature)?;
+        match sig_text.split(' ').filter(|e| !e.is_empty()).count() {
             0 => {
                 return Err(VerifyError::MalformedHeader {
-                    header: names.signature,
+                    header: names.signature.text(),
                     reason: "it holds no signature",
                 });
             }
             n if n > MAX_SIGNATURES => {
                 return Err(VerifyError::TooManySignatures {
-                    header: names.signature,
+                    header: names.signature.text(),
                     max: MAX_SIGNATURES,
                 });
             }
             _ => {}
         }
-        // The three values were read above; `get` finds each again.
-        let value = |name| h.get(name).cloned().unwrap_or(HeaderValue::from_static(""));
         Ok(Self {
             names,
-            id: value(names.id),
-            timestamp: value(names.timestamp),
-            signature: value(names.signature),
+            id: id.clone(),
+            timestamp: timestamp.clone(),
+            signature: signature.clone(),
             time,
         })
     }
 
     /// The payloads of the entries of `version` (`v1`, `v1a`).
-    pub(crate) fn entries<'a>(&'a self, version: &'a str) -> impl Iterator<Item = &'a [u8]> {
+    pub(crate) fn entries<'a>(
+        &'a self,
+        version: &'a str,
+    ) -> impl Iterator<Item = &'a [u8]> + Clone {
         self.signature
             .as_bytes()
             .split(|&b| b == b' ')
@@ -118,15 +123,28 @@ impl StandardHead {
 
     /// Judges the timestamp again at `ctx`'s time, once the body is in.
     pub(crate) fn still_within(&self, ctx: &Context) -> Result<(), VerifyError> {
-        rules::within(self.names.timestamp, self.time, ctx)
+        rules::within(self.names.timestamp.text(), self.time, ctx)
     }
 
     /// The envelope of a delivery whose signature verified.
     pub(crate) fn envelope(self) -> Envelope {
-        // Checked visible ASCII in `read`.
-        let id = String::from_utf8_lossy(self.id.as_bytes()).into_owned();
-        Envelope::signed_id(id).with_timestamp(self.time)
+        Envelope::signed_id(text(&self.id)).with_timestamp(self.time)
     }
+}
+
+/// A header that must be there.
+fn present<'h>(
+    value: Option<(&'h HeaderValue, &'h str)>,
+    name: &Name,
+) -> Result<(&'h HeaderValue, &'h str), VerifyError> {
+    value.ok_or(VerifyError::MissingHeader {
+        header: name.text(),
+    })
+}
+
+/// A value `rules::header_value` checked to be visible ASCII.
+fn text(value: &HeaderValue) -> &str {
+    value.to_str().unwrap_or_default()
 }
 
 /// Writes the three `webhook-*` headers for event `id` at `timestamp`, the
@@ -145,9 +163,9 @@ pub(crate) fn sign_request(
     let ts = TimeUnit::Seconds.render(timestamp);
     let signature = sign(&[id.as_bytes(), b".", ts.as_bytes(), b".", request.body()])?.join(" ");
     let headers = request.headers_mut();
-    headers.insert(WEBHOOK.id, header_value(id)?);
-    headers.insert(WEBHOOK.timestamp, header_value(&ts)?);
-    headers.insert(WEBHOOK.signature, header_value(&signature)?);
+    headers.insert(WEBHOOK.id.text(), header_value(id)?);
+    headers.insert(WEBHOOK.timestamp.text(), header_value(&ts)?);
+    headers.insert(WEBHOOK.signature.text(), header_value(&signature)?);
     Ok(())
 }
 
@@ -273,19 +291,29 @@ impl Scheme for StandardWebhooks {
         ctx: &Context,
     ) -> Result<Verdict, VerifyError> {
         read.still_within(ctx)?;
-        // Entries that are not 32 bytes of canonical base64 can never match.
-        let candidates: Vec<Tag> = read
-            .entries("v1")
-            .filter_map(|e| Encoding::Base64.decode(e, 32))
-            .collect();
+        // Compared in the encoded form: canonical base64 encodes each tag one
+        // way only, so an entry matches exactly when it decodes to the tag,
+        // and nothing is decoded.
         let parts = read.signed(body);
-        let matched = self.keys.matches(&candidates, |mac| {
-            parts.iter().for_each(|p| hmac::Mac::update(mac, p));
-        });
+        let matched = self.keys.any_tag(
+            |mac| parts.iter().for_each(|p| hmac::Mac::update(mac, p)),
+            |tag| {
+                let mut buf = [0u8; 44];
+                let n = Encoding::Base64.encode_into(tag, &mut buf);
+                let encoded = &buf[..n];
+                read.entries("v1")
+                    .fold(Choice::from(0), |m, e| m | e.ct_eq(encoded))
+            },
+        );
         if !matched {
+            // Well-formed entries, for the error only.
+            let candidates = read
+                .entries("v1")
+                .filter(|e| Encoding::Base64.decode(e, 32).is_some())
+                .count();
             return Err(VerifyError::NoMatch {
-                header: read.names.signature,
-                candidates: candidates.len(),
+                header: read.names.signature.text(),
+                candidates,
                 keys: self.keys.len(),
             });
         }
