@@ -97,15 +97,12 @@ pub(crate) fn header_value<'h>(
 }
 
 /// [`header_value`]'s text.
-pub(crate) fn header<'h>(
-    headers: &'h HeaderMap,
-    name: impl Key,
-) -> Result<Option<&'h str>, VerifyError> {
+pub(crate) fn header(headers: &HeaderMap, name: impl Key) -> Result<Option<&str>, VerifyError> {
     Ok(header_value(headers, &name)?.map(|(_, text)| text))
 }
 
 /// [`header`], which must be present.
-pub(crate) fn required<'h>(headers: &'h HeaderMap, name: impl Key) -> Result<&'h str, VerifyError> {
+pub(crate) fn required(headers: &HeaderMap, name: impl Key) -> Result<&str, VerifyError> {
     let text = name.text();
     header(headers, name)?.ok_or(VerifyError::MissingHeader { header: text })
 }
