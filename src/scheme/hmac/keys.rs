@@ -219,7 +219,7 @@ mod tests {
         assert!(keys.matches(&[&junk, &tag], |m| m.update(b"x")));
         assert!(!keys.matches(&[&junk], |m| m.update(b"x")));
         assert!(!keys.matches(&[&tag[..31]], |m| m.update(b"x")));
-        assert!(!keys.matches::<&[u8]>(&[], |m| m.update(b"x")));
+        assert!(!keys.matches(std::iter::empty::<&[u8]>(), |m| m.update(b"x")));
         assert!(!keys.matches(&[&tag], |m| m.update(b"y")));
         assert_eq!(keys.tags(|m| m.update(b"x")).len(), 2);
     }
