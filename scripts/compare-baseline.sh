@@ -36,6 +36,9 @@ bytes = "1"
 hmac = "0.13"
 sha2 = "0.11"
 base64 = "0.23"
+tokio = { version = "1", features = ["rt"] }
+tower = { version = "0.5", features = ["util"] }
+http-body-util = "0.1"
 
 [profile.release]
 debug = 1

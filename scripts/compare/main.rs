@@ -103,6 +103,43 @@ fn main() {
         compare(&format!("Standard Webhooks, {len} B body"), &mut arms, rounds);
     }
 
+    // The whole layer in process: a request through the layer to a handler
+    // that answers 204 (no dedup store: verification, buffering, payload).
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for len in [64usize, 1024] {
+        use tower::{Layer, ServiceExt};
+        let body = bytes::Bytes::from(format!(r#"{{"type":"x","pad":"{}"}}"#, "x".repeat(len.saturating_sub(22))));
+        let request = new::sign::Signer::new(&new_scheme)
+            .id("msg_layer")
+            .timestamp(now)
+            .request("/webhook", body)
+            .unwrap();
+        let (head, body) = request.into_parts();
+        let handler = tower::service_fn(|_req: http::Request<http_body_util::Full<bytes::Bytes>>| async {
+            let mut res = http::Response::new(http_body_util::Full::new(bytes::Bytes::new()));
+            *res.status_mut() = http::StatusCode::NO_CONTENT;
+            Ok::<_, std::convert::Infallible>(res)
+        });
+        let old_svc = old::WebhookLayer::new(old::scheme::StandardWebhooks::new(SECRET).unwrap())
+            .without_dedup()
+            .layer(handler);
+        let new_svc = new::WebhookLayer::new(new::scheme::StandardWebhooks::new(SECRET).unwrap())
+            .without_dedup()
+            .layer(handler);
+        let req = || http::Request::from_parts(head.clone(), http_body_util::Full::new(body.clone()));
+        let mut arms: Vec<(&str, Box<dyn FnMut() -> bool>)> = vec![
+            (
+                "old: WebhookLayer (no store), Value payload",
+                Box::new(|| rt.block_on(old_svc.clone().oneshot(req())).unwrap().status() == 204),
+            ),
+            (
+                "new: WebhookLayer (no store), Value payload",
+                Box::new(|| rt.block_on(new_svc.clone().oneshot(req())).unwrap().status() == 204),
+            ),
+        ];
+        compare(&format!("The layer in process, {len} B body"), &mut arms, rounds);
+    }
+
     // The memory store, filled to 1 M live ids, then reserve + commit of
     // fresh ids (the store is rebuilt before it would overflow).
     let lease = Duration::from_secs(60);
