@@ -167,11 +167,21 @@ impl MemoryStoreBuilder {
     /// Builds the store.
     pub fn build(self) -> MemoryStore {
         let shards = shard_count(self.capacity);
+        let per_shard = self.capacity.div_ceil(shards);
         let random = RandomState::new();
         MemoryStore {
             inner: Arc::new(Inner {
-                shards: (0..shards).map(|_| Mutex::default()).collect(),
-                per_shard: self.capacity.div_ceil(shards),
+                // Sized up front: a map that doubles holds its lock while it
+                // rehashes (milliseconds at a million keys).
+                shards: (0..shards)
+                    .map(|_| {
+                        Mutex::new(Shard {
+                            map: HashMap::with_capacity(per_shard),
+                            expiries: BinaryHeap::with_capacity(per_shard),
+                        })
+                    })
+                    .collect(),
+                per_shard,
                 capacity: self.capacity,
                 clock: self.clock,
                 hash: SipHasher13::new_with_keys(random.hash_one(0u8), random.hash_one(1u8)),
