@@ -103,6 +103,42 @@ fn main() {
         compare(&format!("Standard Webhooks, {len} B body"), &mut arms, rounds);
     }
 
+    // Two presets on the generic HMAC engine: Stripe (timestamp in the
+    // signature header, id in the JSON body) and GitHub (body only, id header).
+    for len in [64usize, 1024] {
+        let body = format!(r#"{{"id":"evt_1","object":"event","pad":"{}"}}"#, "x".repeat(len.saturating_sub(40)));
+        let old_stripe = old::scheme::Stripe::new("whsec_test").unwrap();
+        let new_stripe = new::scheme::Stripe::new("whsec_test").unwrap();
+        let old_github = old::scheme::GitHub::new("gh").unwrap();
+        let new_github = new::scheme::GitHub::new("gh").unwrap();
+        let sign = |s: &dyn Fn(&mut http::Request<bytes::Bytes>)| {
+            let mut r = http::Request::post("/hook").body(bytes::Bytes::from(body.clone())).unwrap();
+            s(&mut r);
+            r.into_parts()
+        };
+        let (stripe_head, stripe_body) = sign(&|r| {
+            new::scheme::Sign::sign(&new_stripe, r, "evt_1", now).unwrap();
+        });
+        let (github_head, github_body) = sign(&|r| {
+            new::scheme::Sign::sign(&new_github, r, "d-1", now).unwrap();
+        });
+        let old_ctx = old::scheme::Context::new(now, old::scheme::Tolerance::default());
+        let new_ctx = new::scheme::Context::new(now, new::scheme::Tolerance::default());
+        let mut arms: Vec<(&str, Box<dyn FnMut() -> bool>)> = vec![
+            ("old: Stripe::verify", Box::new(|| old_stripe.verify(&stripe_head, &stripe_body, &old_ctx).is_ok())),
+            ("new: Stripe read + verify", Box::new(|| {
+                let r = new_stripe.read(&stripe_head, &new_ctx).unwrap();
+                new_stripe.verify(&stripe_head, r, &stripe_body, &new_ctx).is_ok()
+            })),
+            ("old: GitHub::verify", Box::new(|| old_github.verify(&github_head, &github_body, &old_ctx).is_ok())),
+            ("new: GitHub read + verify", Box::new(|| {
+                let r = new_github.read(&github_head, &new_ctx).unwrap();
+                new_github.verify(&github_head, r, &github_body, &new_ctx).is_ok()
+            })),
+        ];
+        compare(&format!("HMAC engine presets, {len} B body"), &mut arms, rounds);
+    }
+
     // The whole layer in process: a request through the layer to a handler
     // that answers 204 (no dedup store: verification, buffering, payload).
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
