@@ -717,4 +717,30 @@ mod tests {
         let r = s.check(&head("/", &[("x-sig", &many)]), b"", &ctx(1000));
         assert!(matches!(r, Err(VerifyError::TooManySignatures { .. })));
     }
+
+    /// The body's id is read with `serde_json`'s pointer: a repeated key
+    /// counts at its last value, and a body that is not JSON has no id (it
+    /// is deduplicated on its hash), as the old hand-written reader did.
+    #[test]
+    fn body_ids_follow_serde_json() {
+        let s = HmacScheme::builder("x", "x-sig")
+            .id_json("/event/id")
+            .build(&ring("key"))
+            .unwrap();
+        let id = |body: &'static str| {
+            let mut req = http::Request::post("/").body(Bytes::from(body)).unwrap();
+            s.sign(&mut req, "ignored", ctx(1000).now).unwrap();
+            let (h, b) = req.into_parts();
+            s.check(&h, &b, &ctx(1000)).map(deliver).unwrap().id
+        };
+        assert_eq!(id(r#"{"event":{"id":"a","id":"b"}}"#).as_deref(), Some("b"));
+        assert_eq!(id(r#"{"event":{"id":7}}"#).as_deref(), Some("7"));
+        assert_eq!(id(r#"{"event":{"id":"a"}"#), None, "broken JSON");
+        assert_eq!(
+            id(r#"{"event":{"id":{"x":1}}}"#),
+            None,
+            "not a string or number"
+        );
+        assert_eq!(id("not json"), None);
+    }
 }
