@@ -362,16 +362,21 @@ impl<S: Scheme> Shared<S> {
     /// `k{key id}` (a keyed fingerprint of the scheme's newest key) unless
     /// set, then `n{len}:{namespace}`. Lengths make the layout unambiguous.
     fn key_prefix(&self, scheme: &S, tenant: Option<&str>, head: &http::request::Parts) -> String {
-        let mut prefix = match &self.settings.namespace {
-            Some(ns) => format!("{}:n{}:{ns}:", scheme.name(), ns.len()),
-            None => format!("{}:k{}:", scheme.name(), scheme.key_id()),
+        use std::fmt::Write as _;
+        // Each variable part is length-prefixed, so no two (namespace,
+        // tenant, path) triples give the same prefix. Writing into a
+        // `String` cannot fail.
+        let mut prefix = String::with_capacity(96);
+        let _ = match &self.settings.namespace {
+            Some(ns) => write!(prefix, "{}:n{}:{ns}:", scheme.name(), ns.len()),
+            None => write!(prefix, "{}:k{}:", scheme.name(), scheme.key_id()),
         };
         if let Some(t) = tenant {
-            prefix.push_str(&format!("t{}:{t}:", t.len()));
+            let _ = write!(prefix, "t{}:{t}:", t.len());
         }
         if self.settings.namespace_per_path {
             let path = head.uri.path();
-            prefix.push_str(&format!("p{}:{path}:", path.len()));
+            let _ = write!(prefix, "p{}:{path}:", path.len());
         }
         prefix
     }

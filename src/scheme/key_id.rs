@@ -56,12 +56,29 @@ impl KeyId {
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        // One write of the 32 hex digits: a `write!` per byte cost about
+        // 0.5 µs per request in the dedup key (perf profile of the load test).
+        let mut buf = [0u8; 32];
+        f.write_str(base16ct::lower::encode_str(&self.0, &mut buf).map_err(|_| fmt::Error)?)
     }
 }
 
 impl fmt::Debug for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "KeyId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_as_32_lower_hex_digits_of_its_bytes() {
+        let id = KeyId([
+            0x00, 0x01, 0xab, 0xff, 0x10, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f,
+        ]);
+        assert_eq!(id.to_string(), "0001abff109a0000000000000000007f");
+        assert_eq!(format!("{id:?}"), format!("KeyId({id})"));
     }
 }

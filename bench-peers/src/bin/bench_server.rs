@@ -1,8 +1,11 @@
 //! The loopback load-test server: an axum app whose handler does nothing,
 //! with or without the layer. Listens on 127.0.0.1 only, on one thread.
 //!
-//! `bench_server bare|layer|layer-nostore|layer-redis <port>`; `layer-redis` uses the
-//! Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`) as dedup store.
+//! `bench_server bare|bare-body|layer|layer-nostore|layer-redis <port>`;
+//! `bare` answers without reading the body, `bare-body` reads it and parses
+//! the same `Event` the layer hands over (what a handler without the layer
+//! does anyway); `layer-redis` uses the Redis at `REDIS_URL` (default
+//! `redis://127.0.0.1:6379`) as dedup store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -17,6 +20,16 @@ use tower_webhook::{Verified, WebhookLayer};
 
 async fn bare() -> StatusCode {
     StatusCode::NO_CONTENT
+}
+
+async fn parsed(body: bytes::Bytes) -> StatusCode {
+    match serde_json::from_slice::<Event>(&body) {
+        Ok(event) => {
+            std::hint::black_box(&event);
+            StatusCode::NO_CONTENT
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
 }
 
 async fn typed(Verified(event, _): Verified<Event>) -> StatusCode {
@@ -38,6 +51,7 @@ fn main() {
             .tolerance(Duration::from_secs(3600));
         let app = match mode.as_str() {
             "bare" => Router::new().route("/webhook", post(bare)),
+            "bare-body" => Router::new().route("/webhook", post(parsed)),
             "layer" => Router::new().route("/webhook", post(typed)).route_layer(
                 // Sized for the run: every request is a fresh id.
                 layer
