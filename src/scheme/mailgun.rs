@@ -9,6 +9,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::hmac::{Keyed, text_ring};
+use super::json::{self, Field};
 use super::rules::{self, IdSource};
 use super::{
     Context, Dedup, Encoding, Envelope, Format, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict,
@@ -85,17 +86,26 @@ fn fields(body: &[u8]) -> Option<Fields> {
             event_id: None,
         });
     }
-    let json: Value = serde_json::from_slice(body).ok()?;
-    let text = |pointer: &str| match json.pointer(pointer)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
+    let found = json::fields(
+        body,
+        &[
+            "/signature/timestamp",
+            "/signature/token",
+            "/signature/signature",
+            "/event-data/id",
+        ],
+    )?;
+    let mut text = found.into_iter().map(|field| match field? {
+        Field::Str(s) => Some(s),
+        Field::Num(n) => Some(n.to_string()),
+        Field::Other => None,
+    });
+    let mut next = || text.next().flatten();
     Some(Fields {
-        timestamp: text("/signature/timestamp")?,
-        token: text("/signature/token")?,
-        signature: text("/signature/signature")?,
-        event_id: text("/event-data/id"),
+        timestamp: next()?,
+        token: next()?,
+        signature: next()?,
+        event_id: next(),
     })
 }
 

@@ -38,6 +38,7 @@ mod envelope;
 mod error;
 mod handshake;
 mod hmac;
+mod json;
 mod key_id;
 mod presets;
 mod rules;

@@ -1,10 +1,10 @@
 //! [Slack](https://api.slack.com/authentication/verifying-requests-from-slack).
 
 use bytes::Bytes;
-use serde_json::Value;
 
 use super::handshake::{json_response, printable, unanswerable};
-use super::hmac::{FormatRule, hmac_preset};
+use super::hmac::{Answer, FormatRule, hmac_preset};
+use super::json::Field;
 use super::{HmacScheme, Part, TimeUnit};
 
 hmac_preset! {
@@ -57,20 +57,26 @@ hmac_preset! {
         .id_json("/event_id")
         // Events are JSON; slash commands and interactivity are forms.
         .format_rule(FormatRule::JsonOrForm)
-        .answer(url_verification)
+        .answer(Answer {
+            fields: &["/type", "/challenge"],
+            answer: url_verification,
+        })
         .build_keys(ring)
 }
 
 /// The answer to a verified body, if it is a `url_verification`: its
 /// challenge as `{"challenge": ..}`, or 400 when the challenge cannot be
 /// echoed.
-fn url_verification(_: &HmacScheme, json: &Value) -> Option<http::Response<Bytes>> {
-    if json.get("type")?.as_str()? != "url_verification" {
+fn url_verification(_: &HmacScheme, fields: &[Option<Field>]) -> Option<http::Response<Bytes>> {
+    let [kind, challenge] = fields else {
+        return None;
+    };
+    if kind.as_ref()?.as_str()? != "url_verification" {
         return None;
     }
-    match json
-        .get("challenge")
-        .and_then(Value::as_str)
+    match challenge
+        .as_ref()
+        .and_then(Field::as_str)
         .and_then(printable)
     {
         Some(challenge) => json_response(&serde_json::json!({ "challenge": challenge })),

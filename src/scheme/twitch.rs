@@ -1,18 +1,21 @@
 //! [Twitch EventSub](https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message)
 
 use bytes::Bytes;
-use serde_json::Value;
 
 use super::handshake::{printable, text_response, unanswerable};
-use super::hmac::hmac_preset;
+use super::hmac::{Answer, hmac_preset};
+use super::json::Field;
 use super::{HmacScheme, Part, TimeUnit};
 
 /// The answer to a verified message, if its body is a verification (it has
 /// a top-level `challenge`): the challenge as text, or 400 when it cannot be
 /// echoed. The `Twitch-Eventsub-Message-Type` header is not signed and
 /// decides nothing.
-fn callback_verification(_: &HmacScheme, json: &Value) -> Option<http::Response<Bytes>> {
-    let challenge = json.get("challenge")?;
+fn callback_verification(
+    _: &HmacScheme,
+    fields: &[Option<Field>],
+) -> Option<http::Response<Bytes>> {
+    let challenge = fields.first()?.as_ref()?;
     match challenge.as_str().and_then(printable) {
         Some(c) => text_response(c.to_owned(), "text/plain"),
         None => unanswerable("twitch"),
@@ -82,7 +85,10 @@ hmac_preset! {
         .id_header("twitch-eventsub-message-id")
         .timestamp_header("twitch-eventsub-message-timestamp", TimeUnit::Rfc3339)
         .content([Part::Id, Part::Timestamp, Part::Body])
-        .answer(callback_verification)
+        .answer(Answer {
+            fields: &["/challenge"],
+            answer: callback_verification,
+        })
         .build_keys(ring)
 }
 

@@ -1,10 +1,10 @@
 //! [Zoom](https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events).
 
 use bytes::Bytes;
-use serde_json::Value;
 
 use super::handshake::{json_response, unanswerable};
-use super::hmac::hmac_preset;
+use super::hmac::{Answer, hmac_preset};
+use super::json::Field;
 use super::{HmacScheme, Part, TimeUnit, hex};
 
 /// The longest `plainToken` answered, in characters (Zoom's are 22).
@@ -23,11 +23,14 @@ fn is_plain_token(token: &str) -> bool {
 /// The answer to a verified body, if it is an `endpoint.url_validation`:
 /// the plainToken and its HMAC (newest secret) in hex, or 400 when the
 /// plainToken is not of Zoom's form.
-fn url_validation(scheme: &HmacScheme, json: &Value) -> Option<http::Response<Bytes>> {
-    if json.get("event")?.as_str()? != "endpoint.url_validation" {
+fn url_validation(scheme: &HmacScheme, fields: &[Option<Field>]) -> Option<http::Response<Bytes>> {
+    let [event, plain] = fields else {
+        return None;
+    };
+    if event.as_ref()?.as_str()? != "endpoint.url_validation" {
         return None;
     }
-    match json.pointer("/payload/plainToken").and_then(Value::as_str) {
+    match plain.as_ref().and_then(Field::as_str) {
         Some(plain) if is_plain_token(plain) => json_response(&serde_json::json!({
             "plainToken": plain,
             "encryptedToken": hex(&scheme.tag_first(plain.as_bytes())),
@@ -85,7 +88,10 @@ hmac_preset! {
         .prefix("v0=")
         .timestamp_header("x-zm-request-timestamp", TimeUnit::Seconds)
         .content([Part::Literal("v0:"), Part::Timestamp, Part::Literal(":"), Part::Body])
-        .answer(url_validation)
+        .answer(Answer {
+            fields: &["/event", "/payload/plainToken"],
+            answer: url_validation,
+        })
         .build_keys(ring)
 }
 

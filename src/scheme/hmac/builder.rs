@@ -7,6 +7,7 @@ use http::request::Parts;
 
 use super::keys::{Algorithm, Keys};
 use super::{Config, FormatRule, HmacScheme, Names, TimestampSource};
+use crate::scheme::json::Field;
 use crate::scheme::rules::Name;
 use crate::scheme::url::PublicUrl;
 use crate::scheme::{Dedup, Encoding, Format, SchemeConfigError, TimeUnit};
@@ -41,9 +42,14 @@ pub enum Part {
     Literal(&'static str),
 }
 
-/// Answers a signed handshake from the verified JSON body; `None` when the
-/// body is not one.
-pub(crate) type Answer = fn(&HmacScheme, &serde_json::Value) -> Option<http::Response<Bytes>>;
+/// Answers a signed handshake from fields of the verified JSON body (the
+/// values at `fields`, in order); `answer` gives `None` when the body is not
+/// a handshake.
+#[derive(Clone, Copy)]
+pub(crate) struct Answer {
+    pub(crate) fields: &'static [&'static str],
+    pub(crate) answer: fn(&HmacScheme, &[Option<Field>]) -> Option<http::Response<Bytes>>,
+}
 
 /// Answers an unsigned `GET` handshake from the head.
 pub(crate) type Challenge =

@@ -9,7 +9,6 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::request::Parts;
-use serde_json::Value;
 
 pub(crate) use builder::{Answer, Challenge};
 pub use builder::{HmacBuilder, Part};
@@ -17,6 +16,7 @@ pub use keys::Algorithm;
 pub(crate) use keys::{Keyed, Keys};
 pub(crate) use preset::{delegate_to_engine, hmac_preset, text_secret_constructors};
 
+use super::json::{self, Field};
 use super::rules::{self, IdSource, MAX_SIGNATURES, Name};
 pub use super::rules::{Encoding, TimeUnit};
 use super::url::PublicUrl;
@@ -256,31 +256,25 @@ impl HmacScheme {
         }
     }
 
-    /// The signed body's timestamp at the configured pointer.
-    fn body_time(
-        &self,
-        json: Option<&Value>,
-        pointer: &str,
-        unit: TimeUnit,
-    ) -> Result<SystemTime, VerifyError> {
+    /// The signed body's timestamp, from its field.
+    fn body_time(&self, field: Option<&Field>, unit: TimeUnit) -> Result<SystemTime, VerifyError> {
         let missing = VerifyError::MalformedBody {
             reason: "the timestamp field is missing or malformed",
         };
-        let text = match json.and_then(|v| v.pointer(pointer)) {
-            Some(Value::Number(n)) if unit != TimeUnit::Rfc3339 => n.to_string(),
-            Some(Value::String(s)) if unit == TimeUnit::Rfc3339 => s.clone(),
+        let text = match field {
+            Some(Field::Num(n)) if unit != TimeUnit::Rfc3339 => n.to_string(),
+            Some(Field::Str(s)) if unit == TimeUnit::Rfc3339 => s.clone(),
             _ => return Err(missing),
         };
         unit.parse(self.timestamp_field(), &text)
             .map_err(|_| missing)
     }
 
-    /// The signed body's id at the configured pointer.
-    fn body_id(&self, json: Option<&Value>) -> Result<Option<String>, VerifyError> {
-        let value = self.config.id_json.and_then(|p| json?.pointer(p));
-        let id = match value {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
+    /// The signed body's id, from its field.
+    fn body_id(field: Option<Field>) -> Result<Option<String>, VerifyError> {
+        let id = match field {
+            Some(Field::Str(s)) => s,
+            Some(Field::Num(n)) => n.to_string(),
             _ => return Ok(None),
         };
         rules::event_id(IdSource::Body, &id)?;
@@ -418,30 +412,40 @@ impl Scheme for HmacScheme {
                 keys: self.keys.len(),
             });
         }
-        // Only a verified body is parsed, and once: its id, its timestamp
-        // and whether it is a handshake.
-        let needs_json = c.id_json.is_some()
-            || c.answer.is_some()
-            || matches!(c.timestamp, Some((TimestampSource::Json(_), _)));
-        let json: Option<Value> = needs_json
-            .then(|| serde_json::from_slice(body).ok())
-            .flatten();
-        let timestamp = match c.timestamp {
-            Some((TimestampSource::Json(pointer), unit)) => {
-                let t = self.body_time(json.as_ref(), pointer, unit)?;
+        // Only a verified body is read, and in one pass: its id, its
+        // timestamp and the fields that tell a handshake.
+        let ts_json = match c.timestamp {
+            Some((TimestampSource::Json(pointer), unit)) => Some((pointer, unit)),
+            _ => None,
+        };
+        let answer_fields = c.answer.map_or(&[][..], |a| a.fields);
+        // Fixed places: the id, the timestamp, then the handshake's fields;
+        // "-" (no leading `/`) points nowhere.
+        let pointers: Vec<&str> = [c.id_json, ts_json.map(|(p, _)| p)]
+            .into_iter()
+            .map(|p| p.unwrap_or("-"))
+            .chain(answer_fields.iter().copied())
+            .collect();
+        let needs_json = c.id_json.is_some() || ts_json.is_some() || c.answer.is_some();
+        let mut fields = needs_json.then(|| json::fields(body, &pointers)).flatten();
+        let mut take = |i: usize| fields.as_mut().and_then(|f| f.get_mut(i)?.take());
+        let (id_field, ts_field) = (take(0), take(1));
+        let timestamp = match ts_json {
+            Some((pointer, unit)) => {
+                let t = self.body_time(ts_field.as_ref(), unit)?;
                 rules::within(pointer, t, ctx)?;
                 Some(t)
             }
-            _ => read.timestamp.map(|(_, t)| t),
+            None => read.timestamp.map(|(_, t)| t),
         };
-        if let (Some(answer), Some(json)) = (c.answer, &json)
-            && let Some(response) = answer(self, json)
+        if let (Some(answer), Some(found)) = (c.answer, &fields)
+            && let Some(response) = (answer.answer)(self, &found[2..])
         {
             return Ok(Verdict::Answer(response));
         }
         // A body id is signed (the body always is) and preferred; a header id
         // is signed only when the content includes it.
-        let (id, id_signed) = match (self.body_id(json.as_ref())?, read.id) {
+        let (id, id_signed) = match (Self::body_id(id_field)?, read.id) {
             (Some(id), _) => (Some(id), true),
             (None, Some(id)) => (Some(id), c.content.contains(&Part::Id)),
             (None, None) => (None, false),
@@ -476,9 +480,8 @@ impl Sign for HmacScheme {
         if let Some((TimestampSource::Json(pointer), _)) = c.timestamp {
             // The sender writes the timestamp into the body it signs; a body
             // without it could never verify.
-            let carried = serde_json::from_slice::<Value>(request.body())
-                .ok()
-                .is_some_and(|v| v.pointer(pointer).is_some_and(Value::is_number));
+            let carried = json::fields(request.body(), &[pointer])
+                .is_some_and(|f| matches!(f.first(), Some(Some(Field::Num(_)))));
             if !carried {
                 return Err(SignError::Invalid(format!(
                     "the `{}` scheme signs a timestamp inside the JSON body: put it at `{pointer}`",
