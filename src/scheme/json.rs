@@ -37,7 +37,7 @@ impl Field {
 /// The value at each of `pointers` in `body`, in order; `None` when `body`
 /// is not one JSON value. More than 32 pointers are not looked up.
 pub(crate) fn fields(body: &[u8], pointers: &[&str]) -> Option<Vec<Option<Field>>> {
-    let paths: Vec<Vec<String>> = pointers.iter().map(|p| segments(p)).collect();
+    let paths: Vec<Vec<Cow<'_, str>>> = pointers.iter().map(|p| segments(p)).collect();
     let mut found = vec![None; pointers.len()];
     // A pointer that does not start with `/` (other than "", the whole
     // document) points nowhere, as for `Value::pointer`.
@@ -61,11 +61,14 @@ pub(crate) fn fields(body: &[u8], pointers: &[&str]) -> Option<Vec<Option<Field>
 }
 
 /// A pointer's reference tokens, unescaped (`~1` is `/`, `~0` is `~`).
-fn segments(pointer: &str) -> Vec<String> {
+fn segments(pointer: &str) -> Vec<Cow<'_, str>> {
     pointer
         .split('/')
         .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .map(|s| match s.contains('~') {
+            true => Cow::Owned(s.replace("~1", "/").replace("~0", "~")),
+            false => Cow::Borrowed(s),
+        })
         .collect()
 }
 
@@ -81,7 +84,7 @@ fn index(segment: &str) -> Option<usize> {
 /// The walk below one value: `wanted` holds the pointers that lead to or
 /// through it (bit `i` for `paths[i]`).
 struct Walk<'a> {
-    paths: &'a [Vec<String>],
+    paths: &'a [Vec<Cow<'a, str>>],
     found: &'a mut [Option<Field>],
     depth: usize,
     wanted: u32,
