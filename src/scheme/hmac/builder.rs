@@ -48,8 +48,10 @@ pub enum Part {
 #[derive(Clone, Copy)]
 pub(crate) struct Answer {
     pub(crate) fields: &'static [&'static str],
-    pub(crate) answer: fn(&HmacScheme, &[Option<Field>]) -> Option<http::Response<Bytes>>,
+    pub(crate) answer: fn(&HmacScheme, &[Option<Field>]) -> Option<Response>,
 }
+
+type Response = http::Response<Bytes>;
 
 /// Answers an unsigned `GET` handshake from the head.
 pub(crate) type Challenge =
