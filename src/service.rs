@@ -149,13 +149,22 @@ where
     head.extensions.insert(delivery.clone());
     head.extensions
         .insert(Slot::new(Verified(payload, delivery)));
+    // A store whose commit can join the handler's transaction (PostgreSQL)
+    // hands it the reservation; the flag says whether the handler committed.
+    let in_tx = reservation
+        .as_ref()
+        .and_then(|r| r.store.hand_over(&r.held, retention, &mut head.extensions));
     let request = Request::from_parts(head, Full::new(bytes));
 
     // If the handler panics or this future is dropped, `reservation` is
     // dropped unsettled and its Drop releases the keys.
     let result = inner.call(request).await;
-    if let Some(r) = reservation {
+    if let Some(mut r) = reservation {
         let succeeded = matches!(&result, Ok(response) if response.status().is_success());
+        if succeeded && in_tx.is_some_and(|c| c.load(std::sync::atomic::Ordering::Acquire)) {
+            // Committed in the handler's transaction: nothing left to do.
+            r.held.clear();
+        }
         r.settle(succeeded.then_some(retention)).await;
     }
     result.map(|response| response.map(Either::Left))

@@ -48,14 +48,20 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+#[cfg(all(feature = "postgres", feature = "axum"))]
+pub use self::postgres::MissingTxCommit;
+#[cfg(feature = "postgres")]
+pub use self::postgres::{PostgresError, PostgresStore, PostgresStoreBuilder, TxCommit, TxCommitError};
 #[cfg(feature = "redis")]
 pub use self::redis::{ConnectError, RedisStore, RedisStoreBuilder};
 pub use futures_core::future::BoxFuture;
@@ -261,6 +267,38 @@ pub trait DedupStore: Send + Sync + 'static {
     /// Returns whether it did.
     fn release<'a>(&'a self, key: &'a str, token: Token)
     -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Lets the handler commit the delivery itself, inside its own database
+    /// transaction, for a store that can (`PostgresStore`, whose handle is
+    /// `TxCommit`; feature `postgres`).
+    ///
+    /// The layer calls it once every dedup key of a delivery is reserved
+    /// (`held`: each key with its token), before it calls the handler, with
+    /// the retention a commit must give. A store that can puts its handle
+    /// into `extensions` and answers the flag the handle sets once the
+    /// handler's commit went through. When the flag is set and the handler
+    /// answers 2xx, the layer does not commit again; otherwise it releases as
+    /// always (a release never undoes a committed key, so a transaction that
+    /// committed stays committed, and one that rolled back leaves a
+    /// reservation the release frees). The default does nothing and answers
+    /// `None`: the layer commits on 2xx.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::dedup::{DedupStore, MemoryStore, Token};
+    /// let mut extensions = http::Extensions::new();
+    /// let held = [("standard:k:id:evt_1".to_owned(), Token::generate())];
+    /// assert!(MemoryStore::new().hand_over(&held, Duration::from_secs(60), &mut extensions).is_none());
+    /// ```
+    fn hand_over(
+        &self,
+        held: &[(String, Token)],
+        retention: Duration,
+        extensions: &mut http::Extensions,
+    ) -> Option<Arc<AtomicBool>> {
+        let _ = (held, retention, extensions);
+        None
+    }
 }
 
 macro_rules! forward_store {
@@ -274,6 +312,9 @@ macro_rules! forward_store {
             }
             fn release<'a>(&'a self, key: &'a str, token: Token) -> BoxFuture<'a, Result<bool, StoreError>> {
                 (**self).release(key, token)
+            }
+            fn hand_over(&self, held: &[(String, Token)], retention: Duration, extensions: &mut http::Extensions) -> Option<Arc<AtomicBool>> {
+                (**self).hand_over(held, retention, extensions)
             }
         }
     )*};
