@@ -16,8 +16,20 @@
 //!   answers these tests print a note and pass, unless `REDIS_URL` is set
 //!   (then it is a failure: the caller asked for that server).
 //!
-//! Adding a store (a PostgreSQL store is planned) is one [`Subject`]
-//! implementation and one `store_contract!(name, constructor)` line.
+//! - `postgres` (feature `postgres`): [`PostgresStore`] on the PostgreSQL at
+//!   `POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`), on a
+//!   [`ManualClock`] (`PostgresStoreBuilder::clock`): time passes by moving
+//!   the clock.
+//! - `postgres_server_clock`: the same on the database server's clock (the
+//!   store's default); time "passes" for a key by taking `by` off its
+//!   `expires_at` through a direct connection, as for Redis.
+//!
+//!   Each PostgreSQL rule runs on a table of its own, dropped when the rule
+//!   passed. When no PostgreSQL answers these tests print a note and pass,
+//!   unless `POSTGRES_URL` is set (then it is a failure).
+//!
+//! Adding a store is one [`Subject`] implementation and one
+//! `store_contract!(name, constructor)` line.
 //!
 //! Every rule makes its keys unique (a random prefix per call), so the rules
 //! can share one backend, run in parallel, and run again on data left by an
@@ -48,6 +60,9 @@ trait Subject: Send + Sync {
     /// other keys too (the memory store moves its clock); a rule lists every
     /// key whose time matters to it.
     async fn pass(&self, keys: &[&str], by: Duration);
+
+    /// Removes what the rule left behind (called when it passed).
+    async fn cleanup(&self) {}
 }
 
 /// The rules, each a function over any [`Subject`].
@@ -364,6 +379,7 @@ macro_rules! store_contract {
                 return;
             };
             contract::$rule(&subject).await;
+            subject.cleanup().await;
         }
     )*};
 }
@@ -489,3 +505,92 @@ async fn redis() -> Option<Redis> {
 
 #[cfg(feature = "redis")]
 store_contract!(redis, redis());
+
+// ---------------------------------------------------------------------------
+// PostgresStore
+
+#[cfg(feature = "postgres")]
+use tower_webhook::dedup::PostgresStore;
+
+#[cfg(feature = "postgres")]
+struct Postgres {
+    url: String,
+    table: String,
+    /// `None`: the store measures time by the server's clock.
+    clock: Option<ManualClock>,
+    store: PostgresStore,
+    admin: sqlx::PgPool,
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_store(url: &str, table: &str, clock: Option<&ManualClock>) -> PostgresStore {
+    let builder = PostgresStore::builder()
+        .table(table)
+        .timeout(Duration::from_secs(5))
+        .max_connections(4);
+    let builder = match clock {
+        Some(c) => builder.clock(c.clone()),
+        None => builder,
+    };
+    builder.connect(url).await.unwrap()
+}
+
+#[cfg(feature = "postgres")]
+impl Subject for Postgres {
+    type Store = PostgresStore;
+
+    fn store(&self) -> &PostgresStore {
+        &self.store
+    }
+
+    async fn replica(&self) -> PostgresStore {
+        postgres_store(&self.url, &self.table, self.clock.as_ref()).await
+    }
+
+    async fn pass(&self, keys: &[&str], by: Duration) {
+        match &self.clock {
+            Some(clock) => clock.advance(by),
+            None => {
+                let sql = format!(
+                    "UPDATE {} SET expires_at = expires_at - $2::bigint * interval '1 millisecond' WHERE key = ANY($1)",
+                    self.table
+                );
+                let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+                sqlx::query(&sql)
+                    .bind(keys)
+                    .bind(i64::try_from(by.as_millis()).unwrap())
+                    .execute(&self.admin)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    async fn cleanup(&self) {
+        common::drop_table(&self.admin, &self.table).await;
+    }
+}
+
+/// The store on a fresh table of the PostgreSQL at `POSTGRES_URL`, or `None`
+/// (with a note) when none answers and `POSTGRES_URL` is unset.
+#[cfg(feature = "postgres")]
+async fn postgres(manual_clock: bool) -> Option<Postgres> {
+    let (url, admin) = common::postgres_or_skip("the PostgresStore contract").await?;
+    let table = common::unique_table("contract");
+    let clock = manual_clock.then(|| ManualClock::at_unix(1_700_000_000));
+    let store = postgres_store(&url, &table, clock.as_ref()).await;
+    store.migrate().await.unwrap();
+    Some(Postgres {
+        url,
+        table,
+        clock,
+        store,
+        admin,
+    })
+}
+
+#[cfg(feature = "postgres")]
+store_contract!(postgres, postgres(true));
+
+#[cfg(feature = "postgres")]
+store_contract!(postgres_server_clock, postgres(false));

@@ -155,3 +155,52 @@ pub async fn redis_url_or_skip(what: &str) -> Option<String> {
     );
     None
 }
+
+/// The PostgreSQL the tests use: `POSTGRES_URL`, or
+/// `postgres://postgres@127.0.0.1:5432/test` when it is unset.
+#[cfg(feature = "postgres")]
+pub fn postgres_url() -> String {
+    std::env::var("POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// [`postgres_url`] and a small pool on it for the test's own statements.
+/// When nothing answers there: `None`, after a note on stderr saying what was
+/// not checked, if `POSTGRES_URL` is unset; a panic if it is set.
+#[cfg(feature = "postgres")]
+pub async fn postgres_or_skip(what: &str) -> Option<(String, sqlx::PgPool)> {
+    let set = std::env::var("POSTGRES_URL").is_ok();
+    let url = postgres_url();
+    let connect = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&url);
+    let why = match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(pool)) => return Some((url, pool)),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "no answer within 5 s".to_owned(),
+    };
+    assert!(!set, "POSTGRES_URL={url} does not answer: {why}");
+    eprintln!(
+        "note: no PostgreSQL answers at {url} ({why}): {what} NOT checked (set POSTGRES_URL, or run scripts/ensure-postgres.sh)"
+    );
+    None
+}
+
+/// A table name no other test, run or process uses.
+#[cfg(feature = "postgres")]
+pub fn unique_table(what: &str) -> String {
+    format!(
+        "twh_{what}_{:016x}",
+        tower_webhook::dedup::Token::generate().as_u64()
+    )
+}
+
+/// Drops a test's table.
+#[cfg(feature = "postgres")]
+pub async fn drop_table(pool: &sqlx::PgPool, table: &str) {
+    sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
+        .execute(pool)
+        .await
+        .unwrap();
+}
