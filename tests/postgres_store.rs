@@ -54,7 +54,9 @@ async fn admin(url: &str) -> PgPool {
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await
-        .unwrap_or_else(|e| panic!("these tests need a PostgreSQL at {url} (set POSTGRES_URL): {e}"))
+        .unwrap_or_else(|e| {
+            panic!("these tests need a PostgreSQL at {url} (set POSTGRES_URL): {e}")
+        })
 }
 
 /// A store on `url`, table `table`, on `clock`.
@@ -259,7 +261,11 @@ fn delivery(clock: &ManualClock, id: &str) -> Request<Full<Bytes>> {
         .map(Full::new)
 }
 
-async fn post_once(router: &Router, clock: &ManualClock, id: &str) -> (StatusCode, Option<Rejection>) {
+async fn post_once(
+    router: &Router,
+    clock: &ManualClock,
+    id: &str,
+) -> (StatusCode, Option<Rejection>) {
     let response = router.clone().oneshot(delivery(clock, id)).await.unwrap();
     (
         response.status(),
@@ -269,7 +275,12 @@ async fn post_once(router: &Router, clock: &ManualClock, id: &str) -> (StatusCod
 
 /// A sender: posts `id` until a 2xx, going round `routers`, pausing a
 /// little between attempts. Answers every status it saw.
-async fn deliver(routers: &[Router], clock: &ManualClock, id: &str, attempts: usize) -> Vec<StatusCode> {
+async fn deliver(
+    routers: &[Router],
+    clock: &ManualClock,
+    id: &str,
+    attempts: usize,
+) -> Vec<StatusCode> {
     let mut seen = Vec::new();
     for attempt in 0..attempts {
         let (status, _) = post_once(&routers[attempt % routers.len()], clock, id).await;
@@ -453,7 +464,14 @@ async fn a_stale_handle_cannot_commit_over_a_newer_reservation() {
     let mut tx = store.pool().begin().await.unwrap();
     let err = stale.commit_in(&mut tx).await.unwrap_err();
     assert!(
-        matches!(err, TxCommitError::NotHeld { keys: 1, held: 0, .. }),
+        matches!(
+            err,
+            TxCommitError::NotHeld {
+                keys: 1,
+                held: 0,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("roll back"), "{err}");
@@ -481,7 +499,10 @@ async fn committing_in_another_database_is_refused() {
         .execute(&db.admin)
         .await;
     if let Err(e) = created {
-        let code = e.as_database_error().and_then(|d| d.code()).unwrap_or_default();
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .unwrap_or_default();
         // 42P04: it exists already; 23505: another test created it meanwhile.
         assert!(code == "42P04" || code == "23505", "{e}");
     }
@@ -533,15 +554,27 @@ async fn unreachable_database_answers_503() {
         .reserve("k", Claim::new(LEASE, LEASE))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_) | StoreError::Timeout(_)), "{err}");
+    assert!(
+        matches!(err, StoreError::Unavailable(_) | StoreError::Timeout(_)),
+        "{err}"
+    );
     let app = App::new("a", store.pool().clone(), "unused");
-    let layer = WebhookLayer::new(scheme()).clock(clock.clone()).dedup(store);
+    let layer = WebhookLayer::new(scheme())
+        .clock(clock.clone())
+        .dedup(store);
     let router = router(layer, app.clone());
     let started = Instant::now();
     let (status, rejection) = post_once(&router, &clock, "evt_1").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(matches!(rejection, Some(Rejection::Store(_))), "{rejection:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        matches!(rejection, Some(Rejection::Store(_))),
+        "{rejection:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(app.handled.load(Ordering::SeqCst), 0);
 }
 
@@ -596,11 +629,14 @@ async fn a_statement_stuck_on_a_lock_answers_503_within_the_timeout() {
     let claim = Claim::new(LEASE, LEASE);
     assert_eq!(store.reserve(key, claim).await, Ok(Reservation::Fresh));
     let mut locker = db.admin.begin().await.unwrap();
-    sqlx::query(&format!("SELECT 1 FROM {} WHERE key = $1 FOR UPDATE", db.dedup))
-        .bind(key)
-        .execute(&mut *locker)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "SELECT 1 FROM {} WHERE key = $1 FOR UPDATE",
+        db.dedup
+    ))
+    .bind(key)
+    .execute(&mut *locker)
+    .await
+    .unwrap();
     let started = Instant::now();
     let err = store
         .reserve(key, Claim::new(LEASE, LEASE))
@@ -639,7 +675,10 @@ async fn sweep_deletes_expired_rows_a_batch_at_a_time() {
         let key = format!("k{n}");
         assert_eq!(store.reserve(&key, c).await, Ok(Reservation::Fresh));
         if n % 2 == 0 {
-            assert_eq!(store.commit(&key, c.token, Duration::from_secs(60)).await, Ok(true));
+            assert_eq!(
+                store.commit(&key, c.token, Duration::from_secs(60)).await,
+                Ok(true)
+            );
         }
     }
     let live = Claim::new(Duration::from_secs(600), Duration::from_secs(600));
@@ -666,19 +705,28 @@ async fn sweep_deletes_expired_rows_a_batch_at_a_time() {
         .unwrap();
     for n in 0..5 {
         let c = Claim::new(Duration::from_secs(1), Duration::ZERO);
-        assert_eq!(auto.reserve(&format!("a{n}"), c).await, Ok(Reservation::Fresh));
+        assert_eq!(
+            auto.reserve(&format!("a{n}"), c).await,
+            Ok(Reservation::Fresh)
+        );
     }
     db.clock.advance(Duration::from_secs(2));
     for n in 0..5 {
         let c = Claim::new(Duration::from_secs(1), Duration::ZERO);
-        assert_eq!(auto.reserve(&format!("b{n}"), c).await, Ok(Reservation::Fresh));
+        assert_eq!(
+            auto.reserve(&format!("b{n}"), c).await,
+            Ok(Reservation::Fresh)
+        );
     }
     let mut left = i64::MAX;
     for _ in 0..200 {
-        left = sqlx::query_scalar(&format!("SELECT count(*) FROM {} WHERE key LIKE 'a%'", db.dedup))
-            .fetch_one(&db.admin)
-            .await
-            .unwrap();
+        left = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {} WHERE key LIKE 'a%'",
+            db.dedup
+        ))
+        .fetch_one(&db.admin)
+        .await
+        .unwrap();
         if left == 0 {
             break;
         }
@@ -696,7 +744,11 @@ async fn keys_with_nul_and_backslash_do_not_collide() {
     let store = db.store(Duration::from_secs(5)).await;
     for key in ["a\0b", "a\\0b", "a\\\\0b"] {
         let c = Claim::new(LEASE, LEASE);
-        assert_eq!(store.reserve(key, c).await, Ok(Reservation::Fresh), "{key:?}");
+        assert_eq!(
+            store.reserve(key, c).await,
+            Ok(Reservation::Fresh),
+            "{key:?}"
+        );
     }
     db.drop_tables().await;
 }
@@ -811,14 +863,22 @@ impl PrivateServer {
             dir,
         };
         if let Some(user) = server.as_user {
-            let ok = Command::new("chown").arg(user).arg(&server.dir).status().unwrap();
+            let ok = Command::new("chown")
+                .arg(user)
+                .arg(&server.dir)
+                .status()
+                .unwrap();
             assert!(ok.success(), "chown {user} {}", server.dir.display());
         }
         let mut initdb = server.command("initdb");
-        initdb
-            .arg("-D")
-            .arg(server.dir.join("data"))
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        initdb.arg("-D").arg(server.dir.join("data")).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]);
         Self::run(initdb, "initdb", &server.log());
         server.start();
         server
@@ -892,7 +952,10 @@ async fn database_restarted_mid_stream_nothing_lost_nothing_doubled() {
             // While it is down: refused, never handled.
             let (status, rejection) = post_once(&routers[n % 2], &db.clock, &id).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{rejection:?}");
-            assert!(matches!(rejection, Some(Rejection::Store(_))), "{rejection:?}");
+            assert!(
+                matches!(rejection, Some(Rejection::Store(_))),
+                "{rejection:?}"
+            );
             down_statuses.push(id);
             continue;
         }

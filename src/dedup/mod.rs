@@ -61,7 +61,9 @@ use std::time::Duration;
 #[cfg(all(feature = "postgres", feature = "axum"))]
 pub use self::postgres::MissingTxCommit;
 #[cfg(feature = "postgres")]
-pub use self::postgres::{PostgresError, PostgresStore, PostgresStoreBuilder, TxCommit, TxCommitError};
+pub use self::postgres::{
+    PostgresError, PostgresStore, PostgresStoreBuilder, TxCommit, TxCommitError,
+};
 #[cfg(feature = "redis")]
 pub use self::redis::{ConnectError, RedisStore, RedisStoreBuilder};
 pub use futures_core::future::BoxFuture;

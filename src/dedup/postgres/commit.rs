@@ -88,7 +88,10 @@ impl fmt::Debug for TxCommit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TxCommit")
             .field("table", &self.store.table)
-            .field("keys", &self.held.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field(
+                "keys",
+                &self.held.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
@@ -185,6 +188,16 @@ impl TxCommit {
     ///
     /// Bounded by the store's timeout. On an error, roll `tx` back (drop it)
     /// and answer a non-2xx status: the sender retries.
+    ///
+    /// It takes the handle: a second commit does not compile.
+    ///
+    /// ```compile_fail
+    /// # async fn handle(db: sqlx::PgPool, commit: tower_webhook::dedup::TxCommit) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut tx = db.begin().await?;
+    /// commit.commit_in(&mut tx).await?;
+    /// commit.commit_in(&mut tx).await?; // error[E0382]: use of moved value
+    /// # Ok(()) }
+    /// ```
     ///
     /// ```no_run
     /// # async fn handle(db: sqlx::PgPool, commit: tower_webhook::dedup::TxCommit) -> Result<(), Box<dyn std::error::Error>> {

@@ -579,8 +579,8 @@ impl PostgresStore {
     /// reservations, unless one is running.
     fn maybe_sweep(&self) {
         let every = self.inner.sweep_every;
-        if every == 0 || (self.inner.reservations.fetch_add(1, Ordering::Relaxed) + 1) % every != 0
-        {
+        let n = self.inner.reservations.fetch_add(1, Ordering::Relaxed) + 1;
+        if every == 0 || !n.is_multiple_of(every) {
             return;
         }
         if self.inner.sweeping.swap(true, Ordering::AcqRel) {
@@ -656,16 +656,14 @@ impl DedupStore for PostgresStore {
         Box::pin(async move {
             let token = db_token(claim.token);
             let lease_ms = ttl_ms(claim.lease);
-            let query = sqlx::query_as::<_, (Option<i64>, Option<i64>, String)>(
-                &self.inner.sql.reserve,
-            )
-            .bind(db_key(key))
-            .bind(token)
-            .bind(lease_ms)
-            .bind(ttl_ms(claim.retention))
-            .bind(self.now_ms());
-            let (holder, left_ms, database) =
-                self.run(query.fetch_one(&self.inner.pool)).await?;
+            let query =
+                sqlx::query_as::<_, (Option<i64>, Option<i64>, String)>(&self.inner.sql.reserve)
+                    .bind(db_key(key))
+                    .bind(token)
+                    .bind(lease_ms)
+                    .bind(ttl_ms(claim.retention))
+                    .bind(self.now_ms());
+            let (holder, left_ms, database) = self.run(query.fetch_one(&self.inner.pool)).await?;
             if self.inner.database.get().is_none() {
                 let _ = self.inner.database.set(database);
             }

@@ -41,9 +41,7 @@ impl Statements {
         );
         Self {
             create_table,
-            create_index: format!(
-                "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at)"
-            ),
+            create_index: format!("CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at)"),
             // $1 key, $2 token, $3 lease, $4 retention, $5 now.
             // A row whose time ran out is taken over; a done row (token
             // NULL) is kept at least the retention from now; a live
