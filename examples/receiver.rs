@@ -9,7 +9,11 @@
 //! secret, with a warning), `WEBHOOK_TOLERANCE_SECS` (300), `WEBHOOK_MAX_BODY`
 //! (1048576), `WEBHOOK_PUBLIC_URL` (for schemes that sign the URL),
 //! `WEBHOOK_VERIFY_TOKEN` (for `meta`'s verification request),
-//! `WEBHOOK_REDIS_URL` (share dedup between replicas; build with `--features redis`).
+//! `WEBHOOK_REDIS_URL` (share dedup between replicas; build with `--features redis`),
+//! `WEBHOOK_DATABASE_URL` (dedup in PostgreSQL, and each event written to the
+//! table `webhook_events` in the same transaction as its dedup record: exactly
+//! once, see it with `psql -c 'SELECT * FROM webhook_events'`; build with
+//! `--features postgres`; it takes the place of `WEBHOOK_REDIS_URL`).
 //!
 //! For each event the handler receives it prints exactly one line of JSON to
 //! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
@@ -70,9 +74,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
-    let app = Router::new()
-        .route("/webhook", post(handle))
-        .route_layer(layer.payload::<Value>());
+    let app = match std::env::var("WEBHOOK_DATABASE_URL") {
+        Ok(url) => database_app(layer, &url).await?,
+        Err(_) => Router::new()
+            .route("/webhook", post(handle))
+            .route_layer(layer.payload::<Value>()),
+    };
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot bind WEBHOOK_BIND={}: {e}", config.bind))?;
@@ -83,4 +90,67 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// `WEBHOOK_DATABASE_URL`: the dedup store in PostgreSQL, and a handler that
+/// writes each event into `webhook_events` and commits the delivery in the
+/// same transaction.
+#[cfg(feature = "postgres")]
+async fn database_app(
+    layer: WebhookLayer<tower_webhook::scheme::AnyScheme>,
+    url: &str,
+) -> Result<Router, Box<dyn Error>> {
+    use tower_webhook::dedup::PostgresStore;
+    let store = PostgresStore::connect(url)
+        .await
+        .map_err(|e| format!("WEBHOOK_DATABASE_URL: {e}"))?;
+    store.migrate().await?;
+    let db = store.pool().clone();
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS webhook_events (\
+         event_id text, payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .execute(&db)
+    .await?;
+    Ok(Router::new()
+        .route("/webhook", post(handle_in_transaction))
+        .route_layer(layer.dedup(store).payload::<Value>())
+        .with_state(db))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn database_app(
+    _: WebhookLayer<tower_webhook::scheme::AnyScheme>,
+    _: &str,
+) -> Result<Router, Box<dyn Error>> {
+    Err("WEBHOOK_DATABASE_URL is set, but this build lacks the `postgres` feature \
+         (cargo run --example receiver --features postgres)"
+        .into())
+}
+
+#[cfg(feature = "postgres")]
+async fn handle_in_transaction(
+    axum::extract::State(db): axum::extract::State<sqlx::PgPool>,
+    commit: tower_webhook::dedup::TxCommit,
+    Verified(payload, delivery): Verified<Value>,
+) -> StatusCode {
+    let stored = async {
+        let mut tx = db.begin().await?;
+        sqlx::query("INSERT INTO webhook_events (event_id, payload) VALUES ($1, $2::jsonb)")
+            .bind(delivery.id.clone())
+            .bind(payload.to_string())
+            .execute(&mut *tx)
+            .await?;
+        commit.commit_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok::<_, Box<dyn Error + Send + Sync>>(())
+    };
+    match stored.await {
+        Ok(()) => handle(Verified(payload, delivery)).await,
+        Err(e) => {
+            // Rolled back: the layer releases the delivery and the sender retries.
+            tracing::warn!(error = %e, "event not stored");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
 }

@@ -43,7 +43,8 @@
 //! | [`scheme::Scheme`], [`scheme::Sign`] | how a sender signs: read the head once, verify the body; sign (tests) |
 //! | [`scheme::HmacScheme`] | the configurable HMAC engine ([`scheme::HmacScheme::builder`]) for senders without a preset |
 //! | [`scheme::StandardWebhooks`], [`scheme::Stripe`], [`scheme::GitHub`], ... | one preset per sender; [`scheme::by_name`] and [`scheme::PRESETS`] from configuration |
-//! | [`dedup::DedupStore`] | the reserve / commit / release contract; [`dedup::MemoryStore`] (default), `dedup::RedisStore` (feature `redis`) |
+//! | [`dedup::DedupStore`] | the reserve / commit / release contract; [`dedup::MemoryStore`] (default), `dedup::RedisStore` (feature `redis`), `dedup::PostgresStore` (feature `postgres`) |
+//! | `dedup::TxCommit` | (feature `postgres`) the delivery committed inside the handler's own transaction: exactly-once effects |
 //! | [`resolver::Resolver`], [`resolver::TenantKeys`] | per-tenant keys, looked up and cached |
 //! | [`secret::Secret`], [`secret::KeyRing`] | secrets and rotation, zeroized, never printed |
 //! | [`sign::Signer`] | deliveries signed as the sender does, for your tests |
@@ -82,13 +83,17 @@
 //! - The default [`MemoryStore`](dedup::MemoryStore) sees one process only;
 //!   share a store across replicas.
 //! - The handler's 2xx is what commits an event: do the work (or enqueue it
-//!   durably) before answering.
+//!   durably) before answering, or commit the event in the handler's own
+//!   PostgreSQL transaction (`dedup::TxCommit`, feature `postgres`).
 //!
 //! # Feature flags
 //!
 //! - `axum` (default): the [`Verified`] and [`Delivery`] extractors.
 //! - `redis`: `dedup::RedisStore`, a dedup store shared by several replicas.
 //! - `redis-cluster`: `RedisStore` on a Redis Cluster as well.
+//! - `postgres`: `dedup::PostgresStore`, a dedup store in PostgreSQL (sqlx
+//!   0.8) whose commit can join the handler's transaction
+//!   (`dedup::TxCommit`), for exactly-once effects.
 //! - `ed25519`: `scheme::StandardWebhooksEd25519`, Standard Webhooks'
 //!   asymmetric `v1a` (Ed25519) signatures, verified with the sender's
 //!   `whpk_` public key (preset `standard-ed25519`; adds `ed25519-dalek`).
