@@ -52,7 +52,6 @@ fn run_id() -> String {
 }
 
 struct Stores {
-    memory: MemoryStore,
     redis: RedisStore,
     postgres: PostgresStore,
     table: String,
@@ -80,7 +79,6 @@ async fn stores() -> Stores {
         .unwrap_or_else(|e| panic!("this bench needs PostgreSQL (POSTGRES_URL): {e}"));
     postgres.migrate().await.unwrap();
     Stores {
-        memory: MemoryStore::builder().capacity(2_000_000).build(),
         redis,
         postgres,
         table,
@@ -194,7 +192,11 @@ fn layer_op<S>(
     run: String,
 ) -> impl Fn(u64) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
 where
-    S: Service<Req, Response = Res, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    S: Service<Req, Response = Res, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send,
 {
     move |i| {
@@ -212,14 +214,23 @@ type Op = Box<dyn Fn(u64) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> 
 /// Every arm: its name, how many in flight, and its operation.
 fn arms(s: &Stores) -> Vec<(String, usize, Arc<Op>)> {
     let mut arms: Vec<(String, usize, Arc<Op>)> = Vec::new();
+    // A memory store per arm, large enough for every key a run makes (they
+    // never expire within it).
+    let memory =
+        || -> Arc<dyn DedupStore> { Arc::new(MemoryStore::builder().capacity(8_000_000).build()) };
     let stores: [(&str, Arc<dyn DedupStore>); 3] = [
-        ("memory", Arc::new(s.memory.clone())),
+        ("memory", memory()),
         ("redis", Arc::new(s.redis.clone())),
         ("postgres", Arc::new(s.postgres.clone())),
     ];
     for in_flight in [1, 64] {
         for (name, store) in &stores {
-            let op: Op = Box::new(pair_op(Arc::clone(store), run_id()));
+            let store = if *name == "memory" {
+                memory()
+            } else {
+                Arc::clone(store)
+            };
+            let op: Op = Box::new(pair_op(store, run_id()));
             arms.push((
                 format!("reserve+commit/{name}/{in_flight} in flight"),
                 in_flight,
@@ -228,7 +239,10 @@ fn arms(s: &Stores) -> Vec<(String, usize, Arc<Op>)> {
         }
     }
     for (name, store) in &stores {
-        let op: Op = Box::new(layer_op(layer_service(Some(Arc::clone(store)), None), run_id()));
+        let op: Op = Box::new(layer_op(
+            layer_service(Some(Arc::clone(store)), None),
+            run_id(),
+        ));
         arms.push((format!("layer/{name}"), LAYER_IN_FLIGHT, Arc::new(op)));
     }
     let op: Op = Box::new(layer_op(
@@ -238,7 +252,11 @@ fn arms(s: &Stores) -> Vec<(String, usize, Arc<Op>)> {
         ),
         run_id(),
     ));
-    arms.push(("layer/postgres+tx".to_owned(), LAYER_IN_FLIGHT, Arc::new(op)));
+    arms.push((
+        "layer/postgres+tx".to_owned(),
+        LAYER_IN_FLIGHT,
+        Arc::new(op),
+    ));
     arms
 }
 
@@ -260,8 +278,7 @@ fn latency_table(rt: &Runtime, s: &Stores, secs: f64) {
         let per_op = probe.0.as_secs_f64() / 200.0;
         let n = ((secs / per_op) as u64).clamp(500, 2_000_000);
         let op = Arc::clone(&op);
-        let (wall, mut took) =
-            rt.block_on(drive(n, in_flight, move |i| op(i + 1_000_000_000)));
+        let (wall, mut took) = rt.block_on(drive(n, in_flight, move |i| op(i + 1_000_000_000)));
         took.sort();
         println!(
             "| {name} | {in_flight} | {:.0} | {:.0} µs | {:.0} µs |",

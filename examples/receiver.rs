@@ -123,9 +123,11 @@ async fn database_app(
     _: WebhookLayer<tower_webhook::scheme::AnyScheme>,
     _: &str,
 ) -> Result<Router, Box<dyn Error>> {
-    Err("WEBHOOK_DATABASE_URL is set, but this build lacks the `postgres` feature \
+    Err(
+        "WEBHOOK_DATABASE_URL is set, but this build lacks the `postgres` feature \
          (cargo run --example receiver --features postgres)"
-        .into())
+            .into(),
+    )
 }
 
 #[cfg(feature = "postgres")]

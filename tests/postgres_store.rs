@@ -477,7 +477,17 @@ async fn a_stale_handle_cannot_commit_over_a_newer_reservation() {
     assert!(err.to_string().contains("roll back"), "{err}");
     drop(tx);
     let mut tx = store.pool().begin().await.unwrap();
+    let lax: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(lax, "off", "the store's own pool");
     current.commit_in(&mut tx).await.unwrap();
+    let durable: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(durable, "on", "the handler's transaction waits for the disk");
     tx.commit().await.unwrap();
     assert_eq!(
         store.reserve(&key, Claim::new(LEASE, Duration::ZERO)).await,

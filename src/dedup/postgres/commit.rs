@@ -184,7 +184,10 @@ impl TxCommit {
     /// for their retention, only where this delivery's tokens still hold
     /// them, and checks the database. Call it before `tx.commit()`, in the
     /// transaction that holds the handler's writes; the record is durable
-    /// when (and only if) `tx` commits.
+    /// when (and only if) `tx` commits. If the transaction runs with
+    /// `synchronous_commit = off` (the store's own pool does), it is set to
+    /// `on` for this transaction, in the same statement: the handler's
+    /// effects are answered 2xx only once they are on disk.
     ///
     /// Bounded by the store's timeout. On an error, roll `tx` back (drop it)
     /// and answer a non-2xx status: the sender retries.
@@ -215,12 +218,12 @@ impl TxCommit {
             .map(|(k, t)| (db_key(k).into_owned(), db_token(*t)))
             .unzip();
         let now = store.clock.as_ref().map(|c| unix_millis(c.now()));
-        let query = sqlx::query_as::<_, (i64, String)>(&store.sql.commit_in)
+        let query = sqlx::query_as::<_, (i64, String, Option<String>)>(&store.sql.commit_in)
             .bind(keys)
             .bind(tokens)
             .bind(ttl_ms(self.retention))
             .bind(now);
-        let (done, database) = run_bounded(store.timeout, query.fetch_one(&mut **tx)).await?;
+        let (done, database, _) = run_bounded(store.timeout, query.fetch_one(&mut **tx)).await?;
         let held = usize::try_from(done).unwrap_or(0);
         if held == self.held.len() {
             // From here on the layer leaves the keys to this transaction.

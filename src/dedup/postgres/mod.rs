@@ -123,6 +123,20 @@ pub enum PostgresError {
 ///   [`Clock`] instead ([`PostgresStoreBuilder::clock`], a
 ///   [`ManualClock`](crate::clock::ManualClock)) and move time by hand.
 ///
+/// - **Durability.** The store's own pool (made by
+///   [`connect`](PostgresStoreBuilder::connect)) runs with
+///   `synchronous_commit = off`: its reservations, releases and commits do
+///   not wait for the disk. A server crash can forget the last few
+///   milliseconds of them, which at worst lets a delivery run again (a lost
+///   commit: at least once, as with Redis) or leaves a reservation to its
+///   lease. A handler's [`TxCommit::commit_in`] runs in the handler's own
+///   transaction and turns `synchronous_commit` back on for it (if it was
+///   off), so the handler's effects and the delivery's record reach the disk
+///   before the transaction's commit returns (and every earlier record with
+///   them). Give
+///   [`build`](PostgresStoreBuilder::build) a pool of your own for other
+///   settings.
+///
 /// The table, created by [`migrate`](Self::migrate) (or by your own
 /// migrations, with the table name of your choice):
 ///
@@ -316,6 +330,10 @@ impl PostgresStoreBuilder {
     /// server cannot be reached now; once connected, the pool reconnects by
     /// itself. Does not create the table: see [`PostgresStore::migrate`].
     ///
+    /// The pool's sessions set `statement_timeout` to the store's timeout
+    /// and `synchronous_commit` to `off` (see "Durability" on
+    /// [`PostgresStore`]).
+    ///
     /// TLS (`sslmode=require`, ...) needs a TLS feature of `sqlx` 0.8 in
     /// your application (features unify).
     pub async fn connect(self, url: &str) -> Result<PostgresStore, PostgresError> {
@@ -326,7 +344,13 @@ impl PostgresStoreBuilder {
             reason: e.to_string(),
         })?;
         let millis = self.timeout.as_millis().to_string();
-        let options = options.options([("statement_timeout", millis.as_str())]);
+        // The layer's own statements do not wait for the WAL to reach the
+        // disk (a few ms per commit on a busy disk): see "Durability" in
+        // the type's docs.
+        let options = options.options([
+            ("statement_timeout", millis.as_str()),
+            ("synchronous_commit", "off"),
+        ]);
         let pool = self
             .pool_options()
             .connect_with(options)

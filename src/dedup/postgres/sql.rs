@@ -91,7 +91,9 @@ impl Statements {
             ),
             // $1 keys, $2 their tokens, $3 retention, $4 now. Done only where
             // the token still holds the key; answers how many, and the
-            // database it ran in.
+            // database it ran in. A transaction on the store's own pool
+            // (`synchronous_commit = off`) is made to wait for the disk when
+            // it commits: its writes are the event's effects.
             commit_in: format!(
                 "{now}, \
                  done AS (\
@@ -100,7 +102,9 @@ impl Statements {
                    FROM unnest($1::text[], $2::bigint[]) AS h(key, token) \
                    WHERE d.key = h.key AND d.token = h.token \
                    RETURNING d.key) \
-                 SELECT (SELECT count(*) FROM done), current_database()",
+                 SELECT (SELECT count(*) FROM done), current_database(), \
+                   CASE WHEN current_setting('synchronous_commit') = 'off' \
+                     THEN set_config('synchronous_commit', 'on', true) END",
                 now = now_cte(4)
             ),
         }
