@@ -487,7 +487,10 @@ async fn a_stale_handle_cannot_commit_over_a_newer_reservation() {
         .fetch_one(&mut *tx)
         .await
         .unwrap();
-    assert_eq!(durable, "on", "the handler's transaction waits for the disk");
+    assert_eq!(
+        durable, "on",
+        "the handler's transaction waits for the disk"
+    );
     tx.commit().await.unwrap();
     assert_eq!(
         store.reserve(&key, Claim::new(LEASE, Duration::ZERO)).await,
