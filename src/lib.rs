@@ -111,6 +111,8 @@ mod future;
 mod layer;
 pub mod payload;
 mod rejection;
+mod report;
+mod reservation;
 pub mod resolver;
 pub mod scheme;
 pub mod secret;
@@ -118,11 +120,13 @@ mod service;
 pub mod sign;
 mod verified;
 
-pub use future::{ResponseFuture, WebhookBody};
+#[cfg(feature = "axum")]
+pub use extract::endpoint;
+pub use future::{BoxBody, BoxError, ResponseFuture, WebhookBody};
 pub use layer::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_LEASE, DEFAULT_MAX_BODY, DEFAULT_MAX_BUFFERED,
     DEFAULT_UNTIMED_RETENTION, WebhookLayer,
 };
-pub use rejection::Rejection;
+pub use rejection::{Rejection, RejectionResponse};
 pub use service::Webhook;
-pub use verified::{Delivery, Verified};
+pub use verified::{Delivery, Event, IdKind, Verified, VerifiedRejection};
