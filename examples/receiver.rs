@@ -12,7 +12,8 @@
 //! `WEBHOOK_REDIS_URL` (share dedup between replicas; build with `--features redis`).
 //!
 //! For each event the handler receives it prints exactly one line of JSON to
-//! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
+//! stdout, `{"id": "<event id>", "event": "<event type>", "payload": <the
+//! payload>}`; logs go to stderr.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -21,13 +22,17 @@ use std::error::Error;
 use std::io::Write;
 use std::time::Duration;
 
-use axum::{Router, http::StatusCode, routing::post};
+use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
-use tower_webhook::{Verified, WebhookLayer};
+use tower_webhook::{Verified, WebhookLayer, endpoint};
 use tracing_subscriber::EnvFilter;
 
 async fn handle(Verified(payload, delivery): Verified<Value>) -> StatusCode {
-    let line = json!({ "id": delivery.id, "payload": payload });
+    // The handler runs inside the delivery's `webhook` span: this line
+    // carries the scheme and event id without adding them by hand.
+    tracing::info!("handling");
+    let event = delivery.event().map(|e| e.name);
+    let line = json!({ "id": delivery.id, "event": event, "payload": payload });
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{line}").and_then(|()| out.flush()) {
         Ok(()) => StatusCode::NO_CONTENT,
@@ -70,9 +75,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
-    let app = Router::new()
-        .route("/webhook", post(handle))
-        .route_layer(layer.payload::<Value>());
+    // `endpoint`: the route gets its own layer, for every method (GET
+    // handshakes included).
+    let app = Router::new().route("/webhook", endpoint(layer, handle));
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot bind WEBHOOK_BIND={}: {e}", config.bind))?;

@@ -23,7 +23,7 @@ fail() { echo "demo smoke test failed: $*"; echo "--- stdout"; cat "$out"; echo 
 [ "$(WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw send '{"type":"x"}')" = "401 Unauthorized" ] || fail "wrong secret"
 sleep 0.2
 [ "$(wc -l <"$out")" -eq 1 ] || fail "expected exactly one line on stdout"
-[ "$(cat "$out")" = '{"id":"msg_smoke","payload":{"type":"invoice.paid"}}' ] || fail "unexpected stdout line"
+[ "$(cat "$out")" = '{"id":"msg_smoke","event":"invoice.paid","payload":{"type":"invoice.paid"}}' ] || fail "unexpected stdout line"
 grep -q "development secret" "$err" || fail "no warning about the development secret"
 kill $pid 2>/dev/null || true
 

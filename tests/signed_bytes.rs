@@ -253,10 +253,10 @@ async fn a_retention_below_the_replay_window_is_raised_to_it() {
 async fn a_signed_json_body_stays_json_whatever_its_content_type() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    let handler = tower::service_fn(move |mut req: Request<Full<Bytes>>| {
+    let handler = tower::service_fn(move |req: Request<Full<Bytes>>| {
         let s = s.clone();
         async move {
-            let v = Verified::<serde_json::Value>::take(req.extensions_mut()).unwrap();
+            let v = Verified::<serde_json::Value>::from_parts(&req.into_parts().0).unwrap();
             s.lock().unwrap().push(v.0);
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
         }
@@ -353,10 +353,10 @@ fn run_all(
 ) -> Vec<serde_json::Value> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    let handler = tower::service_fn(move |mut req: Request<Full<Bytes>>| {
+    let handler = tower::service_fn(move |req: Request<Full<Bytes>>| {
         let s = s.clone();
         async move {
-            let v = Verified::<serde_json::Value>::take(req.extensions_mut()).unwrap();
+            let v = Verified::<serde_json::Value>::from_parts(&req.into_parts().0).unwrap();
             s.lock().unwrap().push(v.0);
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
         }
