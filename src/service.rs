@@ -244,8 +244,10 @@ where
             (&*resolved.scheme, resolved.tenant.as_deref())
         }
     };
-    *name = scheme.name();
-    span.record("scheme", *name);
+    if !matches!(shared.keys, KeySource::Static(_)) {
+        *name = scheme.name();
+        span.record("scheme", *name);
+    }
     if let Some(t) = tenant {
         span.record("tenant", t);
     }
