@@ -251,7 +251,7 @@ pub(crate) fn digest_id(body: &[u8]) -> String {
 ///         Err(wiring) => wiring.status(),
 ///     }
 /// }
-/// # let _ = tower_webhook::endpoint(tower_webhook::WebhookLayer::new(tower_webhook::scheme::Stripe::new("whsec_x").unwrap()), handle);
+/// # let _: axum::routing::MethodRouter = tower_webhook::endpoint(tower_webhook::WebhookLayer::new(tower_webhook::scheme::Stripe::new("whsec_x").unwrap()), handle);
 /// ```
 pub struct Verified<T>(pub T, pub Delivery);
 
