@@ -187,7 +187,6 @@ impl<S: Scheme> WebhookLayer<S> {
         }
     }
 
-
     /// Largest body accepted, in bytes (default 1 MiB). Larger ones get 413,
     /// by `Content-Length` before reading or while reading.
     pub fn max_body(mut self, bytes: usize) -> Self {

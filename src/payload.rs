@@ -110,12 +110,12 @@ impl<T: DeserializeOwned> Decode for T {
         };
         match delivery.format {
             Format::Json => serde_json::from_slice(&delivery.raw).map_err(json_error),
-            Format::Form => serde_urlencoded::from_bytes(&delivery.raw).map_err(|e| {
-                PayloadError::Form {
+            Format::Form => {
+                serde_urlencoded::from_bytes(&delivery.raw).map_err(|e| PayloadError::Form {
                     type_name,
                     message: e.to_string(),
-                }
-            }),
+                })
+            }
             Format::FormPayload => {
                 let json = form_payload(&delivery.raw, type_name)?;
                 serde_json::from_slice(json.as_bytes()).map_err(json_error)
@@ -209,7 +209,10 @@ impl<'de> MapAccess<'de> for EventAndPayload<'de> {
         seed.deserialize(key.into_deserializer()).map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
         if let Some(event) = self.event.take() {
             return seed.deserialize(event.into_deserializer());
         }
@@ -277,13 +280,32 @@ mod tests {
             Delivery::for_tests(body, Format::Json)
                 .with_event(EventName::UnsignedHeader(name.to_owned()))
         };
-        let Tagged(push) = d(r#"{"ref":"main"}"#, "push").decode::<Tagged<Hub>>(&head()).unwrap();
-        assert_eq!(push, Hub::Push { r#ref: "main".into() });
+        let Tagged(push) = d(r#"{"ref":"main"}"#, "push")
+            .decode::<Tagged<Hub>>(&head())
+            .unwrap();
+        assert_eq!(
+            push,
+            Hub::Push {
+                r#ref: "main".into()
+            }
+        );
         // A name the enum does not know, and a body of another variant.
-        assert!(d(r#"{"ref":"main"}"#, "fork").decode::<Tagged<Hub>>(&head()).is_err());
-        assert!(d(r#"{"ref":"main"}"#, "ping").decode::<Tagged<Hub>>(&head()).is_err());
+        assert!(
+            d(r#"{"ref":"main"}"#, "fork")
+                .decode::<Tagged<Hub>>(&head())
+                .is_err()
+        );
+        assert!(
+            d(r#"{"ref":"main"}"#, "ping")
+                .decode::<Tagged<Hub>>(&head())
+                .is_err()
+        );
         // Trailing bytes after the JSON value are refused, as serde_json does.
-        assert!(d(r#"{"ref":"main"} x"#, "push").decode::<Tagged<Hub>>(&head()).is_err());
+        assert!(
+            d(r#"{"ref":"main"} x"#, "push")
+                .decode::<Tagged<Hub>>(&head())
+                .is_err()
+        );
         let none = Delivery::for_tests("{}", Format::Json).decode::<Tagged<Hub>>(&head());
         assert!(matches!(none, Err(PayloadError::NoEventName { .. })));
     }

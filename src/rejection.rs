@@ -212,6 +212,56 @@ impl Rejection {
     }
 }
 
+/// What the [`on_rejection`](crate::WebhookLayer::on_rejection) hook may
+/// return: with feature `axum`, anything that implements axum's
+/// `IntoResponse` (`(StatusCode, Json(...))`, a `Response`, ...); without
+/// it, an `http::Response` whose body yields [`Bytes`].
+///
+#[cfg_attr(feature = "axum", doc = "```")]
+#[cfg_attr(not(feature = "axum"), doc = "```ignore")]
+/// use axum::{http::StatusCode, Json};
+/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+///
+/// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+///     .on_rejection(|r, _head| (r.status(), Json(serde_json::json!({ "error": r.message() }))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait RejectionResponse {
+    /// The response, its body boxed.
+    fn into_webhook_response(self) -> Response<BoxBody>;
+}
+
+#[cfg(feature = "axum")]
+impl<R: axum::response::IntoResponse> RejectionResponse for R {
+    fn into_webhook_response(self) -> Response<BoxBody> {
+        use http_body_util::BodyExt as _;
+        self.into_response()
+            .map(|body| body.map_err(BoxError::from).boxed_unsync())
+    }
+}
+
+#[cfg(not(feature = "axum"))]
+impl<B> RejectionResponse for Response<B>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn into_webhook_response(self) -> Response<BoxBody> {
+        use http_body_util::BodyExt as _;
+        self.map(|body| body.map_err(Into::into).boxed_unsync())
+    }
+}
+
+/// A rejection's default response, its body boxed.
+pub(crate) fn boxed(response: Response<Bytes>) -> Response<BoxBody> {
+    use http_body_util::BodyExt as _;
+    response.map(|b| {
+        http_body_util::Full::new(b)
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,54 +323,4 @@ mod tests {
         );
         assert!(r.to_string().contains("webhook-signature"));
     }
-}
-
-/// What the [`on_rejection`](crate::WebhookLayer::on_rejection) hook may
-/// return: with feature `axum`, anything that implements axum's
-/// `IntoResponse` (`(StatusCode, Json(...))`, a `Response`, ...); without
-/// it, an `http::Response` whose body yields [`Bytes`].
-///
-#[cfg_attr(feature = "axum", doc = "```")]
-#[cfg_attr(not(feature = "axum"), doc = "```ignore")]
-/// use axum::{http::StatusCode, Json};
-/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
-///
-/// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
-///     .on_rejection(|r, _head| (r.status(), Json(serde_json::json!({ "error": r.message() }))));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub trait RejectionResponse {
-    /// The response, its body boxed.
-    fn into_webhook_response(self) -> Response<BoxBody>;
-}
-
-#[cfg(feature = "axum")]
-impl<R: axum::response::IntoResponse> RejectionResponse for R {
-    fn into_webhook_response(self) -> Response<BoxBody> {
-        use http_body_util::BodyExt as _;
-        self.into_response()
-            .map(|body| body.map_err(BoxError::from).boxed_unsync())
-    }
-}
-
-#[cfg(not(feature = "axum"))]
-impl<B> RejectionResponse for Response<B>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    fn into_webhook_response(self) -> Response<BoxBody> {
-        use http_body_util::BodyExt as _;
-        self.map(|body| body.map_err(Into::into).boxed_unsync())
-    }
-}
-
-/// A rejection's default response, its body boxed.
-pub(crate) fn boxed(response: Response<Bytes>) -> Response<BoxBody> {
-    use http_body_util::BodyExt as _;
-    response.map(|b| {
-        http_body_util::Full::new(b)
-            .map_err(|never| match never {})
-            .boxed_unsync()
-    })
 }

@@ -108,7 +108,9 @@ pub(crate) fn rejected(rejection: &Rejection, refused: Level) {
             tracing::error!(status, reason = %rejection, "webhook delivery refused");
         }
         Level::WARN => tracing::warn!(status, reason = %rejection, "webhook delivery rejected"),
-        Level::INFO => tracing::info!(status, reason = %rejection, "webhook delivery not forwarded"),
+        Level::INFO => {
+            tracing::info!(status, reason = %rejection, "webhook delivery not forwarded")
+        }
         Level::DEBUG => {
             tracing::debug!(status, reason = %rejection, "webhook delivery rejected");
         }

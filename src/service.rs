@@ -134,7 +134,13 @@ where
     let mut name = "";
     let admitted = admit::<S, ReqBody>(&shared, &head, body, &mut name, &span).await;
     let finished = |outcome, status: Option<StatusCode>| {
-        report::finished(&span, name, outcome, status.map(|s| s.as_u16()), started.elapsed());
+        report::finished(
+            &span,
+            name,
+            outcome,
+            status.map(|s| s.as_u16()),
+            started.elapsed(),
+        );
     };
     let Admitted {
         delivery,
@@ -301,7 +307,7 @@ where
     let delivery = Delivery::new(
         sender_id,
         envelope.timestamp,
-        *name,
+        scheme.name(),
         tenant.map(str::to_owned),
         envelope.format,
         bytes,
@@ -312,7 +318,15 @@ where
     let reservation = match &settings.store {
         Some(store) => {
             let prefix = shared.key_prefix(scheme, tenant, head);
-            reserve(store, &prefix, &envelope, &delivery, settings.lease, retention).await?
+            reserve(
+                store,
+                &prefix,
+                &envelope,
+                &delivery,
+                settings.lease,
+                retention,
+            )
+            .await?
         }
         None => None,
     };

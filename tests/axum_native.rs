@@ -61,6 +61,7 @@ struct StripeEvent {
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(tag = "event", content = "payload", rename_all = "snake_case")]
+#[allow(dead_code)] // read through `Debug` only
 enum GitHubEvent {
     Push { r#ref: String },
     Ping { zen: String },
@@ -150,7 +151,10 @@ async fn route_layer_over_two_routes_is_the_trap_endpoint_avoids_and_nested_laye
             }),
         )
         .route_layer(WebhookLayer::new(Stripe::new(STRIPE_SECRET).unwrap()))
-        .route("/webhooks/github", post(|| async { StatusCode::NO_CONTENT }))
+        .route(
+            "/webhooks/github",
+            post(|| async { StatusCode::NO_CONTENT }),
+        )
         .route_layer(WebhookLayer::new(GitHub::new(GITHUB_SECRET).unwrap()));
     let response = app
         .oneshot(stripe_delivery("evt_1", "invoice.paid").map(Full::new))
@@ -189,12 +193,14 @@ async fn route_layer_over_two_routes_is_the_trap_endpoint_avoids_and_nested_laye
 async fn get_handshake_reaches_the_layer_through_endpoint_and_other_methods_get_its_405() {
     let hooked = Arc::new(AtomicUsize::new(0));
     let h = hooked.clone();
-    let layer = WebhookLayer::new(Dropbox::new("dropbox-app-secret").unwrap()).on_rejection(
-        move |r, _| {
+    let layer =
+        WebhookLayer::new(Dropbox::new("dropbox-app-secret").unwrap()).on_rejection(move |r, _| {
             h.fetch_add(1, Ordering::SeqCst);
-            (r.status(), Json(serde_json::json!({ "error": r.message() })))
-        },
-    );
+            (
+                r.status(),
+                Json(serde_json::json!({ "error": r.message() })),
+            )
+        });
     let app = Router::new().route(
         "/webhooks/dropbox",
         endpoint(layer, || async { StatusCode::OK }),
@@ -207,7 +213,9 @@ async fn get_handshake_reaches_the_layer_through_endpoint_and_other_methods_get_
     assert_eq!((status, &body[..]), (StatusCode::OK, &b"abc123"[..]));
     assert_eq!(hooked.load(Ordering::SeqCst), 0, "a handshake is no error");
     // Any other method is the layer's 405, through the hook (not axum's bare 405).
-    let put = Request::put("/webhooks/dropbox").body(Bytes::new()).unwrap();
+    let put = Request::put("/webhooks/dropbox")
+        .body(Bytes::new())
+        .unwrap();
     let (status, body) = over_tcp(addr, put).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(&body[..], br#"{"error":"method not allowed"}"#);
@@ -299,7 +307,11 @@ async fn an_unknown_event_type_answered_2xx_is_committed_and_its_redelivery_is_a
         again.extensions().get::<Rejection>(),
         Some(Rejection::Duplicate { .. })
     ));
-    assert_eq!(unknown.load(Ordering::SeqCst), 1, "handled once, then remembered");
+    assert_eq!(
+        unknown.load(Ordering::SeqCst),
+        1,
+        "handled once, then remembered"
+    );
 }
 
 // -- Acknowledgements and the error hook ------------------------------------
@@ -315,8 +327,13 @@ async fn a_duplicate_does_not_reach_the_error_hook_unless_asked() {
             .clone()
             .hook_acknowledgements(asked)
             .on_rejection(move |r, head| {
-                h.lock().unwrap().push((r.status(), head.uri.path().to_owned()));
-                (r.status(), Json(serde_json::json!({ "error": r.message() })))
+                h.lock()
+                    .unwrap()
+                    .push((r.status(), head.uri.path().to_owned()));
+                (
+                    r.status(),
+                    Json(serde_json::json!({ "error": r.message() })),
+                )
             });
         let app = Router::new().route("/webhook", endpoint(layer, || async { StatusCode::OK }));
         let first = app.clone().oneshot(signed("msg_1", "{}")).await.unwrap();
@@ -463,7 +480,14 @@ fn the_signer_refuses_an_id_the_sender_cannot_carry() {
         .request("/hook", "{}")
         .unwrap_err();
     assert!(
-        matches!(&e, SignError::IdNotCarried { scheme: "calendly", found: None, .. }),
+        matches!(
+            &e,
+            SignError::IdNotCarried {
+                scheme: "calendly",
+                found: None,
+                ..
+            }
+        ),
         "{e:?}"
     );
     // Stripe carries it in the signed body: only that id is honoured.

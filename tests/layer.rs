@@ -702,17 +702,17 @@ async fn non_utf8_body_verifies_and_arrives_raw() {
         .unwrap()
         .map(Full::new);
     let expected = body.clone();
-    let svc =
-        f.layer
-            .clone()
-            .layer(tower::service_fn(move |req: Request<Full<Bytes>>| {
-                let expected = expected.clone();
-                async move {
-                    let raw = req.extensions().get::<Delivery>().unwrap().raw.clone();
-                    assert_eq!(raw, expected);
-                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-                }
-            }));
+    let svc = f
+        .layer
+        .clone()
+        .layer(tower::service_fn(move |req: Request<Full<Bytes>>| {
+            let expected = expected.clone();
+            async move {
+                let raw = req.extensions().get::<Delivery>().unwrap().raw.clone();
+                assert_eq!(raw, expected);
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+            }
+        }));
     assert_eq!(send(svc, req).await.0, StatusCode::OK);
 }
 

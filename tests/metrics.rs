@@ -25,7 +25,10 @@ fn snapshot(recorder: &DebuggingRecorder) -> Vec<(String, String, u64)> {
                 .find(|l| l.key() == "outcome")
                 .map(|l| l.value().to_owned())
                 .unwrap_or_default();
-            let scheme = key.labels().find(|l| l.key() == "scheme").map(|l| l.value().to_owned());
+            let scheme = key
+                .labels()
+                .find(|l| l.key() == "scheme")
+                .map(|l| l.value().to_owned());
             assert_eq!(scheme.as_deref(), Some("standard"));
             let n = match value {
                 DebugValue::Counter(n) => n,
@@ -52,8 +55,22 @@ fn counters_and_the_latency_histogram_move_per_outcome() {
             let f = fixture();
             let h = Counter::new(StatusCode::NO_CONTENT);
             let svc = f.layer.clone().layer(h.service());
-            assert_eq!(svc.clone().oneshot(signed("m1", "{}")).await.unwrap().status(), 204);
-            assert_eq!(svc.clone().oneshot(signed("m1", "{}")).await.unwrap().status(), 200);
+            assert_eq!(
+                svc.clone()
+                    .oneshot(signed("m1", "{}"))
+                    .await
+                    .unwrap()
+                    .status(),
+                204
+            );
+            assert_eq!(
+                svc.clone()
+                    .oneshot(signed("m1", "{}"))
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
             let mut forged = signed("m2", "{}");
             forged.headers_mut().remove("webhook-signature");
             assert_eq!(svc.oneshot(forged).await.unwrap().status(), 401);

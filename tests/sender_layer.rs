@@ -75,8 +75,8 @@ async fn twilio_form_delivery_parses_and_dedups() {
     let signer_scheme = scheme.clone();
     let calls = Arc::new(AtomicUsize::new(0));
     let mut svc = WebhookLayer::new(scheme).layer(handler::<Sms>(calls.clone(), |s| {
-            format!("{}: {}", s.from, s.body)
-        }));
+        format!("{}: {}", s.from, s.body)
+    }));
     let signed = || {
         Signer::new(&signer_scheme)
             .id("idem-1")

@@ -11,7 +11,8 @@ use subtle::{Choice, ConstantTimeEq};
 use super::hmac::{Keyed, header_value};
 use super::rules::{self, IdSource, MAX_SIGNATURES, Name};
 use super::{
-    Context, Encoding, Envelope, EventName, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict, VerifyError,
+    Context, Encoding, Envelope, EventName, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict,
+    VerifyError,
 };
 use crate::secret::{KeyRing, Secret, SecretError};
 
