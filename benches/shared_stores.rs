@@ -183,7 +183,7 @@ fn layer_service(
             Ok::<_, std::convert::Infallible>(r)
         }
     });
-    let svc: Webhook<_, _, _> = layer.layer(inner);
+    let svc: Webhook<_, _> = layer.layer(inner);
     svc
 }
 

@@ -16,7 +16,8 @@
 //! `--features postgres`; it takes the place of `WEBHOOK_REDIS_URL`).
 //!
 //! For each event the handler receives it prints exactly one line of JSON to
-//! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
+//! stdout, `{"id": "<event id>", "event": "<event type>", "payload": <the
+//! payload>}`; logs go to stderr.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -25,13 +26,17 @@ use std::error::Error;
 use std::io::Write;
 use std::time::Duration;
 
-use axum::{Router, http::StatusCode, routing::post};
+use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
-use tower_webhook::{Verified, WebhookLayer};
+use tower_webhook::{Verified, WebhookLayer, endpoint};
 use tracing_subscriber::EnvFilter;
 
 async fn handle(Verified(payload, delivery): Verified<Value>) -> StatusCode {
-    let line = json!({ "id": delivery.id, "payload": payload });
+    // The handler runs inside the delivery's `webhook` span: this line
+    // carries the scheme and event id without adding them by hand.
+    tracing::info!("handling");
+    let event = delivery.event().map(|e| e.name);
+    let line = json!({ "id": delivery.id, "event": event, "payload": payload });
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{line}").and_then(|()| out.flush()) {
         Ok(()) => StatusCode::NO_CONTENT,
@@ -74,11 +79,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
+    // `endpoint`: the route gets its own layer, for every method (GET
+    // handshakes included).
     let app = match std::env::var("WEBHOOK_DATABASE_URL") {
         Ok(url) => database_app(layer, &url).await?,
-        Err(_) => Router::new()
-            .route("/webhook", post(handle))
-            .route_layer(layer.payload::<Value>()),
+        Err(_) => Router::new().route("/webhook", endpoint(layer, handle)),
     };
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
@@ -113,8 +118,10 @@ async fn database_app(
     .execute(&db)
     .await?;
     Ok(Router::new()
-        .route("/webhook", post(handle_in_transaction))
-        .route_layer(layer.dedup(store).payload::<Value>())
+        .route(
+            "/webhook",
+            endpoint(layer.dedup(store), handle_in_transaction),
+        )
         .with_state(db))
 }
 

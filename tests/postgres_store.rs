@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
@@ -207,7 +206,7 @@ async fn handle(
     Verified(event, delivery): Verified<serde_json::Value>,
 ) -> Result<StatusCode, StatusCode> {
     let plan = app.stop.lock().unwrap().take();
-    let id = delivery.id.clone().unwrap_or_default();
+    let id = delivery.id.clone();
     let _ = event;
     let unavailable = |_| StatusCode::SERVICE_UNAVAILABLE;
     let mut tx = app.db.begin().await.map_err(unavailable)?;
@@ -234,8 +233,7 @@ async fn handle(
 
 fn router(layer: WebhookLayer<StandardWebhooks>, app: App) -> Router {
     Router::new()
-        .route("/webhook", post(handle))
-        .route_layer(layer)
+        .route("/webhook", tower_webhook::endpoint(layer, handle))
         .with_state(app)
 }
 

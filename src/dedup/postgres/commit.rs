@@ -44,7 +44,7 @@ use crate::dedup::{StoreError, Token};
 ///
 #[cfg_attr(feature = "axum", doc = "```no_run")]
 #[cfg_attr(not(feature = "axum"), doc = "```ignore")]
-/// use axum::{extract::State, http::StatusCode, routing::post, Router};
+/// use axum::{extract::State, http::StatusCode, Router};
 /// use tower_webhook::{dedup::{PostgresStore, TxCommit}, scheme::StandardWebhooks, Verified, WebhookLayer};
 ///
 /// async fn handle(
@@ -70,8 +70,7 @@ use crate::dedup::{StoreError, Token};
 /// let db = store.pool().clone();
 /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?).dedup(store);
 /// let app: Router = Router::new()
-///     .route("/webhook", post(handle))
-///     .route_layer(layer)
+///     .route("/webhook", tower_webhook::endpoint(layer, handle))
 ///     .with_state(db);
 /// # Ok(()) }
 /// ```
