@@ -11,6 +11,10 @@
 //! `WEBHOOK_VERIFY_TOKEN` (for `meta`'s verification request),
 //! `WEBHOOK_REDIS_URL` (share dedup between replicas; build with `--features redis`).
 //!
+//! `WEBHOOK_SCHEME=discord` (build with `--features discord`) takes the
+//! application's hex public key as `WEBHOOK_SECRET` and answers Discord's
+//! `PING`s itself, once their signature verified.
+//!
 //! For each event the handler receives it prints exactly one line of JSON to
 //! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
 

@@ -94,6 +94,9 @@
 //!   `whpk_` public key (preset `standard-ed25519`; adds `ed25519-dalek`).
 //! - `sendgrid`: `scheme::SendGrid`, the Twilio SendGrid Event Webhook (ECDSA
 //!   P-256 over the timestamp and body; preset `sendgrid`; adds `p256`).
+//! - `discord`: `scheme::Discord`, Discord interactions and webhook events
+//!   (Ed25519 over the timestamp and body, `PING`s answered after
+//!   verification; preset `discord`; adds `ed25519-dalek`).
 //!
 //! Without its feature, `scheme::by_name` answers a preset name with
 //! `SchemeConfigError::FeatureDisabled`, which names the feature to enable.

@@ -327,6 +327,11 @@ fn key_for(name: &str) -> &'static str {
         }
         #[cfg(feature = "sendgrid")]
         "sendgrid" => "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=",
+        // RFC 8032 TEST 1: the seed followed by its public key (signs).
+        #[cfg(feature = "discord")]
+        "discord" => {
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        }
         _ => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     }
 }

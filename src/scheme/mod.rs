@@ -46,6 +46,8 @@ pub(crate) use rules::hex;
 mod url;
 
 mod calendly;
+#[cfg(feature = "discord")]
+mod discord;
 mod dropbox;
 mod github;
 mod hubspot;
@@ -80,6 +82,8 @@ use http::request::Parts;
 pub use any::AnyScheme;
 pub use calendly::Calendly;
 pub use context::{Context, Tolerance};
+#[cfg(feature = "discord")]
+pub use discord::Discord;
 pub use dropbox::Dropbox;
 pub use envelope::{Dedup, Envelope, Format, Verdict};
 pub use error::{SchemeConfigError, SignError, VerifyError};
