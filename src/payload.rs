@@ -58,6 +58,16 @@ pub enum PayloadError {
         /// The parser's message.
         message: String,
     },
+    /// The body is XML, handed to the type as bytes: the type does not read
+    /// bytes (only the sender's own payload type does, such as
+    /// `scheme::OutboundMessage` for Salesforce), or refuses them.
+    #[error("body is XML, not readable as type `{type_name}`: {message}")]
+    Xml {
+        /// The target type.
+        type_name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// How the layer turns verified bytes into the handler's payload.
@@ -132,6 +142,15 @@ impl<T: DeserializeOwned + Send + 'static> Decode for Typed<T> {
                     .ok_or_else(|| form_error("no `payload` field".to_owned()))?;
                 json(payload.as_bytes())
             }
+            // XML is no serde format: the type reads the bytes itself
+            // (Salesforce's `scheme::OutboundMessage`, or `Vec<u8>`).
+            Format::Xml => T::deserialize(serde::de::value::BytesDeserializer::<
+                serde::de::value::Error,
+            >::new(body))
+            .map_err(|e| PayloadError::Xml {
+                type_name,
+                message: e.to_string(),
+            }),
         }
     }
 }

@@ -139,6 +139,7 @@ where
                 return Ok(shared.reject(name, r, envelope.as_ref()));
             }
         };
+    let ack = envelope.acknowledgement.clone();
     let delivery = Delivery {
         id: envelope.id,
         id_signed: envelope.id_signed,
@@ -158,7 +159,13 @@ where
         let succeeded = matches!(&result, Ok(response) if response.status().is_success());
         r.settle(succeeded.then_some(retention)).await;
     }
-    result.map(|response| response.map(Either::Left))
+    result.map(|response| match ack {
+        // The sender's required acknowledgement replaces the handler's 2xx.
+        Some(ack) if response.status().is_success() => {
+            ack.response().map(|b| Either::Right(Full::new(b)))
+        }
+        _ => response.map(Either::Left),
+    })
 }
 
 /// Why the layer answers by itself instead of calling the handler.
@@ -422,9 +429,13 @@ impl<S: Scheme> Shared<S> {
                 tracing::warn!(scheme, event_id = id, status, reason = %rejection, "webhook delivery rejected");
             }
         }
-        let response = match &self.settings.on_rejection {
-            Some(f) => f.respond(&rejection),
-            None => rejection.default_response(),
+        let ack = envelope.and_then(|e| e.acknowledgement.as_ref());
+        let response = match (&rejection, ack, &self.settings.on_rejection) {
+            // A copy already handled gets the acknowledgement its sender
+            // requires, as the first did.
+            (Rejection::Duplicate { .. }, Some(ack), _) => ack.response(),
+            (_, _, Some(f)) => f.respond(&rejection),
+            (_, _, None) => rejection.default_response(),
         };
         let mut response = response.map(|b| Either::Right(Full::new(b)));
         response.extensions_mut().insert(rejection);

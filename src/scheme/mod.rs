@@ -58,6 +58,8 @@ mod mailgun;
 mod meta;
 mod paddle;
 mod pagerduty;
+#[cfg(feature = "salesforce")]
+mod salesforce;
 #[cfg(feature = "sendgrid")]
 mod sendgrid;
 mod shopify;
@@ -85,7 +87,7 @@ pub use context::{Context, Tolerance};
 #[cfg(feature = "discord")]
 pub use discord::Discord;
 pub use dropbox::Dropbox;
-pub use envelope::{Dedup, Envelope, Format, Verdict};
+pub use envelope::{Acknowledgement, Dedup, Envelope, Format, Verdict};
 pub use error::{SchemeConfigError, SignError, VerifyError};
 pub use github::GitHub;
 pub use hmac::{Algorithm, Encoding, HmacBuilder, HmacScheme, Part, TimeUnit};
@@ -99,6 +101,8 @@ pub use meta::Meta;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
 pub use presets::{PRESETS, PresetOptions, by_name};
+#[cfg(feature = "salesforce")]
+pub use salesforce::{Notification, OutboundMessage, SObject, Salesforce, SessionId};
 #[cfg(feature = "sendgrid")]
 pub use sendgrid::SendGrid;
 pub use shopify::Shopify;

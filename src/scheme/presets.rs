@@ -73,6 +73,9 @@ presets! {
     // followed by its public key (128 digits: test senders, the demo's
     // `send`).
     "discord" ["discord"] => |s, _| Ok(AnyScheme::signing(Discord::from_key(s)?)),
+    // No secret: the allow-list of OrganizationIds, separated by commas or
+    // spaces.
+    "salesforce" ["salesforce"] => |s: &str, _| Ok(AnyScheme::signing(Salesforce::from_list(s)?)),
 }
 
 /// What some presets need besides the secret, for [`by_name`]; every
@@ -181,8 +184,10 @@ impl fmt::Debug for PresetOptions {
 /// verification key from SendGrid's console, or a P-256 private key to sign
 /// test deliveries too; for `discord` (feature `discord`) the application's
 /// hex public key (64 digits), or a hex secret key followed by its public
-/// key (128 digits) to sign test deliveries too. Without the feature, these
-/// names give
+/// key (128 digits) to sign test deliveries too. For `salesforce` (feature
+/// `salesforce`), which signs nothing, it is the allow-list of
+/// `OrganizationId`s, separated by commas or spaces. Without the feature,
+/// these names give
 /// [`SchemeConfigError::FeatureDisabled`], which names it.
 ///
 /// ```
@@ -239,6 +244,7 @@ mod tests {
         match name {
             "standard-ed25519" => "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
             "discord" => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+            "salesforce" => "00D5e000000KQ2eEAG",
             "sendgrid" => {
                 "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
             }
@@ -301,6 +307,7 @@ mod tests {
                 "ed25519" => cfg!(feature = "ed25519"),
                 "sendgrid" => cfg!(feature = "sendgrid"),
                 "discord" => cfg!(feature = "discord"),
+                "salesforce" => cfg!(feature = "salesforce"),
                 other => panic!("feature {other} not covered"),
             };
             assert_eq!(PRESETS.contains(&name), enabled, "{name}");

@@ -461,6 +461,7 @@ impl Scheme for HmacScheme {
             timestamp,
             format,
             dedup: c.dedup.clone(),
+            acknowledgement: None,
         }))
     }
 }
