@@ -15,6 +15,13 @@
 //! application's hex public key as `WEBHOOK_SECRET` and answers Discord's
 //! `PING`s itself, once their signature verified.
 //!
+//! `WEBHOOK_SCHEME=salesforce` (build with `--features salesforce`) takes
+//! the allowed `OrganizationId`s, comma-separated, as `WEBHOOK_SECRET`
+//! (Salesforce signs nothing: put the receiver behind TLS that requires
+//! Salesforce's client certificate), hands the handler the typed
+//! `OutboundMessage`, and answers Salesforce's SOAP acknowledgement. Its
+//! line on stdout is `{"id": [<notification ids>], "payload": <the message>}`.
+//!
 //! For each event the handler receives it prints exactly one line of JSON to
 //! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
 
@@ -27,6 +34,8 @@ use std::time::Duration;
 
 use axum::{Router, http::StatusCode, routing::post};
 use serde_json::{Value, json};
+#[cfg(feature = "salesforce")]
+use tower_webhook::scheme::OutboundMessage;
 use tower_webhook::{Verified, WebhookLayer};
 use tracing_subscriber::EnvFilter;
 
@@ -36,6 +45,20 @@ async fn handle(Verified(payload, delivery): Verified<Value>) -> StatusCode {
     match writeln!(out, "{line}").and_then(|()| out.flush()) {
         Ok(()) => StatusCode::NO_CONTENT,
         // Not recorded: answer an error so the sender retries.
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// One line per outbound message: its notification ids and its fields (the
+/// `SessionId` is never serialized).
+#[cfg(feature = "salesforce")]
+async fn handle_salesforce(Verified(message, _): Verified<OutboundMessage>) -> StatusCode {
+    let ids: Vec<&str> = message.notification_ids().collect();
+    let line = json!({ "id": ids, "payload": message });
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        // Any 2xx: the layer answers Salesforce's acknowledgement.
+        Ok(()) => StatusCode::OK,
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -74,9 +97,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
-    let app = Router::new()
-        .route("/webhook", post(handle))
-        .route_layer(layer.payload::<Value>());
+    let app = match config.scheme_name.trim() {
+        // XML, read into its own type; the layer answers the acknowledgement.
+        #[cfg(feature = "salesforce")]
+        "salesforce" => Router::new()
+            .route("/webhook", post(handle_salesforce))
+            .route_layer(layer.payload::<OutboundMessage>()),
+        _ => Router::new()
+            .route("/webhook", post(handle))
+            .route_layer(layer.payload::<Value>()),
+    };
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot bind WEBHOOK_BIND={}: {e}", config.bind))?;

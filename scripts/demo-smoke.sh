@@ -3,7 +3,7 @@
 # against it, and checks what the receiver printed on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q --features redis,discord --example receiver --example send
+cargo build -q --features redis,discord,salesforce --example receiver --example send
 bin=${CARGO_TARGET_DIR:-target}/debug/examples
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 out=$(mktemp); err=$(mktemp)
@@ -105,6 +105,30 @@ grep -q '"id":"1180000000000000001"' "$out" || fail "discord: unexpected stdout 
 kill $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
 
+# Salesforce: the receiver allows one OrganizationId (WEBHOOK_SECRET); the
+# message is the test fixture. The layer answers the SOAP acknowledgement,
+# to the copy too, and refuses other orgs and DTDs.
+org=00D5e000000KQ2eEAG
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+: >"$out"; : >"$err"
+WEBHOOK_SCHEME=salesforce WEBHOOK_SECRET=$org WEBHOOK_BIND=127.0.0.1:$port $bin/receiver >"$out" 2>"$err" &
+pid=$!
+for _ in $(seq 1 100); do grep -q "receiving webhooks" "$err" && break; sleep 0.05; done
+ssend() { WEBHOOK_SCHEME=salesforce WEBHOOK_SECRET=$org WEBHOOK_URL=http://127.0.0.1:$port/webhook $bin/send "$@"; }
+message=$(cat tests/vectors/salesforce/outbound_message.xml)
+ack='<?xml version="1.0" encoding="UTF-8"?> <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"> <soapenv:Body> <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"> <Ack>true</Ack> </notificationsResponse> </soapenv:Body> </soapenv:Envelope>'
+answer() { tr -s ' \n' ' ' | sed 's/ $//'; }
+[ "$(ssend "$message" 2>&1 | answer)" = "200 OK $ack" ] || fail "salesforce: first message not acknowledged"
+[ "$(ssend "$message" 2>&1 | answer)" = "200 OK $ack" ] || fail "salesforce: copy not acknowledged"
+[ "$(ssend "${message//$org/00D000000000001EAA}" 2>/dev/null)" = "401 Unauthorized" ] || fail "salesforce: other org accepted"
+[ "$(ssend "<!DOCTYPE x [<!ENTITY a \"b\">]>$message" 2>/dev/null)" = "401 Unauthorized" ] || fail "salesforce: DTD accepted"
+sleep 0.1
+[ "$(wc -l <"$out")" -eq 1 ] || fail "salesforce: expected one line on stdout"
+grep -q '"id":\["04l5e00000Gx7QzAAJ","04l5e00000Gx7R0AAJ"\]' "$out" || fail "salesforce: unexpected stdout line"
+grep -q "FakeSessionId" "$out" "$err" && fail "salesforce: the SessionId was printed"
+kill $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+
 # Two replicas sharing Redis (WEBHOOK_REDIS_URL): a copy that lands on the
 # other replica is recognised.
 redis_url=$(bash scripts/ensure-redis.sh)
@@ -125,4 +149,4 @@ port=$pa; [ "$(send --id "$id" '{"type":"x"}')" = "204 No Content" ] || fail "re
 port=$pb; [ "$(send --id "$id" '{"type":"x"}')" = "200 OK" ] || fail "replica B: copy not recognised"
 sleep 0.1
 [ "$(wc -l <"$out")" -eq 1 ] || fail "replicas: expected one line on stdout"
-echo "demo smoke test: standard checks, $(echo $presets | wc -w) presets (with the meta and linkedin verification requests), discord (PING, PONG only when verified) and two replicas on Redis hold"
+echo "demo smoke test: standard checks, $(echo $presets | wc -w) presets (with the meta and linkedin verification requests), discord (PING, PONG only when verified), salesforce (acknowledgements, org allow-list) and two replicas on Redis hold"
