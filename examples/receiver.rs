@@ -23,7 +23,8 @@
 //! line on stdout is `{"id": [<notification ids>], "payload": <the message>}`.
 //!
 //! For each event the handler receives it prints exactly one line of JSON to
-//! stdout, `{"id": "<event id>", "payload": <the payload>}`; logs go to stderr.
+//! stdout, `{"id": "<event id>", "event": "<event type>", "payload": <the
+//! payload>}`; logs go to stderr.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -32,15 +33,19 @@ use std::error::Error;
 use std::io::Write;
 use std::time::Duration;
 
-use axum::{Router, http::StatusCode, routing::post};
+use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
 #[cfg(feature = "salesforce")]
 use tower_webhook::scheme::OutboundMessage;
-use tower_webhook::{Verified, WebhookLayer};
+use tower_webhook::{Verified, WebhookLayer, endpoint};
 use tracing_subscriber::EnvFilter;
 
 async fn handle(Verified(payload, delivery): Verified<Value>) -> StatusCode {
-    let line = json!({ "id": delivery.id, "payload": payload });
+    // The handler runs inside the delivery's `webhook` span: this line
+    // carries the scheme and event id without adding them by hand.
+    tracing::info!("handling");
+    let event = delivery.event().map(|e| e.name);
+    let line = json!({ "id": delivery.id, "event": event, "payload": payload });
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{line}").and_then(|()| out.flush()) {
         Ok(()) => StatusCode::NO_CONTENT,
@@ -97,15 +102,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
+    // `endpoint`: the route gets its own layer, for every method (GET
+    // handshakes included).
     let app = match config.scheme_name.trim() {
         // XML, read into its own type; the layer answers the acknowledgement.
         #[cfg(feature = "salesforce")]
-        "salesforce" => Router::new()
-            .route("/webhook", post(handle_salesforce))
-            .route_layer(layer.payload::<OutboundMessage>()),
-        _ => Router::new()
-            .route("/webhook", post(handle))
-            .route_layer(layer.payload::<Value>()),
+        "salesforce" => Router::new().route("/webhook", endpoint(layer, handle_salesforce)),
+        _ => Router::new().route("/webhook", endpoint(layer, handle)),
     };
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await

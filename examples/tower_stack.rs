@@ -24,16 +24,18 @@ use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_webhook::{Verified, WebhookLayer};
 
-async fn handle(mut request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let status = match Verified::<serde_json::Value>::take(request.extensions_mut()) {
-        Some(Verified(payload, delivery)) => {
+async fn handle(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (head, _body) = request.into_parts();
+    // The payload type is named here, where it is used.
+    let status = match Verified::<serde_json::Value>::from_parts(&head) {
+        Ok(Verified(payload, delivery)) => {
             println!(
                 "{}",
                 serde_json::json!({ "id": delivery.id, "payload": payload })
             );
             StatusCode::NO_CONTENT
         }
-        None => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(e) => e.status(),
     };
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;

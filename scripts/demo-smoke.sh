@@ -23,7 +23,7 @@ fail() { echo "demo smoke test failed: $*"; echo "--- stdout"; cat "$out"; echo 
 [ "$(WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw send '{"type":"x"}')" = "401 Unauthorized" ] || fail "wrong secret"
 sleep 0.2
 [ "$(wc -l <"$out")" -eq 1 ] || fail "expected exactly one line on stdout"
-[ "$(cat "$out")" = '{"id":"msg_smoke","payload":{"type":"invoice.paid"}}' ] || fail "unexpected stdout line"
+[ "$(cat "$out")" = '{"event":"invoice.paid","id":"msg_smoke","payload":{"type":"invoice.paid"}}' ] || fail "unexpected stdout line"
 grep -q "development secret" "$err" || fail "no warning about the development secret"
 kill $pid 2>/dev/null || true
 
@@ -58,17 +58,24 @@ for scheme in $presets; do
       [[ "$(get "?challengeCode=")" = *" 405 "* ]] || fail "linkedin: empty challengeCode answered"
       ;;
   esac
-  # Linear signs a millisecond timestamp inside the body; LinkedIn reads
-  # the event id from notificationId.
-  body="{\"id\":\"evt_$scheme\",\"notificationId\":\"evt_$scheme\",\"type\":\"x\",\"webhookTimestamp\":$(date +%s%3N)}"
-  [ "$(send --id "evt_$scheme" "$body")" = "204 No Content" ] || fail "$scheme: first delivery"
+  # Linear signs a millisecond timestamp inside the body; the body carries
+  # the event id where each body-id sender reads it (Stripe `id`, Slack and
+  # Square `event_id`, Paddle `notification_id`, PagerDuty `event.id`,
+  # LinkedIn `notificationId`). Senders without any event id get no `--id`
+  # (the signer refuses an id a delivery would not carry).
+  body="{\"id\":\"evt_$scheme\",\"event_id\":\"evt_$scheme\",\"notification_id\":\"evt_$scheme\",\"notificationId\":\"evt_$scheme\",\"event\":{\"id\":\"evt_$scheme\"},\"type\":\"x\",\"webhookTimestamp\":$(date +%s%3N)}"
+  case $scheme in
+    hubspot|dropbox|calendly|zoom|meta) idarg=() ;;
+    *) idarg=(--id "evt_$scheme") ;;
+  esac
+  [ "$(send "${idarg[@]}" "$body")" = "204 No Content" ] || fail "$scheme: first delivery"
   if [ "$scheme" = dropbox ]; then
     # Dropbox's notifications legitimately repeat ("this account changed"):
     # its dedup is off, so the copy is handled too.
-    [ "$(send --id "evt_$scheme" "$body")" = "204 No Content" ] || fail "$scheme: repeated notification"
+    [ "$(send "${idarg[@]}" "$body")" = "204 No Content" ] || fail "$scheme: repeated notification"
     lines=2
   else
-    [ "$(send --id "evt_$scheme" "$body")" = "200 OK" ] || fail "$scheme: duplicate"
+    [ "$(send "${idarg[@]}" "$body")" = "200 OK" ] || fail "$scheme: duplicate"
     lines=1
   fi
   sleep 0.1

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::Response;
-use http_body_util::{Either, Full};
+use http_body_util::Either;
 
 use crate::dedup::BoxFuture;
 
@@ -15,11 +15,25 @@ use crate::dedup::BoxFuture;
 /// body, or the layer's (rejections and handshakes).
 ///
 /// ```
-/// use http_body_util::{Either, Full};
-/// let layer_answer: tower_webhook::WebhookBody<String> = Either::Right(Full::new(bytes::Bytes::from_static(b"unauthorized")));
+/// use http_body_util::{BodyExt, Either, Full};
+/// let body = Full::new(bytes::Bytes::from_static(b"unauthorized")).map_err(|e| match e {}).boxed_unsync();
+/// let layer_answer: tower_webhook::WebhookBody<String> = Either::Right(body);
 /// # drop(layer_answer);
 /// ```
-pub type WebhookBody<B> = Either<B, Full<Bytes>>;
+pub type WebhookBody<B> = Either<B, BoxBody>;
+
+/// The error of a [`BoxBody`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body of the layer's own answers: boxed, so a rejection hook can
+/// answer with any body.
+///
+/// ```
+/// use http_body_util::{BodyExt, Full};
+/// let body: tower_webhook::BoxBody = Full::new(bytes::Bytes::from_static(b"{}")).map_err(|e| match e {}).boxed_unsync();
+/// # drop(body);
+/// ```
+pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 /// Resolves to the handler's response, or to the layer's own answer.
 ///

@@ -1,19 +1,19 @@
 //! [`WebhookLayer`]: the builder users see.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::Response;
+use http::request::Parts;
 use tower_layer::Layer;
+use tracing::Level;
 
 use crate::budget::Budget;
 use crate::clock::{Clock, SystemClock};
 use crate::dedup::{DedupStore, MemoryStore};
-use crate::payload::{Decode, Raw, Typed};
-use crate::rejection::Rejection;
+use crate::future::BoxBody;
+use crate::rejection::{Rejection, RejectionResponse};
 use crate::resolver::Resolver;
 use crate::scheme::{Scheme, Tolerance};
 use crate::service::Webhook;
@@ -34,15 +34,16 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// a higher-ranked closure type inside the service trips rustc's `Send`
 /// inference for futures that hold it (rust-lang/rust#102211).
 pub(crate) trait OnRejection: Send + Sync + 'static {
-    fn respond(&self, rejection: &Rejection) -> Response<Bytes>;
+    fn respond(&self, rejection: &Rejection, head: &Parts) -> Response<BoxBody>;
 }
 
-impl<F> OnRejection for F
+impl<F, R> OnRejection for F
 where
-    F: Fn(&Rejection) -> Response<Bytes> + Send + Sync + 'static,
+    F: Fn(&Rejection, &Parts) -> R + Send + Sync + 'static,
+    R: RejectionResponse,
 {
-    fn respond(&self, rejection: &Rejection) -> Response<Bytes> {
-        self(rejection)
+    fn respond(&self, rejection: &Rejection, head: &Parts) -> Response<BoxBody> {
+        self(rejection, head).into_webhook_response()
     }
 }
 
@@ -66,6 +67,11 @@ pub(crate) struct Settings {
     pub(crate) namespace_per_path: bool,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) on_rejection: Option<RejectionHandler>,
+    /// Whether acknowledgements (duplicates) go through `on_rejection` too.
+    pub(crate) hook_acknowledgements: bool,
+    /// The level refusals are logged at (store failures are errors,
+    /// acknowledgements info).
+    pub(crate) rejection_level: Level,
 }
 
 /// A tower [`Layer`] that verifies webhook deliveries before the handler
@@ -80,10 +86,9 @@ pub(crate) struct Settings {
 ///     .tolerance(Duration::from_secs(300));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct WebhookLayer<S, P = Typed<serde_json::Value>> {
+pub struct WebhookLayer<S> {
     pub(crate) keys: KeySource<S>,
     pub(crate) settings: Settings,
-    _payload: PhantomData<fn() -> P>,
 }
 
 /// Where the scheme (and its keys) for a request comes from.
@@ -103,17 +108,16 @@ impl<S> Clone for KeySource<S> {
     }
 }
 
-impl<S, P> Clone for WebhookLayer<S, P> {
+impl<S> Clone for WebhookLayer<S> {
     fn clone(&self) -> Self {
         Self {
             keys: self.keys.clone(),
             settings: self.settings.clone(),
-            _payload: PhantomData,
         }
     }
 }
 
-impl<S: Scheme, P> fmt::Debug for WebhookLayer<S, P> {
+impl<S: Scheme> fmt::Debug for WebhookLayer<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookLayer")
             .field(
@@ -134,8 +138,7 @@ impl<S: Scheme, P> fmt::Debug for WebhookLayer<S, P> {
 
 impl<S: Scheme> WebhookLayer<S> {
     /// A layer for `scheme` with the defaults: 1 MiB body limit, five minutes
-    /// of tolerance each way, an in-memory dedup store, JSON payloads as
-    /// [`serde_json::Value`].
+    /// of tolerance each way, an in-memory dedup store.
     pub fn new(scheme: S) -> Self {
         Self::from_keys(KeySource::Static(Arc::new(scheme)))
     }
@@ -167,21 +170,14 @@ impl<S: Scheme> WebhookLayer<S> {
                 namespace_per_path: false,
                 body_timeout: Some(DEFAULT_BODY_TIMEOUT),
                 on_rejection: None,
+                hook_acknowledgements: false,
+                rejection_level: Level::WARN,
             },
-            _payload: PhantomData,
         }
     }
 }
 
-impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
-    fn with<Q>(self) -> WebhookLayer<S, Q> {
-        WebhookLayer {
-            keys: self.keys,
-            settings: self.settings,
-            _payload: PhantomData,
-        }
-    }
-
+impl<S: Scheme> WebhookLayer<S> {
     /// The scheme, for a layer with one static scheme (for instance to build
     /// a [`Signer`](crate::sign::Signer) in tests); `None` with a resolver.
     pub fn scheme(&self) -> Option<&S> {
@@ -189,19 +185,6 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
             KeySource::Static(s) => Some(s),
             KeySource::Resolver(_) => None,
         }
-    }
-
-    /// Parses verified bodies into `T` (JSON, or a form by `Content-Type`).
-    pub fn payload<T>(self) -> WebhookLayer<S, Typed<T>>
-    where
-        Typed<T>: Decode,
-    {
-        self.with()
-    }
-
-    /// Hands verified bodies over as [`Bytes`], unparsed.
-    pub fn raw(self) -> WebhookLayer<S, Raw> {
-        self.with()
     }
 
     /// Largest body accepted, in bytes (default 1 MiB). Larger ones get 413,
@@ -387,31 +370,69 @@ impl<S: Scheme, P: Decode> WebhookLayer<S, P> {
         self
     }
 
-    /// Replaces the layer's own responses. The [`Rejection`] is still put
-    /// into the response's extensions and logged.
+    /// Replaces the layer's own refusals with what `hook` returns for the
+    /// [`Rejection`] and the request head: with feature `axum`, anything
+    /// that implements `IntoResponse`. The rejection is still logged, and
+    /// put into the response's extensions. Acknowledgements (a duplicate's
+    /// 200) keep their default answer unless
+    /// [`hook_acknowledgements`](Self::hook_acknowledgements) is set;
+    /// endpoint handshakes never go through the hook.
     ///
-    /// ```
-    /// use bytes::Bytes;
+    #[cfg_attr(feature = "axum", doc = "```")]
+    #[cfg_attr(not(feature = "axum"), doc = "```ignore")]
+    /// use axum::Json;
     /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    ///
     /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
-    ///     .on_rejection(|r| {
-    ///         let mut res = r.default_response();
-    ///         *res.body_mut() = Bytes::from(format!("{{\"status\":{}}}", r.status().as_u16()));
-    ///         res
+    ///     .on_rejection(|r, head| {
+    ///         let body = serde_json::json!({ "error": r.message(), "path": head.uri.path() });
+    ///         (r.status(), Json(body))
     ///     });
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn on_rejection<F>(mut self, f: F) -> Self
+    pub fn on_rejection<F, R>(mut self, hook: F) -> Self
     where
-        F: Fn(&Rejection) -> Response<Bytes> + Send + Sync + 'static,
+        F: Fn(&Rejection, &Parts) -> R + Send + Sync + 'static,
+        R: RejectionResponse,
     {
-        self.settings.on_rejection = Some(Arc::new(f));
+        self.settings.on_rejection = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sends acknowledgements (a duplicate's 200) through the
+    /// [`on_rejection`](Self::on_rejection) hook too (default: they keep
+    /// their default answer). The hook must then answer 2xx for them, or
+    /// the sender retries a delivery that was already processed.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .hook_acknowledgements(true);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hook_acknowledgements(mut self, yes: bool) -> Self {
+        self.settings.hook_acknowledgements = yes;
+        self
+    }
+
+    /// The `tracing` level refusals (401, 405, 413, ...) are logged at
+    /// (default `WARN`). A store or key lookup that fails (503) is always
+    /// an `ERROR`; acknowledgements and handshakes are `INFO`.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+    /// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .rejection_log_level(tracing::Level::INFO);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rejection_log_level(mut self, level: Level) -> Self {
+        self.settings.rejection_level = level;
         self
     }
 }
 
-impl<S: Scheme, P: Decode, Inner> Layer<Inner> for WebhookLayer<S, P> {
-    type Service = Webhook<S, P, Inner>;
+impl<S: Scheme, Inner> Layer<Inner> for WebhookLayer<S> {
+    type Service = Webhook<S, Inner>;
 
     fn layer(&self, inner: Inner) -> Self::Service {
         Webhook::new(self.keys.clone(), self.settings.clone(), inner)

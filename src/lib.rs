@@ -7,15 +7,16 @@
 //!
 #![cfg_attr(feature = "axum", doc = "```no_run")]
 #![cfg_attr(not(feature = "axum"), doc = "```ignore")]
-//! use axum::{http::StatusCode, routing::post, Router};
+//! use axum::{http::StatusCode, Router};
 //! use serde::Deserialize;
-//! use tower_webhook::{scheme::StandardWebhooks, Verified, WebhookLayer};
+//! use tower_webhook::{endpoint, scheme::StandardWebhooks, Verified, WebhookLayer};
 //!
 //! #[derive(Deserialize)]
 //! struct Event { r#type: String, data: serde_json::Value }
 //!
-//! async fn handle(Verified(event, _delivery): Verified<Event>) -> StatusCode {
-//!     // only verified, first-seen deliveries get here
+//! async fn handle(Verified(event, delivery): Verified<Event>) -> StatusCode {
+//!     // only verified, first-seen deliveries get here, inside their span
+//!     tracing::info!(r#type = %event.r#type, "received");
 //!     StatusCode::NO_CONTENT
 //! }
 //!
@@ -24,22 +25,26 @@
 //!     .max_body(256 * 1024)
 //!     .tolerance(std::time::Duration::from_secs(300));
 //!
-//! let app: Router = Router::new()
-//!     .route("/webhooks/billing", post(handle))
-//!     .route_layer(layer.payload::<Event>());
+//! // `endpoint`: this route, and only it, behind the layer, for every method.
+//! let app: Router = Router::new().route("/webhooks/billing", endpoint(layer, handle));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
 //! ```
 //!
+//! The README has a two-endpoint app (Stripe and GitHub, Redis, JSON
+//! rejections) and a test of an endpoint; both are compiled as doc tests.
+//!
 //! # The API at a glance
 //!
 //! | item | what it is |
 //! |---|---|
-//! | [`WebhookLayer`] | the layer and its builder: body limits, tolerance, dedup store, lease, retention, namespace, clock, rejection hook |
-//! | [`Webhook`], [`ResponseFuture`], [`WebhookBody`] | the service the layer makes, its future and response body |
-//! | [`Verified`], [`Delivery`] | the verified payload and the facts about its delivery (axum extractors with feature `axum`) |
-//! | [`Rejection`] | why the layer answered instead of the handler; [`scheme::VerifyError`], [`dedup::StoreError`], [`resolver::ResolveError`], [`payload::PayloadError`] are its causes |
+//! | [`WebhookLayer`] | the layer and its builder: body limits, tolerance, dedup store, lease, retention, namespace, clock, rejection hook, log level |
+//! | `endpoint` (feature `axum`) | a route's handler behind its own layer, for every method |
+//! | [`Webhook`], [`ResponseFuture`], [`WebhookBody`], [`BoxBody`] | the service the layer makes, its future and response bodies |
+//! | [`Verified`], [`Delivery`], [`Event`], [`IdKind`] | the payload decoded as the handler asks, and the facts about its delivery (axum extractors with feature `axum`) |
+//! | [`VerifiedRejection`] | why `Verified<T>` could not be extracted (400 / 500) |
+//! | [`Rejection`], [`RejectionResponse`] | why the layer answered instead of the handler, and what the hook may return; [`scheme::VerifyError`], [`dedup::StoreError`], [`resolver::ResolveError`] are its causes |
 //! | [`scheme::Scheme`], [`scheme::Sign`] | how a sender signs: read the head once, verify the body; sign (tests) |
 //! | [`scheme::HmacScheme`] | the configurable HMAC engine ([`scheme::HmacScheme::builder`]) for senders without a preset |
 //! | [`scheme::StandardWebhooks`], [`scheme::Stripe`], [`scheme::GitHub`], ... | one preset per sender; [`scheme::by_name`] and [`scheme::PRESETS`] from configuration |
@@ -48,7 +53,7 @@
 //! | [`secret::Secret`], [`secret::KeyRing`] | secrets and rotation, zeroized, never printed |
 //! | [`sign::Signer`] | deliveries signed as the sender does, for your tests |
 //! | [`clock::Clock`], [`clock::ManualClock`] | where time comes from; move it in tests instead of sleeping |
-//! | [`payload::Decode`] | how verified bytes become the handler's type |
+//! | [`payload::Decode`], [`payload::Tagged`] | how a verified delivery becomes the handler's type |
 //!
 //! # What the layer answers
 //!
@@ -66,13 +71,24 @@
 //! | verified, event id already completed | 200 | no | untouched |
 //! | verified, same event id being processed right now | 409 + `Retry-After` | no | untouched |
 //! | verified, store unreachable | 503 + `Retry-After` (fail closed) | no | — |
-//! | verified, payload does not parse as `T` | 400 | no | reservation released |
-//! | verified, fresh id | the handler's answer | yes | reserve → commit on 2xx, release otherwise, on panic, and when the future is dropped |
+//! | two layers wrap the route and the outer verified it ([`Rejection::NestedLayers`]) | 500 | no | untouched |
+//! | verified, fresh id | the handler's answer (`Verified<T>` that does not decode: 400) | yes | reserve → commit on 2xx, release otherwise, on panic, and when the future is dropped |
 //!
 //! The layer never answers 410 (senders disable endpoints that do). Each of
 //! its own answers carries a [`Rejection`] in the response extensions and is
 //! logged once with `tracing`; bodies say little, logs say everything except
 //! secrets and signatures.
+//!
+//! # Observability
+//!
+//! Each request runs in a `webhook` span (`scheme`, `tenant`, `event_id`,
+//! `outcome`, `status`) at `INFO`, with the handler inside it. Refusals are
+//! logged at `WARN` ([`WebhookLayer::rejection_log_level`]), store and key
+//! lookup failures at `ERROR`, acknowledgements at `INFO`. With the feature
+//! `metrics`, `webhook_deliveries_total` (a counter) and
+//! `webhook_request_duration_seconds` (a histogram), labelled `scheme` and
+//! `outcome`, go to whatever `metrics` recorder is installed; the README
+//! shows Prometheus.
 //!
 //! # Caveats
 //!
@@ -86,7 +102,9 @@
 //!
 //! # Feature flags
 //!
-//! - `axum` (default): the [`Verified`] and [`Delivery`] extractors.
+//! - `axum` (default): `endpoint`, the [`Verified`] and [`Delivery`]
+//!   extractors, `IntoResponse` for [`Rejection`] and [`VerifiedRejection`].
+//! - `metrics`: counters and a latency histogram through the `metrics` facade.
 //! - `redis`: `dedup::RedisStore`, a dedup store shared by several replicas.
 //! - `redis-cluster`: `RedisStore` on a Redis Cluster as well.
 //! - `ed25519`: `scheme::StandardWebhooksEd25519`, Standard Webhooks'
@@ -120,6 +138,8 @@ mod future;
 mod layer;
 pub mod payload;
 mod rejection;
+mod report;
+mod reservation;
 pub mod resolver;
 pub mod scheme;
 pub mod secret;
@@ -127,11 +147,18 @@ mod service;
 pub mod sign;
 mod verified;
 
-pub use future::{ResponseFuture, WebhookBody};
+#[cfg(feature = "axum")]
+pub use extract::endpoint;
+pub use future::{BoxBody, BoxError, ResponseFuture, WebhookBody};
 pub use layer::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_LEASE, DEFAULT_MAX_BODY, DEFAULT_MAX_BUFFERED,
     DEFAULT_UNTIMED_RETENTION, WebhookLayer,
 };
-pub use rejection::Rejection;
+pub use rejection::{Rejection, RejectionResponse};
 pub use service::Webhook;
-pub use verified::{Delivery, Verified};
+pub use verified::{Delivery, Event, IdKind, Verified, VerifiedRejection};
+
+/// The README's code, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "redis"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

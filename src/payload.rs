@@ -1,42 +1,43 @@
-//! Turning the verified body into the handler's type.
+//! Turning a verified delivery into the handler's type: [`Decode`].
 //!
-//! [`Typed<T>`] parses the body in the [`Format`] the scheme read from the
+//! Any `serde` type decodes, in the [`Format`] the scheme read from the
 //! signed bytes: JSON, an `application/x-www-form-urlencoded` form (Twilio,
 //! Slack slash commands, Mailgun), or the JSON inside a form's `payload`
 //! field (GitHub's form content type). The unsigned `Content-Type` header
-//! never chooses. [`Raw`] hands over the bytes untouched. A body that does
-//! not parse is answered with 400 and its reservation is released.
+//! never chooses. [`Tagged<T>`] decodes a payload keyed by its event name
+//! (GitHub's `X-GitHub-Event`), for an `enum` with one variant per event.
+//! The raw bytes are always in [`Delivery::raw`].
 //!
 //! ```
-//! use bytes::Bytes;
-//! use tower_webhook::payload::{Decode, Raw, Typed};
-//! use tower_webhook::scheme::Format;
+//! use tower_webhook::{Delivery, scheme::Format};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Ping { r#type: String }
 //!
-//! let ping = Typed::<Ping>::decode(&Bytes::from_static(br#"{"type":"ping"}"#), Format::Json)?;
-//! assert_eq!(ping.r#type, "ping");
-//! let form = Typed::<Ping>::decode(&Bytes::from_static(b"type=pong"), Format::Form)?;
-//! assert_eq!(form.r#type, "pong");
-//! let github = Typed::<Ping>::decode(&Bytes::from_static(b"payload=%7B%22type%22%3A%22push%22%7D"), Format::FormPayload)?;
-//! assert_eq!(github.r#type, "push");
-//! assert_eq!(Raw::decode(&Bytes::from_static(b"\xff"), Format::Json)?, Bytes::from_static(b"\xff"));
+//! let (head, _) = http::Request::new(()).into_parts();
+//! let json = Delivery::for_tests(r#"{"type":"ping"}"#, Format::Json);
+//! assert_eq!(json.decode::<Ping>(&head)?.r#type, "ping");
+//! let form = Delivery::for_tests("type=pong", Format::Form);
+//! assert_eq!(form.decode::<Ping>(&head)?.r#type, "pong");
+//! let github = Delivery::for_tests("payload=%7B%22type%22%3A%22push%22%7D", Format::FormPayload);
+//! assert_eq!(github.decode::<Ping>(&head)?.r#type, "push");
 //! # Ok::<(), tower_webhook::payload::PayloadError>(())
 //! ```
 
-use std::marker::PhantomData;
+use std::borrow::Cow;
 
-use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use http::request::Parts;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess};
 
 use crate::scheme::Format;
+use crate::verified::Delivery;
 
-/// Why a verified body does not parse as the handler's type (400).
+/// Why a verified delivery does not decode as the handler's type.
 ///
 /// ```
-/// use tower_webhook::payload::{Decode, PayloadError, Typed};
-/// let e = Typed::<u32>::decode(&bytes::Bytes::from_static(b"\"x\""), tower_webhook::scheme::Format::Json).unwrap_err();
+/// use tower_webhook::{Delivery, payload::PayloadError, scheme::Format};
+/// let (head, _) = http::Request::new(()).into_parts();
+/// let e = Delivery::for_tests("\"x\"", Format::Json).decode::<u32>(&head).unwrap_err();
 /// assert!(matches!(e, PayloadError::Json { type_name: "u32", .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,119 +59,194 @@ pub enum PayloadError {
         /// The parser's message.
         message: String,
     },
-    /// The body is XML, handed to the type as bytes: the type does not read
-    /// bytes (only the sender's own payload type does, such as
-    /// `scheme::OutboundMessage` for Salesforce), or refuses them.
-    #[error("body is XML, not readable as type `{type_name}`: {message}")]
-    Xml {
+    /// [`Tagged<T>`] needs the delivery's event name, and it has none.
+    #[error(
+        "`{type_name}` is keyed by the event name, and this delivery has none (does the scheme name events? see Delivery::event)"
+    )]
+    NoEventName {
         /// The target type.
         type_name: &'static str,
-        /// What is wrong.
+    },
+    /// A custom [`Decode`] refused the delivery.
+    #[error("payload is not a `{type_name}`: {message}")]
+    Other {
+        /// The target type.
+        type_name: &'static str,
+        /// Why.
         message: String,
     },
 }
 
-/// How the layer turns verified bytes into the handler's payload.
+/// How a verified delivery becomes the handler's type. Implemented for
+/// every `serde` type; implement it for a type of your own to decode
+/// another way. The request head is there for a decoder that needs it.
 ///
 /// ```
-/// use bytes::Bytes;
-/// use tower_webhook::payload::{Decode, PayloadError};
-/// use tower_webhook::scheme::Format;
+/// use http::request::Parts;
+/// use tower_webhook::{Delivery, payload::{Decode, PayloadError}, scheme::Format};
 ///
 /// /// Bodies as UTF-8 text.
-/// struct Text;
+/// struct Text(String);
 /// impl Decode for Text {
-///     type Output = String;
-///     fn decode(body: &Bytes, _: Format) -> Result<String, PayloadError> {
-///         Ok(String::from_utf8_lossy(body).into_owned())
+///     fn decode(delivery: &Delivery, _: &Parts) -> Result<Self, PayloadError> {
+///         Ok(Text(String::from_utf8_lossy(&delivery.raw).into_owned()))
 ///     }
 /// }
-/// assert_eq!(Text::decode(&Bytes::from_static(b"hi"), Format::Json)?, "hi");
+/// let (head, _) = http::Request::new(()).into_parts();
+/// assert_eq!(Delivery::for_tests("hi", Format::Json).decode::<Text>(&head)?.0, "hi");
 /// # Ok::<(), PayloadError>(())
 /// ```
-pub trait Decode: Send + Sync + 'static {
-    /// The payload type handlers receive in [`Verified`](crate::Verified).
-    type Output: Send + 'static;
-
-    /// Parses the verified body, encoded as `format` says.
-    fn decode(body: &Bytes, format: Format) -> Result<Self::Output, PayloadError>;
+pub trait Decode: Sized {
+    /// Decodes the verified `delivery`, which arrived with `head`.
+    fn decode(delivery: &Delivery, head: &Parts) -> Result<Self, PayloadError>;
 }
 
-/// The body into `T`, from JSON or a form as its [`Format`] says.
-///
-/// ```
-/// use tower_webhook::payload::{Decode, Typed};
-/// let v = Typed::<Vec<u8>>::decode(&bytes::Bytes::from_static(b"[1,2]"), tower_webhook::scheme::Format::Json)?;
-/// assert_eq!(v, [1, 2]);
-/// # Ok::<(), tower_webhook::payload::PayloadError>(())
-/// ```
-pub struct Typed<T>(PhantomData<fn() -> T>);
-
-/// The verified bytes as they arrived.
-///
-/// ```
-/// use tower_webhook::payload::{Decode, Raw};
-/// assert_eq!(&Raw::decode(&bytes::Bytes::from_static(b"\x00"), tower_webhook::scheme::Format::Json)?[..], b"\x00");
-/// # Ok::<(), tower_webhook::payload::PayloadError>(())
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Raw;
-
-impl<T: DeserializeOwned + Send + 'static> Decode for Typed<T> {
-    type Output = T;
-
-    fn decode(body: &Bytes, format: Format) -> Result<T, PayloadError> {
+impl<T: DeserializeOwned> Decode for T {
+    fn decode(delivery: &Delivery, _: &Parts) -> Result<Self, PayloadError> {
         let type_name = std::any::type_name::<T>();
-        let json = |bytes: &[u8]| {
-            serde_json::from_slice(bytes).map_err(|e| PayloadError::Json {
-                type_name,
-                message: e.to_string(),
-            })
+        let json_error = |e: serde_json::Error| PayloadError::Json {
+            type_name,
+            message: e.to_string(),
         };
-        let form_error = |message: String| PayloadError::Form { type_name, message };
-        match format {
-            Format::Json => json(body),
+        match delivery.format {
+            Format::Json => serde_json::from_slice(&delivery.raw).map_err(json_error),
             Format::Form => {
-                serde_urlencoded::from_bytes(body).map_err(|e| form_error(e.to_string()))
+                serde_urlencoded::from_bytes(&delivery.raw).map_err(|e| PayloadError::Form {
+                    type_name,
+                    message: e.to_string(),
+                })
             }
             Format::FormPayload => {
-                let pairs: Vec<(String, String)> =
-                    serde_urlencoded::from_bytes(body).map_err(|e| form_error(e.to_string()))?;
-                let payload = pairs
-                    .into_iter()
-                    .find_map(|(k, v)| (k == "payload").then_some(v))
-                    .ok_or_else(|| form_error("no `payload` field".to_owned()))?;
-                json(payload.as_bytes())
+                let json = form_payload(&delivery.raw, type_name)?;
+                serde_json::from_slice(json.as_bytes()).map_err(json_error)
             }
-            // XML is no serde format: the type reads the bytes itself
-            // (Salesforce's `scheme::OutboundMessage`, or `Vec<u8>`).
-            Format::Xml => T::deserialize(serde::de::value::BytesDeserializer::<
-                serde::de::value::Error,
-            >::new(body))
-            .map_err(|e| PayloadError::Xml {
+            // XML is no serde format here: the sender's own type reads it
+            // (Salesforce's `scheme::OutboundMessage` implements `Decode`).
+            Format::Xml => Err(PayloadError::Other {
                 type_name,
-                message: e.to_string(),
+                message: "the body is XML: take the sender's payload type (Salesforce: `scheme::OutboundMessage`), or read `Delivery::raw`".to_owned(),
             }),
         }
     }
 }
 
-impl Decode for Raw {
-    type Output = Bytes;
+/// The `payload` field of a form.
+fn form_payload<'a>(body: &'a [u8], type_name: &'static str) -> Result<Cow<'a, str>, PayloadError> {
+    form_urlencoded::parse(body)
+        .find_map(|(k, v)| (k == "payload").then_some(v))
+        .ok_or(PayloadError::Form {
+            type_name,
+            message: "no `payload` field".to_owned(),
+        })
+}
 
-    fn decode(body: &Bytes, _: Format) -> Result<Bytes, PayloadError> {
-        Ok(body.clone())
+/// A payload keyed by the delivery's event name: `T` is deserialized from
+/// `{"event": <event name>, "payload": <the body>}` without copying the
+/// body, so an adjacently tagged `enum` has one variant per event. Fails
+/// with [`PayloadError::NoEventName`] when the delivery has no event name.
+///
+/// The name may be unsigned (GitHub's `X-GitHub-Event` is): someone
+/// replaying a captured delivery can change it, and the body must then
+/// still decode as the variant it names; keep variants strict
+/// (`#[serde(deny_unknown_fields)]` where payloads differ little).
+///
+/// ```
+/// use tower_webhook::{Delivery, payload::Tagged, scheme::{EventName, Format}};
+///
+/// #[derive(serde::Deserialize)]
+/// #[serde(tag = "event", content = "payload", rename_all = "snake_case")]
+/// enum GitHub {
+///     Push { r#ref: String },
+///     Ping { zen: String },
+/// }
+///
+/// let (head, _) = http::Request::new(()).into_parts();
+/// let d = Delivery::for_tests(r#"{"zen":"Keep it simple."}"#, Format::Json)
+///     .with_event(EventName::UnsignedHeader("ping".into()));
+/// let Tagged(event) = d.decode::<Tagged<GitHub>>(&head)?;
+/// assert!(matches!(event, GitHub::Ping { .. }));
+/// # Ok::<(), tower_webhook::payload::PayloadError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagged<T>(pub T);
+
+impl<T: DeserializeOwned> Decode for Tagged<T> {
+    fn decode(delivery: &Delivery, _: &Parts) -> Result<Self, PayloadError> {
+        let type_name = std::any::type_name::<T>();
+        let event = delivery
+            .event()
+            .ok_or(PayloadError::NoEventName { type_name })?;
+        let json = match delivery.format {
+            Format::FormPayload => form_payload(&delivery.raw, type_name)?,
+            _ => String::from_utf8_lossy(&delivery.raw),
+        };
+        let access = EventAndPayload {
+            event: Some(&event.name),
+            payload: Some(json.as_bytes()),
+        };
+        T::deserialize(de::value::MapAccessDeserializer::new(access))
+            .map(Tagged)
+            .map_err(|e| PayloadError::Json {
+                type_name,
+                message: e.to_string(),
+            })
+    }
+}
+
+/// A two-entry map, `event` then `payload`, whose payload is deserialized
+/// straight from the body's JSON.
+struct EventAndPayload<'a> {
+    event: Option<&'a str>,
+    payload: Option<&'a [u8]>,
+}
+
+impl<'de> MapAccess<'de> for EventAndPayload<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let key = match (self.event, self.payload) {
+            (Some(_), _) => "event",
+            (None, Some(_)) => "payload",
+            (None, None) => return Ok(None),
+        };
+        seed.deserialize(key.into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        if let Some(event) = self.event.take() {
+            return seed.deserialize(event.into_deserializer());
+        }
+        let body = self
+            .payload
+            .take()
+            .ok_or_else(|| <serde_json::Error as de::Error>::custom("no more values"))?;
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let value = seed.deserialize(&mut json)?;
+        json.end()?;
+        Ok(value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::EventName;
+
+    fn head() -> Parts {
+        http::Request::new(()).into_parts().0
+    }
 
     #[test]
     fn json_errors_name_the_type_and_position() {
-        let e =
-            Typed::<Vec<u32>>::decode(&Bytes::from_static(b"{\"a\":1}"), Format::Json).unwrap_err();
+        let e = Delivery::for_tests("{\"a\":1}", Format::Json)
+            .decode::<Vec<u32>>(&head())
+            .unwrap_err();
         let m = e.to_string();
         assert!(m.contains("Vec<u32>") && m.contains("column"), "{m}");
     }
@@ -178,20 +254,65 @@ mod tests {
     #[test]
     fn the_format_decides_never_a_header() {
         let v: std::collections::HashMap<String, String> =
-            Typed::decode(&Bytes::from_static(b"a=1&b=x%20y"), Format::Form).unwrap();
+            Delivery::for_tests("a=1&b=x%20y", Format::Form)
+                .decode(&head())
+                .unwrap();
         assert_eq!(v["b"], "x y");
         assert!(
-            Typed::<serde_json::Value>::decode(&Bytes::from_static(b"a=1"), Format::Json).is_err()
+            Delivery::for_tests("a=1", Format::Json)
+                .decode::<serde_json::Value>(&head())
+                .is_err()
         );
-        let v: serde_json::Value = Typed::decode(
-            &Bytes::from_static(b"x=1&payload=%5B1%5D"),
-            Format::FormPayload,
-        )
-        .unwrap();
+        let v: serde_json::Value = Delivery::for_tests("x=1&payload=%5B1%5D", Format::FormPayload)
+            .decode(&head())
+            .unwrap();
         assert_eq!(v, serde_json::json!([1]));
         assert!(matches!(
-            Typed::<serde_json::Value>::decode(&Bytes::from_static(b"x=1"), Format::FormPayload),
+            Delivery::for_tests("x=1", Format::FormPayload).decode::<serde_json::Value>(&head()),
             Err(PayloadError::Form { .. })
         ));
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(tag = "event", content = "payload", rename_all = "snake_case")]
+    enum Hub {
+        Push { r#ref: String },
+        Ping { zen: String },
+    }
+
+    #[test]
+    fn tagged_keys_the_payload_by_the_event_name() {
+        let d = |body: &'static str, name: &str| {
+            Delivery::for_tests(body, Format::Json)
+                .with_event(EventName::UnsignedHeader(name.to_owned()))
+        };
+        let Tagged(push) = d(r#"{"ref":"main"}"#, "push")
+            .decode::<Tagged<Hub>>(&head())
+            .unwrap();
+        assert_eq!(
+            push,
+            Hub::Push {
+                r#ref: "main".into()
+            }
+        );
+        // A name the enum does not know, and a body of another variant.
+        assert!(
+            d(r#"{"ref":"main"}"#, "fork")
+                .decode::<Tagged<Hub>>(&head())
+                .is_err()
+        );
+        assert!(
+            d(r#"{"ref":"main"}"#, "ping")
+                .decode::<Tagged<Hub>>(&head())
+                .is_err()
+        );
+        // Trailing bytes after the JSON value are refused, as serde_json does.
+        assert!(
+            d(r#"{"ref":"main"} x"#, "push")
+                .decode::<Tagged<Hub>>(&head())
+                .is_err()
+        );
+        let none = Delivery::for_tests("{}", Format::Json).decode::<Tagged<Hub>>(&head());
+        assert!(matches!(none, Err(PayloadError::NoEventName { .. })));
     }
 }

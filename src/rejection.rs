@@ -19,7 +19,12 @@
 //! | [`Store`](Rejection::Store) | 503 + `Retry-After` |
 //! | [`OverBudget`](Rejection::OverBudget) | 503 + `Retry-After` |
 //! | [`Tenant`](Rejection::Tenant) | 401 (no tenant, unknown tenant, [tenant name too long](ResolveError::TenantTooLong)), or 503 + `Retry-After` when the key lookup fails |
-//! | [`Payload`](Rejection::Payload) | 400 |
+//! | [`NestedLayers`](Rejection::NestedLayers) | 500 |
+//!
+//! A duplicate (200) is an acknowledgement, not an error: it does not reach
+//! the [`on_rejection`](crate::WebhookLayer::on_rejection) hook unless
+//! [`hook_acknowledgements`](crate::WebhookLayer::hook_acknowledgements)
+//! asks for it. Endpoint handshakes never do (they are no rejection).
 //!
 //! ```
 //! use http::StatusCode;
@@ -35,7 +40,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 
 use crate::dedup::StoreError;
-use crate::payload::PayloadError;
+use crate::future::{BoxBody, BoxError};
 use crate::resolver::ResolveError;
 use crate::scheme::VerifyError;
 
@@ -106,9 +111,14 @@ pub enum Rejection {
     /// lookup failed (503).
     #[error("{0}")]
     Tenant(#[from] ResolveError),
-    /// The verified body does not parse as the handler's type.
-    #[error("verified payload rejected: {0}")]
-    Payload(#[from] PayloadError),
+    /// A second `WebhookLayer` wraps a route another one already wraps (a
+    /// `route_layer` call applied to routes added before it): a wiring bug,
+    /// refused with 500 before anything is read. Give each route its own
+    /// layer with [`endpoint`](crate::endpoint).
+    #[error(
+        "two WebhookLayers wrap this route (`route_layer` applies to every route added before it): give each route its own layer with `tower_webhook::endpoint(layer, handler)`"
+    )]
+    NestedLayers,
 }
 
 impl Rejection {
@@ -117,7 +127,8 @@ impl Rejection {
         match self {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyRead(_) | Self::Payload(_) => StatusCode::BAD_REQUEST,
+            Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::NestedLayers => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Unverified(_) => StatusCode::UNAUTHORIZED,
             Self::Duplicate { .. } => StatusCode::OK,
@@ -140,26 +151,49 @@ impl Rejection {
         }
     }
 
-    /// The default response: the status, `Retry-After` or `Allow` where
-    /// relevant, and a short plain-text body that reveals nothing about why a
-    /// signature failed.
-    pub fn default_response(&self) -> Response<Bytes> {
-        let body: &'static str = match self {
-            Self::MethodNotAllowed(_) => "method not allowed\n",
-            Self::PayloadTooLarge { .. } => "payload too large\n",
-            Self::BodyRead(_) | Self::Payload(_) => "bad request\n",
-            Self::BodyTimeout { .. } => "request timeout\n",
-            Self::Unverified(_) => "unauthorized\n",
-            Self::Duplicate { .. } => "already processed\n",
-            Self::InFlight { .. } => "in progress, retry later\n",
+    /// A short message that is safe to send to anyone: it reveals nothing
+    /// about why a signature failed, names no header and quotes no input.
+    /// The [`Display`](std::fmt::Display) text says everything, for logs.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::VerifyError, Rejection};
+    /// let r = Rejection::from(VerifyError::MissingHeader { header: "stripe-signature" });
+    /// assert_eq!(r.message(), "unauthorized");
+    /// ```
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::MethodNotAllowed(_) => "method not allowed",
+            Self::PayloadTooLarge { .. } => "payload too large",
+            Self::BodyRead(_) => "bad request",
+            Self::BodyTimeout { .. } => "request timeout",
+            Self::Unverified(_) => "unauthorized",
+            Self::Duplicate { .. } => "already processed",
+            Self::InFlight { .. } => "in progress, retry later",
             Self::Store(_)
             | Self::OverBudget { .. }
-            | Self::Tenant(ResolveError::Unavailable(_)) => {
-                "temporarily unavailable, retry later\n"
-            }
-            Self::Tenant(_) => "unauthorized\n",
-        };
-        let mut response = Response::new(Bytes::from_static(body.as_bytes()));
+            | Self::Tenant(ResolveError::Unavailable(_)) => "temporarily unavailable, retry later",
+            Self::Tenant(_) => "unauthorized",
+            Self::NestedLayers => "webhook endpoint misconfigured",
+        }
+    }
+
+    /// Whether this answer acknowledges the delivery (a duplicate: 200)
+    /// rather than refusing it.
+    ///
+    /// ```
+    /// use tower_webhook::Rejection;
+    /// assert!(Rejection::Duplicate { id: "evt_1".into() }.is_acknowledgement());
+    /// assert!(!Rejection::NestedLayers.is_acknowledgement());
+    /// ```
+    pub fn is_acknowledgement(&self) -> bool {
+        matches!(self, Self::Duplicate { .. })
+    }
+
+    /// The default response: the status, `Retry-After` or `Allow` where
+    /// relevant, and the [`message`](Self::message) as plain text.
+    pub fn default_response(&self) -> Response<Bytes> {
+        let body = format!("{}\n", self.message());
+        let mut response = Response::new(Bytes::from(body));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(
@@ -176,6 +210,56 @@ impl Rejection {
         }
         response
     }
+}
+
+/// What the [`on_rejection`](crate::WebhookLayer::on_rejection) hook may
+/// return: with feature `axum`, anything that implements axum's
+/// `IntoResponse` (`(StatusCode, Json(...))`, a `Response`, ...); without
+/// it, an `http::Response` whose body yields [`Bytes`].
+///
+#[cfg_attr(feature = "axum", doc = "```")]
+#[cfg_attr(not(feature = "axum"), doc = "```ignore")]
+/// use axum::{http::StatusCode, Json};
+/// use tower_webhook::{scheme::StandardWebhooks, WebhookLayer};
+///
+/// let layer = WebhookLayer::new(StandardWebhooks::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+///     .on_rejection(|r, _head| (r.status(), Json(serde_json::json!({ "error": r.message() }))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait RejectionResponse {
+    /// The response, its body boxed.
+    fn into_webhook_response(self) -> Response<BoxBody>;
+}
+
+#[cfg(feature = "axum")]
+impl<R: axum::response::IntoResponse> RejectionResponse for R {
+    fn into_webhook_response(self) -> Response<BoxBody> {
+        use http_body_util::BodyExt as _;
+        self.into_response()
+            .map(|body| body.map_err(BoxError::from).boxed_unsync())
+    }
+}
+
+#[cfg(not(feature = "axum"))]
+impl<B> RejectionResponse for Response<B>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn into_webhook_response(self) -> Response<BoxBody> {
+        use http_body_util::BodyExt as _;
+        self.map(|body| body.map_err(Into::into).boxed_unsync())
+    }
+}
+
+/// A rejection's default response, its body boxed.
+pub(crate) fn boxed(response: Response<Bytes>) -> Response<BoxBody> {
+    use http_body_util::BodyExt as _;
+    response.map(|b| {
+        http_body_util::Full::new(b)
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    })
 }
 
 #[cfg(test)]

@@ -1,27 +1,28 @@
 //! [`Webhook`]: the tower service that verifies, deduplicates and forwards.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{Either, Full};
-use sha2::{Digest, Sha256};
 use tower_service::Service;
+use tracing::{Instrument as _, Span};
 
 use crate::body::{self, BodyError};
-use crate::dedup::{Claim, DedupStore, Reservation, Token};
+use crate::dedup::{Claim, DedupStore, Reservation};
 use crate::future::{ResponseFuture, WebhookBody};
 use crate::layer::{KeySource, Settings};
-use crate::payload::Decode;
-use crate::rejection::Rejection;
+use crate::rejection::{Rejection, boxed};
+use crate::report::{self, Outcome};
+use crate::reservation::Reserved;
 use crate::resolver::Resolved;
-use crate::scheme::{self, Dedup, Envelope, Scheme, Verdict};
-use crate::verified::{Delivery, Slot, Verified};
+use crate::scheme::{self, Acknowledgement, Dedup, Envelope, Scheme, Verdict};
+use crate::verified::{Delivery, IdKind, digest_id};
 
 /// Extra retention beyond the end of the replay window, for clock skew
 /// between replicas and the sender.
@@ -43,11 +44,11 @@ const RETENTION_MARGIN: Duration = Duration::from_secs(60);
 /// ```
 ///
 /// The inner service receives `Request<Full<Bytes>>` (the buffered body)
-/// with [`Verified<T>`](crate::Verified) and [`Delivery`] in its extensions.
-pub struct Webhook<S, P, Inner> {
+/// with the [`Delivery`] in its extensions, and runs inside the delivery's
+/// `webhook` span.
+pub struct Webhook<S, Inner> {
     shared: Arc<Shared<S>>,
     inner: Inner,
-    _payload: PhantomData<fn() -> P>,
 }
 
 struct Shared<S> {
@@ -55,17 +56,16 @@ struct Shared<S> {
     settings: Settings,
 }
 
-impl<S, P, Inner: Clone> Clone for Webhook<S, P, Inner> {
+impl<S, Inner: Clone> Clone for Webhook<S, Inner> {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
             inner: self.inner.clone(),
-            _payload: PhantomData,
         }
     }
 }
 
-impl<S: Scheme, P, Inner: fmt::Debug> fmt::Debug for Webhook<S, P, Inner> {
+impl<S: Scheme, Inner: fmt::Debug> fmt::Debug for Webhook<S, Inner> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Webhook")
             .field("inner", &self.inner)
@@ -73,20 +73,18 @@ impl<S: Scheme, P, Inner: fmt::Debug> fmt::Debug for Webhook<S, P, Inner> {
     }
 }
 
-impl<S, P, Inner> Webhook<S, P, Inner> {
+impl<S, Inner> Webhook<S, Inner> {
     pub(crate) fn new(keys: KeySource<S>, settings: Settings, inner: Inner) -> Self {
         Self {
             shared: Arc::new(Shared { keys, settings }),
             inner,
-            _payload: PhantomData,
         }
     }
 }
 
-impl<S, P, Inner, ReqBody, ResBody> Service<Request<ReqBody>> for Webhook<S, P, Inner>
+impl<S, Inner, ReqBody, ResBody> Service<Request<ReqBody>> for Webhook<S, Inner>
 where
     S: Scheme,
-    P: Decode,
     Inner: Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone + Send + 'static,
     Inner::Future: Send + 'static,
     Inner::Error: Send + 'static,
@@ -109,69 +107,93 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
+        let span = report::span();
         ResponseFuture {
-            inner: Box::pin(handle::<S, P, Inner, ReqBody, ResBody>(
-                shared, inner, request,
-            )),
+            inner: Box::pin(
+                handle::<S, Inner, ReqBody, ResBody>(shared, inner, request, span.clone())
+                    .instrument(span),
+            ),
         }
     }
 }
 
-async fn handle<S, P, Inner, ReqBody, ResBody>(
+async fn handle<S, Inner, ReqBody, ResBody>(
     shared: Arc<Shared<S>>,
     mut inner: Inner,
     request: Request<ReqBody>,
+    span: Span,
 ) -> Result<Response<WebhookBody<ResBody>>, Inner::Error>
 where
     S: Scheme,
-    P: Decode,
     Inner: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
     ReqBody: Body,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let started = Instant::now();
     let (mut head, body) = request.into_parts();
     let mut name = "";
-    let (bytes, envelope, retention, reservation, payload) =
-        match admit::<S, P, ReqBody>(&shared, &head, body, &mut name).await {
-            Ok(admitted) => admitted,
-            Err(Stop::Answer(answer)) => return Ok(handshake(name, answer)),
-            Err(Stop::Reject(r, envelope)) => {
-                return Ok(shared.reject(name, r, envelope.as_ref()));
-            }
-        };
-    let ack = envelope.acknowledgement.clone();
-    let delivery = Delivery {
-        id: envelope.id,
-        id_signed: envelope.id_signed,
-        timestamp: envelope.timestamp,
-        scheme: name,
-        raw: bytes.clone(),
+    let admitted = admit::<S, ReqBody>(&shared, &head, body, &mut name, &span).await;
+    let finished = |outcome, status: Option<StatusCode>| {
+        report::finished(
+            &span,
+            name,
+            outcome,
+            status.map(|s| s.as_u16()),
+            started.elapsed(),
+        );
     };
-    head.extensions.insert(delivery.clone());
-    head.extensions
-        .insert(Slot::new(Verified(payload, delivery)));
-    let request = Request::from_parts(head, Full::new(bytes));
+    let Admitted {
+        delivery,
+        retention,
+        reservation,
+        acknowledgement,
+    } = match admitted {
+        Ok(admitted) => admitted,
+        Err(Stop::Answer(answer)) => {
+            tracing::info!(
+                status = answer.status().as_u16(),
+                "answered the sender's endpoint handshake"
+            );
+            finished(Outcome::Handshake, Some(answer.status()));
+            return Ok(boxed(answer).map(Either::Right));
+        }
+        Err(Stop::Reject(rejection, ack)) => {
+            let outcome = Outcome::of(&rejection);
+            let response = shared.reject(rejection, &head, ack.as_ref());
+            finished(outcome, Some(response.status()));
+            return Ok(response);
+        }
+    };
+    let body = Full::new(delivery.raw.clone());
+    head.extensions.insert(delivery);
+    let request = Request::from_parts(head, body);
 
     // If the handler panics or this future is dropped, `reservation` is
     // dropped unsettled and its Drop releases the keys.
     let result = inner.call(request).await;
+    let status = result.as_ref().ok().map(Response::status);
+    let succeeded = status.is_some_and(|s| s.is_success());
     if let Some(r) = reservation {
-        let succeeded = matches!(&result, Ok(response) if response.status().is_success());
         r.settle(succeeded.then_some(retention)).await;
     }
-    result.map(|response| match ack {
+    let outcome = if succeeded {
+        Outcome::Handled
+    } else {
+        Outcome::HandlerFailed
+    };
+    finished(outcome, status);
+    result.map(|response| match acknowledgement {
         // The sender's required acknowledgement replaces the handler's 2xx.
-        Some(ack) if response.status().is_success() => {
-            ack.response().map(|b| Either::Right(Full::new(b)))
-        }
+        Some(ack) if response.status().is_success() => boxed(ack.response()).map(Either::Right),
         _ => response.map(Either::Left),
     })
 }
 
 /// Why the layer answers by itself instead of calling the handler.
 enum Stop {
-    /// A refusal: logged, and answered through the rejection hook.
-    Reject(Rejection, Option<Envelope>),
+    /// A refusal: logged, and answered through the rejection hook; for a
+    /// duplicate, with the acknowledgement its sender requires, if any.
+    Reject(Rejection, Option<Acknowledgement>),
     /// A sender's endpoint handshake, answered.
     Answer(Response<Bytes>),
 }
@@ -182,27 +204,41 @@ impl<E: Into<Rejection>> From<E> for Stop {
     }
 }
 
-/// A delivery let through: its verified body, envelope, retention,
-/// reservation and decoded payload.
-type Admitted<T> = (Bytes, Envelope, Duration, Option<Reserved>, T);
+/// A delivery let through: what the handler sees, how long to remember it,
+/// and the dedup keys it holds.
+struct Admitted {
+    delivery: Delivery,
+    retention: Duration,
+    reservation: Option<Reserved>,
+    /// What the sender requires as the answer once it is handled.
+    acknowledgement: Option<Acknowledgement>,
+}
 
 /// The request flow up to the handler: every refusal is a `?`. `name` is
-/// set to the scheme's name once it is known.
-async fn admit<S, P, ReqBody>(
+/// set to the scheme's name once it is known, and the span's fields as
+/// they become known.
+async fn admit<S, ReqBody>(
     shared: &Shared<S>,
     head: &http::request::Parts,
     body: ReqBody,
     name: &mut &'static str,
-) -> Result<Admitted<P::Output>, Stop>
+    span: &Span,
+) -> Result<Admitted, Stop>
 where
     S: Scheme,
-    P: Decode,
     ReqBody: Body,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let settings = &shared.settings;
     if let KeySource::Static(s) = &shared.keys {
         *name = s.name();
+        span.record("scheme", *name);
+    }
+    // A delivery already verified by an outer layer: two layers wrap this
+    // route, and this one would refuse every delivery the outer one lets
+    // through. Said once, loudly, instead of a silent 401.
+    if head.extensions.get::<Delivery>().is_some() {
+        return Err(Rejection::NestedLayers.into());
     }
     let limit = settings.max_body;
     let declared = body::content_length(&head.headers);
@@ -222,7 +258,13 @@ where
             (&*resolved.scheme, resolved.tenant.as_deref())
         }
     };
-    *name = scheme.name();
+    if !matches!(shared.keys, KeySource::Static(_)) {
+        *name = scheme.name();
+        span.record("scheme", *name);
+    }
+    if let Some(t) = tenant {
+        span.record("tenant", t);
+    }
     if let Some(answer) = scheme.challenge(head) {
         return Err(Stop::Answer(answer));
     }
@@ -268,25 +310,41 @@ where
         // A signed handshake: answered, never handed to the handler.
         Verdict::Answer(answer) => return Err(Stop::Answer(answer)),
     };
-    // Only verified deliveries reach the store, under keys from signed data.
     let retention = shared.retention(scheme, &envelope, &ctx);
+    let sender_id = envelope.id.clone().map(|id| (id, envelope.id_signed));
+    let delivery = Delivery::new(
+        sender_id,
+        envelope.timestamp,
+        scheme.name(),
+        tenant.map(str::to_owned),
+        envelope.format,
+        bytes,
+        envelope.event.clone(),
+    );
+    span.record("event_id", delivery.id.as_str());
+    // Only verified deliveries reach the store, under keys from signed data.
     let reservation = match &settings.store {
         Some(store) => {
             let prefix = shared.key_prefix(scheme, tenant, head);
-            reserve(store, &prefix, &envelope, &bytes, settings.lease, retention).await
+            reserve(
+                store,
+                &prefix,
+                &envelope,
+                &delivery,
+                settings.lease,
+                retention,
+            )
+            .await
+            .map_err(|r| Stop::Reject(r, envelope.acknowledgement.clone()))?
         }
-        None => Ok(None),
+        None => None,
     };
-    let reservation = reservation.map_err(|r| Stop::Reject(r, Some(envelope.clone())))?;
-    match P::decode(&bytes, envelope.format) {
-        Ok(payload) => Ok((bytes, envelope, retention, reservation, payload)),
-        Err(e) => {
-            if let Some(r) = reservation {
-                r.settle(None).await;
-            }
-            Err(Stop::Reject(e.into(), Some(envelope)))
-        }
-    }
+    Ok(Admitted {
+        delivery,
+        retention,
+        reservation,
+        acknowledgement: envelope.acknowledgement,
+    })
 }
 
 /// Reserves every dedup key of a verified delivery; `None` when it has
@@ -295,11 +353,11 @@ async fn reserve(
     store: &Arc<dyn DedupStore>,
     prefix: &str,
     envelope: &Envelope,
-    body: &[u8],
+    delivery: &Delivery,
     lease: Duration,
     retention: Duration,
 ) -> Result<Option<Reserved>, Rejection> {
-    let keys = dedup_keys(envelope, body);
+    let keys = dedup_keys(envelope, delivery);
     if keys.is_empty() {
         return Ok(None);
     }
@@ -310,7 +368,7 @@ async fn reserve(
         // Registered before the store answers: if this request is dropped
         // meanwhile, the guard releases what the store may have reserved.
         held.push(full_key.clone(), claim.token);
-        let shown = || envelope.id.clone().unwrap_or_else(|| key.clone());
+        let shown = || delivery.id.clone();
         return Err(match store.reserve(&full_key, claim).await {
             Ok(Reservation::Fresh) => continue,
             Ok(Reservation::Done) => {
@@ -341,12 +399,14 @@ async fn reserve(
 /// data (see [`Dedup`]): `id:` a signed event id, `sha256:` the signed
 /// body's digest, `value:` another signed value; `uid:` an unsigned id, only
 /// ever beside one of those.
-fn dedup_keys(envelope: &Envelope, body: &[u8]) -> Vec<String> {
+fn dedup_keys(envelope: &Envelope, delivery: &Delivery) -> Vec<String> {
     let signed_id = envelope.id.as_deref().filter(|_| envelope.id_signed);
     let unsigned_id = envelope.id.as_deref().filter(|_| !envelope.id_signed);
-    let signed = || match signed_id {
-        Some(id) => format!("id:{id}"),
-        None => format!("sha256:{}", crate::scheme::hex(&Sha256::digest(body))),
+    let signed = || match (signed_id, delivery.id_kind) {
+        (Some(id), _) => format!("id:{id}"),
+        // The delivery's id is the body's digest already.
+        (None, IdKind::Digest) => delivery.id.clone(),
+        (None, _) => digest_id(&delivery.raw),
     };
     let with_unsigned = |first: String| {
         let mut keys = vec![first];
@@ -409,147 +469,31 @@ impl<S: Scheme> Shared<S> {
         }
     }
 
+    /// The layer's own answer to `rejection`: logged, through the hook
+    /// unless it is an acknowledgement the hook did not ask for, with the
+    /// rejection in the response's extensions.
     fn reject<B>(
         &self,
-        scheme: &'static str,
         rejection: Rejection,
-        envelope: Option<&Envelope>,
+        head: &Parts,
+        ack: Option<&Acknowledgement>,
     ) -> Response<WebhookBody<B>> {
-        let id = envelope.and_then(|e| e.id.as_deref()).unwrap_or("");
-        let status = rejection.status().as_u16();
-        match &rejection {
-            Rejection::Duplicate { .. } | Rejection::InFlight { .. } => {
-                tracing::info!(scheme, event_id = id, status, reason = %rejection, "webhook delivery not forwarded");
-            }
-            Rejection::Store(_)
-            | Rejection::Tenant(crate::resolver::ResolveError::Unavailable(_)) => {
-                tracing::error!(scheme, event_id = id, status, reason = %rejection, "webhook delivery refused");
-            }
-            _ => {
-                tracing::warn!(scheme, event_id = id, status, reason = %rejection, "webhook delivery rejected");
-            }
-        }
-        let ack = envelope.and_then(|e| e.acknowledgement.as_ref());
-        let response = match (&rejection, ack, &self.settings.on_rejection) {
+        let s = &self.settings;
+        report::rejected(&rejection, s.rejection_level);
+        let hooked = s
+            .on_rejection
+            .as_ref()
+            .filter(|_| s.hook_acknowledgements || !rejection.is_acknowledgement());
+        let mut response = match (&rejection, ack, hooked) {
             // A copy already handled gets the acknowledgement its sender
             // requires, as the first did.
-            (Rejection::Duplicate { .. }, Some(ack), _) => ack.response(),
-            (_, _, Some(f)) => f.respond(&rejection),
-            (_, _, None) => rejection.default_response(),
-        };
-        let mut response = response.map(|b| Either::Right(Full::new(b)));
+            (Rejection::Duplicate { .. }, Some(ack), _) => boxed(ack.response()),
+            (_, _, Some(hook)) => hook.respond(&rejection, head),
+            (_, _, None) => boxed(rejection.default_response()),
+        }
+        .map(Either::Right);
         response.extensions_mut().insert(rejection);
         response
-    }
-}
-
-fn handshake<B>(scheme: &'static str, answer: Response<Bytes>) -> Response<WebhookBody<B>> {
-    tracing::info!(
-        scheme,
-        status = answer.status().as_u16(),
-        "answered the sender's endpoint handshake"
-    );
-    answer.map(|b| Either::Right(Full::new(b)))
-}
-
-/// Reservations the handler's outcome has not settled yet.
-///
-/// Each key is registered before the store is asked, with the token the
-/// store will hold it under. Settled with [`settle`](Self::settle) (commit
-/// for a retention, or release), a key at a time: each leaves the guard once
-/// the store answered for it. Dropped unsettled (the handler panicked, or the
-/// request's future was dropped, even while the store was still answering),
-/// the guard finishes in the background: it commits the keys left when it
-/// was committing (the handler did the work), and releases them otherwise.
-/// A release of a key the store never reserved for that token changes
-/// nothing; neither does a second commit.
-struct Reserved {
-    store: Arc<dyn DedupStore>,
-    held: Vec<(String, Token)>,
-    /// `Some(retention)` once a commit started.
-    committing: Option<Duration>,
-}
-
-impl Reserved {
-    fn new(store: Arc<dyn DedupStore>) -> Self {
-        Self {
-            store,
-            held: Vec::with_capacity(2),
-            committing: None,
-        }
-    }
-
-    fn push(&mut self, key: String, token: Token) {
-        self.held.push((key, token));
-    }
-
-    /// The store did not reserve `key` for us: nothing to settle.
-    fn forget(&mut self, key: &str) {
-        self.held.retain(|(k, _)| k != key);
-    }
-
-    /// Commits every key for `retention`, or releases them (`None`).
-    async fn settle(mut self, commit: Option<Duration>) {
-        self.committing = commit;
-        while let Some((key, token)) = self.held.first() {
-            settle_one(&*self.store, key, *token, commit).await;
-            self.held.remove(0);
-        }
-    }
-}
-
-async fn settle_one(store: &dyn DedupStore, key: &str, token: Token, commit: Option<Duration>) {
-    match commit {
-        Some(retention) => match store.commit(key, token, retention).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                key = %key,
-                "webhook handled, but its reservation was taken over or already recorded (lease too short for the handler?)"
-            ),
-            Err(e) => tracing::error!(
-                key = %key,
-                error = %e,
-                "webhook handled, but the dedup store did not record it; a redelivery would be processed again"
-            ),
-        },
-        None => {
-            if let Err(e) = store.release(key, token).await {
-                tracing::error!(key = %key, error = %e, "could not release a webhook reservation; it ends with its lease");
-            }
-        }
-    }
-}
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        let held = std::mem::take(&mut self.held);
-        if held.is_empty() {
-            return;
-        }
-        let (store, commit) = (Arc::clone(&self.store), self.committing);
-        tracing::warn!(
-            keys = held.len(),
-            committing = commit.is_some(),
-            "webhook delivery interrupted (panic or cancelled); settling its reservation in the background"
-        );
-        let mut settle = Box::pin(async move {
-            for (key, token) in held {
-                settle_one(&*store, &key, token, commit).await;
-            }
-        });
-        // Stores that answer at once (the memory store) are done here;
-        // others finish on the runtime.
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        if settle.as_mut().poll(&mut cx).is_pending() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => {
-                    rt.spawn(settle);
-                }
-                Err(_) => tracing::error!(
-                    "no tokio runtime to settle a webhook reservation on; it ends with its lease"
-                ),
-            }
-        }
     }
 }
 
@@ -557,30 +501,44 @@ impl Drop for Reserved {
 mod tests {
     use super::*;
 
+    /// The keys of `envelope`, for the body `{}`.
+    fn keys(envelope: &Envelope, _: &[u8]) -> Vec<String> {
+        let delivery = Delivery::new(
+            envelope.id.clone().map(|id| (id, envelope.id_signed)),
+            None,
+            "test",
+            None,
+            scheme::Format::Json,
+            Bytes::from_static(b"{}"),
+            None,
+        );
+        dedup_keys(envelope, &delivery)
+    }
+
     #[test]
     fn dedup_keys_come_from_signed_data_only() {
         let body = b"{}";
-        let digest = format!("sha256:{}", crate::scheme::hex(&Sha256::digest(body)));
+        let digest = digest_id(body);
         let signed = Envelope::signed_id("evt_1");
-        assert_eq!(dedup_keys(&signed, body), ["id:evt_1"]);
+        assert_eq!(keys(&signed, body), ["id:evt_1"]);
         let unsigned = Envelope::unsigned_id(Some("d-1".into()));
-        assert_eq!(dedup_keys(&unsigned, body), std::slice::from_ref(&digest));
+        assert_eq!(keys(&unsigned, body), std::slice::from_ref(&digest));
         assert_eq!(
-            dedup_keys(&unsigned.clone().with_dedup(Dedup::SignedOrId), body),
+            keys(&unsigned.clone().with_dedup(Dedup::SignedOrId), body),
             [digest.clone(), "uid:d-1".to_owned()]
         );
         assert_eq!(
-            dedup_keys(&signed.clone().with_dedup(Dedup::SignedOrId), body),
+            keys(&signed.clone().with_dedup(Dedup::SignedOrId), body),
             ["id:evt_1"]
         );
         assert_eq!(
-            dedup_keys(
+            keys(
                 &unsigned.clone().with_dedup(Dedup::Value("tok".into())),
                 body
             ),
             ["value:tok", "uid:d-1"]
         );
-        assert!(dedup_keys(&signed.with_dedup(Dedup::Off), body).is_empty());
-        assert_eq!(dedup_keys(&Envelope::default(), body), [digest]);
+        assert!(keys(&signed.with_dedup(Dedup::Off), body).is_empty());
+        assert_eq!(keys(&Envelope::default(), body), [digest]);
     }
 }

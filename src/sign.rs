@@ -27,7 +27,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, header};
 
 use crate::dedup::Token;
-use crate::scheme::{Sign, SignError};
+use crate::scheme::{Context, Sign, SignError, Tolerance, Verdict};
 
 /// Signs requests with a scheme's secrets.
 ///
@@ -69,6 +69,20 @@ impl<'a, S: Sign + ?Sized> Signer<'a, S> {
     }
 
     /// Signs as event `id` (default: a fresh `msg_...` id per request).
+    ///
+    /// For a sender that carries its event id in the signed body (Stripe,
+    /// Slack, ...) or has none, signing fails with
+    /// [`SignError::IdNotCarried`] unless the body already carries this id:
+    /// a test never silently runs with an id other than the one it set.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::{SignError, Stripe}, sign::Signer};
+    /// let stripe = Stripe::new("whsec_test")?;
+    /// let refused = Signer::new(&stripe).id("evt_1").request("/hook", r#"{"id":"evt_2"}"#);
+    /// assert!(matches!(refused, Err(SignError::IdNotCarried { .. })));
+    /// assert!(Signer::new(&stripe).id("evt_1").request("/hook", r#"{"id":"evt_1"}"#).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
@@ -94,7 +108,42 @@ impl<'a, S: Sign + ?Sized> Signer<'a, S> {
             None => format!("msg_{:016x}", Token::generate().as_u64()),
         };
         let timestamp = self.timestamp.unwrap_or_else(SystemTime::now);
-        self.scheme.sign(request, &id, timestamp)
+        self.scheme.sign(request, &id, timestamp)?;
+        if self.id.is_some() {
+            self.check_id(request, id, timestamp)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a request whose verified id is not the one asked for. Only a
+    /// request the scheme verifies is judged (a scheme may need what a test
+    /// adds later, such as a handshake's fields).
+    fn check_id(
+        &self,
+        request: &Request<Bytes>,
+        asked: String,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
+        let (head, body) = {
+            let mut r = Request::new(request.body().clone());
+            *r.method_mut() = request.method().clone();
+            *r.uri_mut() = request.uri().clone();
+            *r.headers_mut() = request.headers().clone();
+            r.into_parts()
+        };
+        let ctx = Context::new(timestamp, Tolerance::default());
+        let found = match self.scheme.check(&head, &body, &ctx) {
+            Ok(Verdict::Deliver(envelope)) => envelope.id,
+            _ => return Ok(()),
+        };
+        if found.as_deref() == Some(asked.as_str()) {
+            return Ok(());
+        }
+        Err(SignError::IdNotCarried {
+            scheme: self.scheme.name(),
+            asked,
+            found,
+        })
     }
 
     /// A signed `POST` of `body` to `uri`.

@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing;
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -51,18 +50,17 @@ fn hmac_hex(secret: &str, parts: &[&[u8]]) -> String {
 async fn serve<S: Scheme + Clone>(scheme: S) -> (SocketAddr, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
-    let app = Router::new()
-        .route(
-            "/webhook",
-            routing::any(move || {
-                let c = c.clone();
-                async move {
-                    c.fetch_add(1, Ordering::SeqCst);
-                    StatusCode::NO_CONTENT
-                }
-            }),
-        )
-        .route_layer(WebhookLayer::new(scheme).raw());
+    // The documented wiring: every method reaches the layer.
+    let app = Router::new().route(
+        "/webhook",
+        tower_webhook::endpoint(WebhookLayer::new(scheme), move || {
+            let c = c.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

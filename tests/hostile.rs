@@ -223,7 +223,7 @@ fn app(
                 }
             }),
         )
-        .route_layer(layer.raw());
+        .route_layer(layer);
     (extra(router), calls)
 }
 
@@ -754,7 +754,7 @@ async fn signed_content_cannot_be_reframed_into_another_accepted_delivery() {
                     b.as_bytes(),
                 );
                 // Raw payload: only verification decides.
-                let (status, ..) = send(layer.raw().layer(h.service()), req).await;
+                let (status, ..) = send(layer.layer(h.service()), req).await;
                 if status.is_success() {
                     accepted.push((id.to_owned(), t.to_owned(), b.to_owned()));
                 } else {

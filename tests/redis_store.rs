@@ -408,7 +408,7 @@ async fn handle(State(app): State<App>, request: axum::extract::Request) -> Stat
     let id = request
         .extensions()
         .get::<Delivery>()
-        .and_then(|d| d.id.clone())
+        .map(|d| d.id.clone())
         .unwrap_or_default();
     let attempt = {
         let mut a = app.log.attempts.lock().unwrap();

@@ -14,13 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::routing::post;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 use tower_webhook::scheme::{OutboundMessage, Salesforce, VerifyError};
-use tower_webhook::{Rejection, Verified, WebhookLayer};
+use tower_webhook::{Rejection, Verified, WebhookLayer, endpoint};
 
 const ORG: &str = "00D5e000000KQ2eEAG";
 
@@ -65,10 +64,8 @@ fn serve(scheme: Salesforce, status: StatusCode) -> (Router, Arc<Seen>) {
             (status, "handled")
         }
     };
-    let layer = WebhookLayer::new(scheme).payload::<OutboundMessage>();
-    let app = Router::new()
-        .route("/salesforce", post(handler))
-        .route_layer(layer);
+    let layer = WebhookLayer::new(scheme);
+    let app = Router::new().route("/salesforce", endpoint(layer, handler));
     (app, seen)
 }
 
@@ -176,11 +173,10 @@ async fn a_handler_error_is_not_acknowledged_and_the_retry_is_handled() {
             }
         }
     };
-    let app = Router::new()
-        .route("/salesforce", post(handler))
-        .route_layer(
-            WebhookLayer::new(Salesforce::new([ORG]).unwrap()).payload::<OutboundMessage>(),
-        );
+    let app = Router::new().route(
+        "/salesforce",
+        endpoint(WebhookLayer::new(Salesforce::new([ORG]).unwrap()), handler),
+    );
     let (status, _, body) = send(&app, message()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!String::from_utf8_lossy(&body).contains("<Ack>"));
@@ -382,18 +378,23 @@ async fn the_session_id_never_reaches_the_logs() {
 
 #[tokio::test]
 async fn a_json_payload_type_cannot_read_xml() {
-    // The layer's default payload type is JSON: the verified message is
-    // then refused as a payload (400), and the mistake is named.
-    let app = Router::new()
-        .route(
-            "/salesforce",
-            post(|Verified(_, _): Verified<serde_json::Value>| async { StatusCode::OK }),
-        )
-        .route_layer(WebhookLayer::new(Salesforce::new([ORG]).unwrap()));
+    // A JSON payload type on a Salesforce route: the verified message is
+    // refused by the extractor (400), and the log names the mistake.
+    let app = Router::new().route(
+        "/salesforce",
+        endpoint(
+            WebhookLayer::new(Salesforce::new([ORG]).unwrap()),
+            |Verified(_, _): Verified<serde_json::Value>| async { StatusCode::OK },
+        ),
+    );
     let res = app.oneshot(request(message())).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let rejection = res.extensions().get::<Rejection>().unwrap().to_string();
-    assert!(rejection.contains("XML"), "{rejection}");
+    let (head, _) = http::Request::new(()).into_parts();
+    let e = tower_webhook::Delivery::for_tests(message(), tower_webhook::scheme::Format::Xml)
+        .decode::<serde_json::Value>(&head)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("XML") && e.contains("OutboundMessage"), "{e}");
 }
 
 #[tokio::test]

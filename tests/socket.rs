@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower_webhook::dedup::MemoryStore;
 use tower_webhook::sign::Signer;
-use tower_webhook::{Delivery, Verified, WebhookLayer};
+use tower_webhook::{Delivery, Verified, WebhookLayer, endpoint};
 
 #[derive(serde::Deserialize)]
 struct Event {
@@ -62,7 +62,7 @@ async fn sixty_four_concurrent_copies_of_one_event_run_the_handler_once() {
         let c = c.clone();
         async move {
             assert_eq!(event.r#type, "invoice.paid");
-            assert_eq!(delivery.id.as_deref(), Some("msg_once"));
+            assert_eq!(delivery.id, "msg_once");
             c.fetch_add(1, Ordering::SeqCst);
             // Hold the reservation long enough for the others to collide.
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -70,9 +70,7 @@ async fn sixty_four_concurrent_copies_of_one_event_run_the_handler_once() {
         }
     };
     let layer = WebhookLayer::new(scheme()).dedup(MemoryStore::new());
-    let app = Router::new()
-        .route("/webhook", post(handler))
-        .route_layer(layer.payload::<Event>());
+    let app = Router::new().route("/webhook", endpoint(layer, handler));
     let addr = serve(app).await;
     let client = client();
     let s = scheme();
@@ -110,16 +108,15 @@ async fn sixty_four_concurrent_copies_of_one_event_run_the_handler_once() {
 
 #[tokio::test]
 async fn forged_delivery_is_401_over_the_wire_and_extractors_work() {
-    let app = Router::new()
-        .route(
-            "/webhook",
-            post(
-                |Verified(event, _): Verified<Event>, delivery: Delivery| async move {
-                    format!("{} {}", event.r#type, delivery.id.unwrap_or_default())
-                },
-            ),
-        )
-        .route_layer(WebhookLayer::new(scheme()).payload::<Event>());
+    let app = Router::new().route(
+        "/webhook",
+        endpoint(
+            WebhookLayer::new(scheme()),
+            |Verified(event, _): Verified<Event>, delivery: Delivery| async move {
+                format!("{} {}", event.r#type, delivery.id)
+            },
+        ),
+    );
     let addr = serve(app).await;
     let client = client();
     let s = scheme();
@@ -149,10 +146,15 @@ async fn extractor_without_the_layer_is_a_500_that_names_the_fix() {
         .unwrap();
     let (status, body) = post_to(&client(), addr, req).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    let body = String::from_utf8_lossy(&body);
+    assert_eq!(&body[..], b"webhook layer missing");
+    // The log line (the error's Display) names the type and the fix.
+    let logged = tower_webhook::VerifiedRejection::MissingLayer {
+        type_name: std::any::type_name::<Event>(),
+    }
+    .to_string();
     assert!(
-        body.contains("route_layer") && body.contains("Event"),
-        "{body}"
+        logged.contains("tower_webhook::endpoint") && logged.contains("Event"),
+        "{logged}"
     );
 }
 

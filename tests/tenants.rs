@@ -222,3 +222,26 @@ async fn made_up_tenants_do_not_evict_a_real_one() {
     );
     assert_eq!(h.calls(), 2);
 }
+
+#[tokio::test]
+async fn the_delivery_names_its_tenant() {
+    let f = fixture();
+    let layer = layer(Arc::new(AtomicUsize::new(0)), &f);
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let s = seen.clone();
+    let handler = tower::service_fn(move |req: Request<Full<Bytes>>| {
+        let s = s.clone();
+        async move {
+            let d = req.extensions().get::<tower_webhook::Delivery>().cloned();
+            *s.lock().unwrap() = d.and_then(|d| d.tenant);
+            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::new())))
+        }
+    });
+    let ok = send(
+        layer.layer(handler),
+        signed_for("/hooks/globex", OTHER_SECRET, "evt_t"),
+    )
+    .await;
+    assert_eq!(ok.0, StatusCode::OK);
+    assert_eq!(seen.lock().unwrap().as_deref(), Some("globex"));
+}

@@ -168,7 +168,6 @@ fuzz_target!(|data: &[u8]| {
         .clock(clock.clone())
         .dedup(MemoryStore::builder().capacity(4).clock(clock).build())
         .max_body(limit)
-        .raw()
         .layer(handler.clone());
     let response = block_on(svc.call(request)).expect("infallible");
     assert_eq!(

@@ -113,7 +113,7 @@ impl tower_service::Service<Request<Full<Bytes>>> for Handler {
 
     fn call(&mut self, req: Request<Full<Bytes>>) -> Self::Future {
         let delivery = req.extensions().get::<Delivery>();
-        let id = delivery.and_then(|d| d.id.clone());
+        let id = delivery.map(|d| d.id.clone());
         let fail = delivery.is_some_and(|d| d.raw.first() == Some(&b'!'));
         let status = if fail {
             StatusCode::INTERNAL_SERVER_ERROR

@@ -31,6 +31,7 @@ hmac_preset! {
     /// ```
     Calendly,
     |ring| HmacScheme::builder("calendly", "calendly-webhook-signature")
+        .event_json("/event")
         .separator(',')
         .prefix("v1=")
         .timestamp_entry("t=", TimeUnit::Seconds)

@@ -84,6 +84,28 @@ pub struct Envelope {
     /// a copy found already handled. `None` (every sender but Salesforce)
     /// keeps the handler's answer.
     pub acknowledgement: Option<Acknowledgement>,
+    /// Where the sender names the event type, when it does.
+    pub event: Option<EventName>,
+}
+
+/// Where a sender names the event type of a delivery (Stripe's `type`
+/// field, GitHub's `X-GitHub-Event` header, ...).
+///
+/// ```
+/// use tower_webhook::scheme::{Envelope, EventName};
+/// let e = Envelope::signed_id("evt_1").with_event(EventName::Body("/type"));
+/// assert_eq!(e.event, Some(EventName::Body("/type")));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventName {
+    /// A string field of the signed JSON body, as a JSON pointer: read only
+    /// when the handler asks for it.
+    Body(&'static str),
+    /// The value of a header the signature does not cover (GitHub's
+    /// `X-GitHub-Event`): anyone can change it, so it may route a
+    /// delivery to a handler only where that handler checks the payload.
+    UnsignedHeader(String),
 }
 
 impl Envelope {
@@ -146,6 +168,18 @@ impl Envelope {
     /// ```
     pub fn with_acknowledgement(mut self, ack: Acknowledgement) -> Self {
         self.acknowledgement = Some(ack);
+        self
+    }
+
+    /// With `event` as where the sender names the event type.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Envelope, EventName};
+    /// let e = Envelope::default().with_event(EventName::UnsignedHeader("push".into()));
+    /// assert!(matches!(e.event, Some(EventName::UnsignedHeader(_))));
+    /// ```
+    pub fn with_event(mut self, event: EventName) -> Self {
+        self.event = Some(event);
         self
     }
 

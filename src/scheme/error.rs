@@ -117,6 +117,21 @@ pub enum SignError {
     /// A value could not be put into a header or URI.
     #[error("cannot sign: {0}")]
     Invalid(String),
+    /// [`Signer::id`](crate::sign::Signer::id) asked for an event id this
+    /// sender does not carry where a signer can set it: the sender puts it
+    /// in the signed body (Stripe's `id`, Slack's `event_id`, ...) or has
+    /// none. Put the id in the body instead, or leave `Signer::id` unset.
+    #[error(
+        "the `{scheme}` scheme does not carry the event id `Signer::id` asked for ({asked:?}); the signed delivery's id is {found:?}: for this sender, write the id into the body, or do not set `Signer::id`"
+    )]
+    IdNotCarried {
+        /// The scheme.
+        scheme: &'static str,
+        /// The id asked for.
+        asked: String,
+        /// The id a receiver finds in the signed request (`None`: no id).
+        found: Option<String>,
+    },
 }
 
 /// Why a scheme could not be configured. Messages name the setting at fault

@@ -89,6 +89,7 @@ fn engine(
     ring: &KeyRing,
 ) -> Result<HmacScheme, SecretError> {
     HmacScheme::builder("github", header)
+        .event_header("x-github-event")
         .algorithm(algorithm)
         .prefix(prefix)
         .id_header("x-github-delivery")

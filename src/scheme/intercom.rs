@@ -30,6 +30,7 @@ hmac_preset! {
     /// ```
     Intercom,
     |ring| HmacScheme::builder("intercom", "x-hub-signature")
+        .event_json("/topic")
         .algorithm(Algorithm::Sha1)
         .prefix("sha1=")
         .id_json("/id")

@@ -32,6 +32,13 @@ impl Field {
             _ => None,
         }
     }
+
+    pub(crate) fn into_string(self) -> Option<String> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// The value at each of `pointers` in `body`, in order; `None` when `body`

@@ -34,6 +34,7 @@ hmac_preset! {
     /// ```
     Linear,
     |ring| HmacScheme::builder("linear", "linear-signature")
+        .event_json("/type")
         .timestamp_json("/webhookTimestamp", TimeUnit::Millis)
         .id_header("linear-delivery")
         // A retry re-signs the body with a fresh `webhookTimestamp` and

@@ -53,6 +53,7 @@ hmac_preset! {
     /// ```
     Meta,
     |ring| HmacScheme::builder("meta", "x-hub-signature-256")
+        .event_json("/object")
         .prefix("sha256=")
         .build_keys(ring)
 }

@@ -38,7 +38,7 @@ mod envelope;
 mod error;
 mod handshake;
 mod hmac;
-mod json;
+pub(crate) mod json;
 mod key_id;
 mod presets;
 mod rules;
@@ -87,7 +87,7 @@ pub use context::{Context, Tolerance};
 #[cfg(feature = "discord")]
 pub use discord::Discord;
 pub use dropbox::Dropbox;
-pub use envelope::{Acknowledgement, Dedup, Envelope, Format, Verdict};
+pub use envelope::{Acknowledgement, Dedup, Envelope, EventName, Format, Verdict};
 pub use error::{SchemeConfigError, SignError, VerifyError};
 pub use github::GitHub;
 pub use hmac::{Algorithm, Encoding, HmacBuilder, HmacScheme, Part, TimeUnit};

@@ -39,6 +39,7 @@ hmac_preset! {
     /// ```
     Paddle,
     |ring| HmacScheme::builder("paddle", "paddle-signature")
+        .event_json("/event_type")
         .separator(';')
         .prefix("h1=")
         .timestamp_entry("ts=", TimeUnit::Seconds)

@@ -32,6 +32,7 @@ hmac_preset! {
     /// ```
     PagerDuty,
     |ring| HmacScheme::builder("pagerduty", "x-pagerduty-signature")
+        .event_json("/event/event_type")
         .separator(',')
         .prefix("v1=")
         .id_json("/event/id")

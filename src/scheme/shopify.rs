@@ -37,6 +37,7 @@ hmac_preset! {
     /// ```
     Shopify,
     |ring| HmacScheme::builder("shopify", "x-shopify-hmac-sha256")
+        .event_header("x-shopify-topic")
         .encoding(Encoding::Base64)
         .id_header("x-shopify-event-id")
         .id_header("x-shopify-webhook-id")

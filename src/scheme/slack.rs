@@ -51,6 +51,7 @@ hmac_preset! {
     /// ```
     Slack,
     |ring| HmacScheme::builder("slack", "x-slack-signature")
+        .event_json("/event/type")
         .prefix("v0=")
         .timestamp_header("x-slack-request-timestamp", TimeUnit::Seconds)
         .content([Part::Literal("v0:"), Part::Timestamp, Part::Literal(":"), Part::Body])

@@ -39,6 +39,7 @@ hmac_preset! {
     /// ```
     Square,
     |ring, url| HmacScheme::builder("square", "x-square-hmacsha256-signature")
+        .event_json("/type")
         .encoding(Encoding::Base64)
         .content([Part::Url, Part::Body])
         .id_json("/event_id")

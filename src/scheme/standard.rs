@@ -11,7 +11,8 @@ use subtle::{Choice, ConstantTimeEq};
 use super::hmac::{Keyed, header_value};
 use super::rules::{self, IdSource, MAX_SIGNATURES, Name};
 use super::{
-    Context, Encoding, Envelope, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict, VerifyError,
+    Context, Encoding, Envelope, EventName, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict,
+    VerifyError,
 };
 use crate::secret::{KeyRing, Secret, SecretError};
 
@@ -128,7 +129,10 @@ impl StandardHead {
 
     /// The envelope of a delivery whose signature verified.
     pub(crate) fn envelope(self) -> Envelope {
-        Envelope::signed_id(text(&self.id)).with_timestamp(self.time)
+        // Standard Webhooks payloads carry their event type in `type`.
+        Envelope::signed_id(text(&self.id))
+            .with_timestamp(self.time)
+            .with_event(EventName::Body("/type"))
     }
 }
 

@@ -40,6 +40,7 @@ hmac_preset! {
     /// ```
     Stripe,
     |ring| HmacScheme::builder("stripe", "stripe-signature")
+        .event_json("/type")
         .separator(',')
         .prefix("v1=")
         .timestamp_entry("t=", TimeUnit::Seconds)

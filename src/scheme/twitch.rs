@@ -81,6 +81,7 @@ hmac_preset! {
     /// ```
     Twitch,
     |ring| HmacScheme::builder("twitch", "twitch-eventsub-message-signature")
+        .event_json("/subscription/type")
         .prefix("sha256=")
         .id_header("twitch-eventsub-message-id")
         .timestamp_header("twitch-eventsub-message-timestamp", TimeUnit::Rfc3339)

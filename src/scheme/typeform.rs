@@ -30,6 +30,7 @@ hmac_preset! {
     /// ```
     Typeform,
     |ring| HmacScheme::builder("typeform", "typeform-signature")
+        .event_json("/event_type")
         .prefix("sha256=")
         .encoding(Encoding::Base64)
         .id_json("/event_id")

@@ -85,6 +85,7 @@ hmac_preset! {
     /// ```
     Zoom,
     |ring| HmacScheme::builder("zoom", "x-zm-signature")
+        .event_json("/event")
         .prefix("v0=")
         .timestamp_header("x-zm-request-timestamp", TimeUnit::Seconds)
         .content([Part::Literal("v0:"), Part::Timestamp, Part::Literal(":"), Part::Body])

@@ -16,7 +16,7 @@ use axum::routing::post;
 use bench_peers::{Event, SECRET};
 use tower_webhook::dedup::{MemoryStore, RedisStore};
 use tower_webhook::scheme::StandardWebhooks;
-use tower_webhook::{Verified, WebhookLayer};
+use tower_webhook::{Verified, WebhookLayer, endpoint};
 
 async fn bare() -> StatusCode {
     StatusCode::NO_CONTENT
@@ -52,24 +52,24 @@ fn main() {
         let app = match mode.as_str() {
             "bare" => Router::new().route("/webhook", post(bare)),
             "bare-body" => Router::new().route("/webhook", post(parsed)),
-            "layer" => Router::new().route("/webhook", post(typed)).route_layer(
+            "layer" => Router::new().route(
+                "/webhook",
                 // Sized for the run: every request is a fresh id.
-                layer
-                    .dedup(MemoryStore::builder().capacity(4_000_000).build())
-                    .payload::<Event>(),
+                endpoint(
+                    layer.dedup(MemoryStore::builder().capacity(4_000_000).build()),
+                    typed,
+                ),
             ),
             // The layer without a dedup store: its verification and typed
             // payload alone.
-            "layer-nostore" => Router::new()
-                .route("/webhook", post(typed))
-                .route_layer(layer.without_dedup().payload::<Event>()),
+            "layer-nostore" => {
+                Router::new().route("/webhook", endpoint(layer.without_dedup(), typed))
+            }
             "layer-redis" => {
                 let url =
                     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
                 let store = RedisStore::connect(&url).await.unwrap();
-                Router::new()
-                    .route("/webhook", post(typed))
-                    .route_layer(layer.dedup(store).payload::<Event>())
+                Router::new().route("/webhook", endpoint(layer.dedup(store), typed))
             }
             other => panic!("unknown mode {other}"),
         };

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use super::keys::{Algorithm, Keys};
-use super::{Config, FormatRule, HmacScheme, Names, TimestampSource};
+use super::{Config, EventSource, FormatRule, HmacScheme, Names, TimestampSource};
 use crate::scheme::json::Field;
 use crate::scheme::rules::Name;
 use crate::scheme::url::PublicUrl;
@@ -96,6 +96,7 @@ impl HmacBuilder {
                 timestamp: None,
                 id_headers: Vec::new(),
                 id_json: None,
+                event: None,
                 content: vec![Part::Body],
                 public_url: None,
                 url_transform: None,
@@ -182,6 +183,31 @@ impl HmacBuilder {
     /// without it verifies all the same, and is deduplicated on its hash.
     pub fn id_json(mut self, pointer: &'static str) -> Self {
         self.config.id_json = Some(pointer);
+        self
+    }
+
+    /// The event type is the string at JSON `pointer` (`/type`,
+    /// `/event/type`) in the signed body; see
+    /// [`Delivery::event`](crate::Delivery::event).
+    ///
+    /// ```
+    /// let b = tower_webhook::scheme::HmacScheme::builder("acme", "x-acme-signature").event_json("/type");
+    /// # drop(b);
+    /// ```
+    pub fn event_json(mut self, pointer: &'static str) -> Self {
+        self.config.event = Some(EventSource::Json(pointer));
+        self
+    }
+
+    /// The event type is the value of the header `name` (lower case), which
+    /// the signature does not cover (GitHub's `x-github-event`).
+    ///
+    /// ```
+    /// let b = tower_webhook::scheme::HmacScheme::builder("acme", "x-acme-signature").event_header("x-acme-event");
+    /// # drop(b);
+    /// ```
+    pub fn event_header(mut self, name: &'static str) -> Self {
+        self.config.event = Some(EventSource::Header(name));
         self
     }
 
@@ -285,7 +311,13 @@ impl HmacBuilder {
             }
             _ => {}
         }
-        let headers = std::iter::once(c.signature_header).chain(c.id_headers.iter().copied());
+        let event = match c.event {
+            Some(EventSource::Header(name)) => Some(name),
+            _ => None,
+        };
+        let headers = std::iter::once(c.signature_header)
+            .chain(c.id_headers.iter().copied())
+            .chain(event);
         let timestamp = match c.timestamp {
             Some((TimestampSource::Header(name), _)) => Some(name),
             _ => None,

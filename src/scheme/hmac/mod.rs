@@ -21,7 +21,8 @@ use super::rules::{self, IdSource, MAX_SIGNATURES, Name};
 pub use super::rules::{Encoding, TimeUnit};
 use super::url::PublicUrl;
 use super::{
-    Context, Dedup, Envelope, Format, KeyId, Scheme, Sign, SignError, Verdict, VerifyError,
+    Context, Dedup, Envelope, EventName, Format, KeyId, Scheme, Sign, SignError, Verdict,
+    VerifyError,
 };
 use crate::scheme::rules::Tag;
 use crate::secret::{KeyRing, Secret, SecretError};
@@ -46,6 +47,15 @@ pub(crate) enum FormatRule {
     JsonOrPayloadForm,
 }
 
+/// Where an engine finds the event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventSource {
+    /// A string field of the signed JSON body.
+    Json(&'static str),
+    /// An unsigned header.
+    Header(&'static str),
+}
+
 #[derive(Clone)]
 pub(crate) struct Config {
     name: &'static str,
@@ -58,6 +68,7 @@ pub(crate) struct Config {
     timestamp: Option<(TimestampSource, TimeUnit)>,
     id_headers: Vec<&'static str>,
     id_json: Option<&'static str>,
+    event: Option<EventSource>,
     content: Vec<Part>,
     public_url: Option<PublicUrl>,
     url_transform: Option<fn(&str) -> String>,
@@ -455,6 +466,15 @@ impl Scheme for HmacScheme {
             FormatRule::JsonOrForm => Format::json_or_form(body),
             FormatRule::JsonOrPayloadForm => Format::json_or_payload_form(body),
         };
+        let event = match c.event {
+            Some(EventSource::Json(pointer)) => Some(EventName::Body(pointer)),
+            Some(EventSource::Header(name)) => head
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| EventName::UnsignedHeader(v.to_owned())),
+            None => None,
+        };
         Ok(Verdict::Deliver(Envelope {
             id,
             id_signed,
@@ -462,6 +482,7 @@ impl Scheme for HmacScheme {
             format,
             dedup: c.dedup.clone(),
             acknowledgement: None,
+            event,
         }))
     }
 }

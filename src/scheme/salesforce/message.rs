@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::xml;
@@ -227,40 +226,27 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Reads the XML bytes of a message (`visit_bytes`, or `visit_str`) with
-/// the scheme's hardened reader: what the layer's payload decoding hands an
-/// XML body to, so that `layer.payload::<OutboundMessage>()` gives the
-/// handler `Verified<OutboundMessage>`. It is not the inverse of
-/// `Serialize`, which writes the message's fields (for logs or a queue).
+/// A verified message, read with the scheme's hardened reader: what
+/// `Verified<OutboundMessage>` hands the handler.
 ///
 /// ```
-/// use serde::de::{value::{BytesDeserializer, Error}, Deserialize};
-/// use tower_webhook::scheme::OutboundMessage;
+/// use tower_webhook::{Delivery, scheme::{Format, OutboundMessage}};
 /// # let xml = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/salesforce/outbound_message.xml"));
-/// let message = OutboundMessage::deserialize(BytesDeserializer::<Error>::new(xml.as_bytes()))?;
+/// let (head, _) = http::Request::new(()).into_parts();
+/// let message: OutboundMessage = Delivery::for_tests(xml, Format::Xml).decode(&head)?;
 /// assert_eq!(message.notifications.len(), 2);
-/// let e = OutboundMessage::deserialize(BytesDeserializer::<Error>::new(b"<!DOCTYPE x>")).unwrap_err();
+/// let e = Delivery::for_tests("<!DOCTYPE x>", Format::Xml).decode::<OutboundMessage>(&head).unwrap_err();
 /// assert!(e.to_string().contains("DOCTYPE"));
-/// # Ok::<(), Error>(())
+/// # Ok::<(), tower_webhook::payload::PayloadError>(())
 /// ```
-impl<'de> Deserialize<'de> for OutboundMessage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Xml;
-        impl Visitor<'_> for Xml {
-            type Value = OutboundMessage;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the XML bytes of a Salesforce outbound message")
-            }
-
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<OutboundMessage, E> {
-                xml::parse(v).map_err(E::custom)
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<OutboundMessage, E> {
-                self.visit_bytes(v.as_bytes())
-            }
-        }
-        deserializer.deserialize_bytes(Xml)
+impl crate::payload::Decode for OutboundMessage {
+    fn decode(
+        delivery: &crate::Delivery,
+        _: &http::request::Parts,
+    ) -> Result<Self, crate::payload::PayloadError> {
+        xml::parse(&delivery.raw).map_err(|e| crate::payload::PayloadError::Other {
+            type_name: "tower_webhook::scheme::OutboundMessage",
+            message: e.to_string(),
+        })
     }
 }
