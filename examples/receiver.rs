@@ -15,6 +15,17 @@
 //! once, see it with `psql -c 'SELECT * FROM webhook_events'`; build with
 //! `--features postgres`; it takes the place of `WEBHOOK_REDIS_URL`).
 //!
+//! `WEBHOOK_SCHEME=discord` (build with `--features discord`) takes the
+//! application's hex public key as `WEBHOOK_SECRET` and answers Discord's
+//! `PING`s itself, once their signature verified.
+//!
+//! `WEBHOOK_SCHEME=salesforce` (build with `--features salesforce`) takes
+//! the allowed `OrganizationId`s, comma-separated, as `WEBHOOK_SECRET`
+//! (Salesforce signs nothing: put the receiver behind TLS that requires
+//! Salesforce's client certificate), hands the handler the typed
+//! `OutboundMessage`, and answers Salesforce's SOAP acknowledgement. Its
+//! line on stdout is `{"id": [<notification ids>], "payload": <the message>}`.
+//!
 //! For each event the handler receives it prints exactly one line of JSON to
 //! stdout, `{"id": "<event id>", "event": "<event type>", "payload": <the
 //! payload>}`; logs go to stderr.
@@ -28,6 +39,8 @@ use std::time::Duration;
 
 use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
+#[cfg(feature = "salesforce")]
+use tower_webhook::scheme::OutboundMessage;
 use tower_webhook::{Verified, WebhookLayer, endpoint};
 use tracing_subscriber::EnvFilter;
 
@@ -41,6 +54,20 @@ async fn handle(Verified(payload, delivery): Verified<Value>) -> StatusCode {
     match writeln!(out, "{line}").and_then(|()| out.flush()) {
         Ok(()) => StatusCode::NO_CONTENT,
         // Not recorded: answer an error so the sender retries.
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// One line per outbound message: its notification ids and its fields (the
+/// `SessionId` is never serialized).
+#[cfg(feature = "salesforce")]
+async fn handle_salesforce(Verified(message, _): Verified<OutboundMessage>) -> StatusCode {
+    let ids: Vec<&str> = message.notification_ids().collect();
+    let line = json!({ "id": ids, "payload": message });
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        // Any 2xx: the layer answers Salesforce's acknowledgement.
+        Ok(()) => StatusCode::OK,
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -81,9 +108,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     // `endpoint`: the route gets its own layer, for every method (GET
     // handshakes included).
-    let app = match std::env::var("WEBHOOK_DATABASE_URL") {
-        Ok(url) => database_app(layer, &url).await?,
-        Err(_) => Router::new().route("/webhook", endpoint(layer, handle)),
+    let database_url = std::env::var("WEBHOOK_DATABASE_URL").ok();
+    let app = match (config.scheme_name.trim(), database_url) {
+        (_, Some(url)) => database_app(layer, &url).await?,
+        // XML, read into its own type; the layer answers the acknowledgement.
+        #[cfg(feature = "salesforce")]
+        ("salesforce", None) => Router::new().route("/webhook", endpoint(layer, handle_salesforce)),
+        _ => Router::new().route("/webhook", endpoint(layer, handle)),
     };
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await

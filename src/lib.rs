@@ -117,6 +117,15 @@
 //!   `whpk_` public key (preset `standard-ed25519`; adds `ed25519-dalek`).
 //! - `sendgrid`: `scheme::SendGrid`, the Twilio SendGrid Event Webhook (ECDSA
 //!   P-256 over the timestamp and body; preset `sendgrid`; adds `p256`).
+//! - `discord`: `scheme::Discord`, Discord interactions and webhook events
+//!   (Ed25519 over the timestamp and body, `PING`s answered after
+//!   verification; preset `discord`; adds `ed25519-dalek`).
+//! - `salesforce`: `scheme::Salesforce`, Salesforce Outbound Messages (SOAP
+//!   XML read by a hardened `quick-xml` reader, an `OrganizationId`
+//!   allow-list, the SOAP acknowledgement answered by the layer; preset
+//!   `salesforce`; adds `quick-xml`). Salesforce signs nothing: see
+//!   `SENDERS.md` for what the allow-list and the TLS client certificate
+//!   prove.
 //!
 //! Without its feature, `scheme::by_name` answers a preset name with
 //! `SchemeConfigError::FeatureDisabled`, which names the feature to enable.

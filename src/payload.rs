@@ -120,6 +120,12 @@ impl<T: DeserializeOwned> Decode for T {
                 let json = form_payload(&delivery.raw, type_name)?;
                 serde_json::from_slice(json.as_bytes()).map_err(json_error)
             }
+            // XML is no serde format here: the sender's own type reads it
+            // (Salesforce's `scheme::OutboundMessage` implements `Decode`).
+            Format::Xml => Err(PayloadError::Other {
+                type_name,
+                message: "the body is XML: take the sender's payload type (Salesforce: `scheme::OutboundMessage`), or read `Delivery::raw`".to_owned(),
+            }),
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::rejection::{Rejection, boxed};
 use crate::report::{self, Outcome};
 use crate::reservation::Reserved;
 use crate::resolver::Resolved;
-use crate::scheme::{self, Dedup, Envelope, Scheme, Verdict};
+use crate::scheme::{self, Acknowledgement, Dedup, Envelope, Scheme, Verdict};
 use crate::verified::{Delivery, IdKind, digest_id};
 
 /// Extra retention beyond the end of the replay window, for clock skew
@@ -146,6 +146,7 @@ where
         delivery,
         retention,
         reservation,
+        acknowledgement,
     } = match admitted {
         Ok(admitted) => admitted,
         Err(Stop::Answer(answer)) => {
@@ -156,9 +157,9 @@ where
             finished(Outcome::Handshake, Some(answer.status()));
             return Ok(boxed(answer).map(Either::Right));
         }
-        Err(Stop::Reject(rejection)) => {
+        Err(Stop::Reject(rejection, ack)) => {
             let outcome = Outcome::of(&rejection);
-            let response = shared.reject(rejection, &head);
+            let response = shared.reject(rejection, &head, ack.as_ref());
             finished(outcome, Some(response.status()));
             return Ok(response);
         }
@@ -190,20 +191,25 @@ where
         Outcome::HandlerFailed
     };
     finished(outcome, status);
-    result.map(|response| response.map(Either::Left))
+    result.map(|response| match acknowledgement {
+        // The sender's required acknowledgement replaces the handler's 2xx.
+        Some(ack) if response.status().is_success() => boxed(ack.response()).map(Either::Right),
+        _ => response.map(Either::Left),
+    })
 }
 
 /// Why the layer answers by itself instead of calling the handler.
 enum Stop {
-    /// A refusal: logged, and answered through the rejection hook.
-    Reject(Rejection),
+    /// A refusal: logged, and answered through the rejection hook; for a
+    /// duplicate, with the acknowledgement its sender requires, if any.
+    Reject(Rejection, Option<Acknowledgement>),
     /// A sender's endpoint handshake, answered.
     Answer(Response<Bytes>),
 }
 
 impl<E: Into<Rejection>> From<E> for Stop {
     fn from(e: E) -> Self {
-        Self::Reject(e.into())
+        Self::Reject(e.into(), None)
     }
 }
 
@@ -213,6 +219,8 @@ struct Admitted {
     delivery: Delivery,
     retention: Duration,
     reservation: Option<Reserved>,
+    /// What the sender requires as the answer once it is handled.
+    acknowledgement: Option<Acknowledgement>,
 }
 
 /// The request flow up to the handler: every refusal is a `?`. `name` is
@@ -335,7 +343,8 @@ where
                 settings.lease,
                 retention,
             )
-            .await?
+            .await
+            .map_err(|r| Stop::Reject(r, envelope.acknowledgement.clone()))?
         }
         None => None,
     };
@@ -343,6 +352,7 @@ where
         delivery,
         retention,
         reservation,
+        acknowledgement: envelope.acknowledgement,
     })
 }
 
@@ -471,16 +481,24 @@ impl<S: Scheme> Shared<S> {
     /// The layer's own answer to `rejection`: logged, through the hook
     /// unless it is an acknowledgement the hook did not ask for, with the
     /// rejection in the response's extensions.
-    fn reject<B>(&self, rejection: Rejection, head: &Parts) -> Response<WebhookBody<B>> {
+    fn reject<B>(
+        &self,
+        rejection: Rejection,
+        head: &Parts,
+        ack: Option<&Acknowledgement>,
+    ) -> Response<WebhookBody<B>> {
         let s = &self.settings;
         report::rejected(&rejection, s.rejection_level);
         let hooked = s
             .on_rejection
             .as_ref()
             .filter(|_| s.hook_acknowledgements || !rejection.is_acknowledgement());
-        let mut response = match hooked {
-            Some(hook) => hook.respond(&rejection, head),
-            None => boxed(rejection.default_response()),
+        let mut response = match (&rejection, ack, hooked) {
+            // A copy already handled gets the acknowledgement its sender
+            // requires, as the first did.
+            (Rejection::Duplicate { .. }, Some(ack), _) => boxed(ack.response()),
+            (_, _, Some(hook)) => hook.respond(&rejection, head),
+            (_, _, None) => boxed(rejection.default_response()),
         }
         .map(Either::Right);
         response.extensions_mut().insert(rejection);

@@ -32,6 +32,8 @@ const P256_PRIVATE: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
 fn key_for(name: &str) -> &'static str {
     match name {
         "standard-ed25519" => "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+        "discord" => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "salesforce" => "00D5e000000KQ2eEAG",
         "sendgrid" => {
             "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
         }
@@ -195,6 +197,17 @@ fn spec(name: &str) -> Spec {
             ),
             "x-twilio-email-event-webhook-signature",
             Some("x-twilio-email-event-webhook-timestamp"),
+        ),
+        #[cfg(feature = "discord")]
+        "discord" => plain(
+            AnyScheme::signing(
+                tower_webhook::scheme::Discord::from_secret_key(
+                    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+                )
+                .unwrap(),
+            ),
+            "x-signature-ed25519",
+            Some("x-signature-timestamp"),
         ),
         other => panic!("no spec for {other}"),
     }
@@ -449,6 +462,12 @@ mod sendgrid {
     props! { sendgrid => "sendgrid" }
 }
 
+#[cfg(feature = "discord")]
+mod discord {
+    use super::*;
+    props! { discord => "discord" }
+}
+
 /// Every header any preset reads.
 const HEADERS: &[&str] = &[
     "stripe-signature",
@@ -488,6 +507,8 @@ const HEADERS: &[&str] = &[
     "svix-signature",
     "x-twilio-email-event-webhook-signature",
     "x-twilio-email-event-webhook-timestamp",
+    "x-signature-ed25519",
+    "x-signature-timestamp",
     "content-type",
 ];
 

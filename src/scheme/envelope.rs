@@ -79,6 +79,11 @@ pub struct Envelope {
     pub format: Format,
     /// What the dedup store remembers the delivery by.
     pub dedup: Dedup,
+    /// The answer the sender requires once the delivery is handled, in
+    /// place of the handler's: given when the handler answers 2xx, and for
+    /// a copy found already handled. `None` (every sender but Salesforce)
+    /// keeps the handler's answer.
+    pub acknowledgement: Option<Acknowledgement>,
     /// Where the sender names the event type, when it does.
     pub event: Option<EventName>,
 }
@@ -153,6 +158,19 @@ impl Envelope {
         self
     }
 
+    /// With `ack` as the answer the sender requires once the delivery is
+    /// handled.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Acknowledgement, Envelope};
+    /// let ack = Acknowledgement::new("text/plain", "ok");
+    /// assert_eq!(Envelope::default().with_acknowledgement(ack.clone()).acknowledgement, Some(ack));
+    /// ```
+    pub fn with_acknowledgement(mut self, ack: Acknowledgement) -> Self {
+        self.acknowledgement = Some(ack);
+        self
+    }
+
     /// With `event` as where the sender names the event type.
     ///
     /// ```
@@ -198,6 +216,9 @@ pub enum Format {
     /// `application/x-www-form-urlencoded` content type, Slack's
     /// interactivity requests).
     FormPayload,
+    /// An XML document (Salesforce's SOAP outbound messages), read by the
+    /// sender's own payload type rather than by `serde`.
+    Xml,
 }
 
 impl Format {
@@ -259,4 +280,49 @@ pub enum Dedup {
     /// notification is a real one. Every verified delivery reaches the
     /// handler; make its work harmless to repeat.
     Off,
+}
+
+/// The answer a sender requires once a delivery is handled, given by the
+/// layer in place of the handler's 2xx answer, and for a copy found already
+/// handled: `200` with exactly these bytes. Salesforce re-delivers an
+/// outbound message until it receives its SOAP acknowledgement, whatever
+/// the status.
+///
+/// ```
+/// use tower_webhook::scheme::Acknowledgement;
+/// let ack = Acknowledgement::new("text/xml; charset=utf-8", "<Ack>true</Ack>");
+/// let response = ack.response();
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers()["content-type"], "text/xml; charset=utf-8");
+/// assert_eq!(response.body().as_ref(), b"<Ack>true</Ack>");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acknowledgement {
+    content_type: &'static str,
+    body: Bytes,
+}
+
+impl Acknowledgement {
+    /// `body` as `content_type`, with status 200.
+    pub fn new(content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        Self {
+            content_type,
+            body: body.into(),
+        }
+    }
+
+    /// The answer: `200`, the content type, `nosniff`, the body.
+    pub fn response(&self) -> http::Response<Bytes> {
+        let mut response = http::Response::new(self.body.clone());
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(self.content_type),
+        );
+        headers.insert(
+            http::header::X_CONTENT_TYPE_OPTIONS,
+            http::HeaderValue::from_static("nosniff"),
+        );
+        response
+    }
 }

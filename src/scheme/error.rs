@@ -78,6 +78,29 @@ pub enum VerifyError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The body is not a message of the sender's form (for Salesforce: a
+    /// SOAP outbound message, read by a hardened XML reader), or breaks one
+    /// of the limits that guard its reading (a DTD, an entity, depth, size).
+    #[error("malformed message: {reason}")]
+    MalformedMessage {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A value that names the sender (Salesforce's `OrganizationId`) is not
+    /// among the configured ones.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::VerifyError;
+    /// let e = VerifyError::NotAllowed { field: "OrganizationId", setting: "Salesforce::new" };
+    /// assert_eq!(e.to_string(), "`OrganizationId` is not among those allowed (Salesforce::new)");
+    /// ```
+    #[error("`{field}` is not among those allowed ({setting})")]
+    NotAllowed {
+        /// The field of the message.
+        field: &'static str,
+        /// The setting that lists the allowed values.
+        setting: &'static str,
+    },
 }
 
 /// Why a [`Signer`](crate::sign::Signer) could not sign.

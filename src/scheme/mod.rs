@@ -46,6 +46,8 @@ pub(crate) use rules::hex;
 mod url;
 
 mod calendly;
+#[cfg(feature = "discord")]
+mod discord;
 mod dropbox;
 mod github;
 mod hubspot;
@@ -56,6 +58,8 @@ mod mailgun;
 mod meta;
 mod paddle;
 mod pagerduty;
+#[cfg(feature = "salesforce")]
+mod salesforce;
 #[cfg(feature = "sendgrid")]
 mod sendgrid;
 mod shopify;
@@ -80,8 +84,10 @@ use http::request::Parts;
 pub use any::AnyScheme;
 pub use calendly::Calendly;
 pub use context::{Context, Tolerance};
+#[cfg(feature = "discord")]
+pub use discord::Discord;
 pub use dropbox::Dropbox;
-pub use envelope::{Dedup, Envelope, EventName, Format, Verdict};
+pub use envelope::{Acknowledgement, Dedup, Envelope, EventName, Format, Verdict};
 pub use error::{SchemeConfigError, SignError, VerifyError};
 pub use github::GitHub;
 pub use hmac::{Algorithm, Encoding, HmacBuilder, HmacScheme, Part, TimeUnit};
@@ -95,6 +101,8 @@ pub use meta::Meta;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
 pub use presets::{PRESETS, PresetOptions, by_name};
+#[cfg(feature = "salesforce")]
+pub use salesforce::{Notification, OutboundMessage, SObject, Salesforce, SessionId};
 #[cfg(feature = "sendgrid")]
 pub use sendgrid::SendGrid;
 pub use shopify::Shopify;

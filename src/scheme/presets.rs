@@ -69,6 +69,13 @@ presets! {
     "sendgrid" ["sendgrid"] => |s, _| Ok(AnyScheme::signing(
         SendGrid::new(s).or_else(|public| SendGrid::from_private_key(s).map_err(|_| public))?,
     )),
+    // The application's hex public key (64 digits), or a secret key
+    // followed by its public key (128 digits: test senders, the demo's
+    // `send`).
+    "discord" ["discord"] => |s, _| Ok(AnyScheme::signing(Discord::from_key(s)?)),
+    // No secret: the allow-list of OrganizationIds, separated by commas or
+    // spaces.
+    "salesforce" ["salesforce"] => |s: &str, _| Ok(AnyScheme::signing(Salesforce::from_list(s)?)),
 }
 
 /// What some presets need besides the secret, for [`by_name`]; every
@@ -175,7 +182,12 @@ impl fmt::Debug for PresetOptions {
 /// (feature `ed25519`) the sender's `whpk_` public key, or a `whsk_` secret
 /// key to sign test deliveries too; for `sendgrid` (feature `sendgrid`) the
 /// verification key from SendGrid's console, or a P-256 private key to sign
-/// test deliveries too. Without the feature, these names give
+/// test deliveries too; for `discord` (feature `discord`) the application's
+/// hex public key (64 digits), or a hex secret key followed by its public
+/// key (128 digits) to sign test deliveries too. For `salesforce` (feature
+/// `salesforce`), which signs nothing, it is the allow-list of
+/// `OrganizationId`s, separated by commas or spaces. Without the feature,
+/// these names give
 /// [`SchemeConfigError::FeatureDisabled`], which names it.
 ///
 /// ```
@@ -231,6 +243,8 @@ mod tests {
     fn key_for(name: &str) -> &'static str {
         match name {
             "standard-ed25519" => "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+            "discord" => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+            "salesforce" => "00D5e000000KQ2eEAG",
             "sendgrid" => {
                 "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
             }
@@ -292,6 +306,8 @@ mod tests {
             let enabled = match feature {
                 "ed25519" => cfg!(feature = "ed25519"),
                 "sendgrid" => cfg!(feature = "sendgrid"),
+                "discord" => cfg!(feature = "discord"),
+                "salesforce" => cfg!(feature = "salesforce"),
                 other => panic!("feature {other} not covered"),
             };
             assert_eq!(PRESETS.contains(&name), enabled, "{name}");
@@ -378,9 +394,17 @@ mod tests {
                 "{:?}",
                 SendGrid::from_private_key("QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=").unwrap()
             ),
+            #[cfg(feature = "discord")]
+            format!(
+                "{:?}",
+                Discord::from_secret_key(
+                    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+                )
+                .unwrap()
+            ),
         ];
         for out in outputs {
-            for secret in ["SuperSecret", "6Xb/dCcH", "QkJCQkJC"] {
+            for secret in ["SuperSecret", "6Xb/dCcH", "QkJCQkJC", "9d61b19d"] {
                 assert!(!out.contains(secret), "{out}");
             }
         }

@@ -481,6 +481,7 @@ impl Scheme for HmacScheme {
             timestamp,
             format,
             dedup: c.dedup.clone(),
+            acknowledgement: None,
             event,
         }))
     }
