@@ -131,6 +131,7 @@
 //! `SchemeConfigError::FeatureDisabled`, which names the feature to enable.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod body;
@@ -138,6 +139,7 @@ mod budget;
 pub mod clock;
 pub mod dedup;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 mod future;
 mod layer;
@@ -153,6 +155,7 @@ pub mod sign;
 mod verified;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::endpoint;
 pub use future::{BoxBody, BoxError, ResponseFuture, WebhookBody};
 pub use layer::{
