@@ -68,18 +68,31 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let permits = Arc::new(Semaphore::new(args.concurrency as usize));
     let mut tasks = JoinSet::new();
     for n in 1..=args.repeat {
-        let (client, request, permits) = (client.clone(), request.clone(), Arc::clone(&permits));
+        // Taken here, in order: with --concurrency 1 the copies go one
+        // after the other, #1 first.
+        let permit = Arc::clone(&permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| CliError::Invalid(format!("the in-flight limit: {e}")))?;
+        let (client, request) = (client.clone(), request.clone());
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            (n, client.post(request).await)
+            let answer = client.post(request).await;
+            drop(permit);
+            (n, answer)
         });
     }
     let numbered = args.repeat > 1;
     let mut tally: BTreeMap<String, u32> = BTreeMap::new();
     let mut failed = 0;
+    let mut answers = Vec::with_capacity(args.repeat as usize);
     while let Some(joined) = tasks.join_next().await {
-        let (n, answer) = joined
-            .map_err(|e| CliError::Invalid(format!("a delivery's task failed: {e}")))?;
+        answers.push(
+            joined.map_err(|e| CliError::Invalid(format!("a delivery's task failed: {e}")))?,
+        );
+    }
+    // In the order they were sent (#1 first), whatever order they ended in.
+    answers.sort_by_key(|(n, _)| *n);
+    for (n, answer) in answers {
         let prefix = if numbered { format!("#{n} ") } else { String::new() };
         match answer {
             Ok(answer) => {
