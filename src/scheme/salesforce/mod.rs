@@ -121,8 +121,8 @@ const NAME: &str = "salesforce";
 ///     }
 ///     http::StatusCode::OK // the layer answers Salesforce's acknowledgement
 /// }
-/// let layer = WebhookLayer::new(Salesforce::new(["00D5e000000KQ2eEAG"])?)
-///     .payload::<OutboundMessage>();
+/// // The handler names the payload type; the layer needs only the scheme.
+/// let layer = WebhookLayer::new(Salesforce::new(["00D5e000000KQ2eEAG"])?);
 /// # let _ = (layer, handle);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
