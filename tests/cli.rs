@@ -2,6 +2,7 @@
 //! every preset, `send` against `listen`, and `verify` of a captured
 //! request that fails saying why.
 #![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Output, Stdio};
@@ -74,7 +75,10 @@ fn keys(preset: &str) -> (String, String) {
             )
         }
         // Salesforce signs nothing: the allowed OrganizationId.
-        "salesforce" => ("00D5e000000KQ2eEAG".to_owned(), "00D5e000000KQ2eEAG".to_owned()),
+        "salesforce" => (
+            "00D5e000000KQ2eEAG".to_owned(),
+            "00D5e000000KQ2eEAG".to_owned(),
+        ),
         _ => (SECRET.to_owned(), SECRET.to_owned()),
     }
 }
@@ -111,12 +115,20 @@ fn every_preset_signs_and_verifies() {
         let body_arg = format!("@{}", body_file.display());
         // Only `sign` and `verify`: the headers, then the whole request.
         let headers = run(&["sign", "--scheme", preset, "--secret", &signing, &body_arg]);
-        assert!(headers.status.success(), "{preset}: sign: {}", text(&headers.stderr));
+        assert!(
+            headers.status.success(),
+            "{preset}: sign: {}",
+            text(&headers.stderr)
+        );
         assert!(!text(&headers.stdout).is_empty(), "{preset}: no headers");
         let signed = run(&[
             "sign", "--http", "--scheme", preset, "--secret", &signing, &body_arg,
         ]);
-        assert!(signed.status.success(), "{preset}: sign --http: {}", text(&signed.stderr));
+        assert!(
+            signed.status.success(),
+            "{preset}: sign --http: {}",
+            text(&signed.stderr)
+        );
         let request = dir.join(format!("{preset}.http"));
         std::fs::write(&request, &signed.stdout).expect("the request file");
         let request = request.display().to_string();
@@ -129,7 +141,10 @@ fn every_preset_signs_and_verifies() {
                 "{preset}: {out}{}",
                 text(&verified.stderr)
             );
-            assert!(out.starts_with(&format!("verified: a `{preset}` delivery")), "{out}");
+            assert!(
+                out.starts_with(&format!("verified: a `{preset}` delivery")),
+                "{out}"
+            );
         }
         // Another key: refused, and said why. (Salesforce's "key" is the
         // org allow-list.)
@@ -147,13 +162,20 @@ fn every_preset_signs_and_verifies() {
         let out = text(&refused.stdout);
         assert_eq!(refused.status.code(), Some(1), "{preset}: {out}");
         assert!(out.starts_with("not verified: "), "{preset}: {out}");
-        assert!(!out.contains(other) && !out.contains(&signing), "{preset}: {out}");
+        assert!(
+            !out.contains(other) && !out.contains(&signing),
+            "{preset}: {out}"
+        );
         checked.push(*preset);
     }
     let _ = std::fs::remove_dir_all(&dir);
     // Presets behind features are in PRESETS only when enabled: the others
     // cannot be built by this binary, which `sign` says (see below).
-    eprintln!("sign -> verify checked for {} presets: {}", checked.len(), checked.join(", "));
+    eprintln!(
+        "sign -> verify checked for {} presets: {}",
+        checked.len(),
+        checked.join(", ")
+    );
     assert!(checked.len() >= 21);
 }
 
@@ -183,17 +205,42 @@ fn sign_errors_say_what_to_fix() {
 
     // Stripe carries its id in the body: the signer's refusal, surfaced.
     let out = run(&[
-        "sign", "--scheme", "stripe", "--secret", SECRET, "--id", "evt_2", r#"{"id":"evt_1"}"#,
+        "sign",
+        "--scheme",
+        "stripe",
+        "--secret",
+        SECRET,
+        "--id",
+        "evt_2",
+        r#"{"id":"evt_1"}"#,
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("does not carry the event id") && err.contains("--id"), "{err}");
+    assert!(
+        err.contains("does not carry the event id") && err.contains("--id"),
+        "{err}"
+    );
 
-    let out = run(&["sign", "--scheme", "stripe", "--secret", SECRET, "@/nonexistent/body.json"]);
+    let out = run(&[
+        "sign",
+        "--scheme",
+        "stripe",
+        "--secret",
+        SECRET,
+        "@/nonexistent/body.json",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("\"/nonexistent/body.json\""));
 
-    let out = run(&["listen", "--scheme", "meta", "--secret", SECRET, "--bind", "127.0.0.1:0"]);
+    let out = run(&[
+        "listen",
+        "--scheme",
+        "meta",
+        "--secret",
+        SECRET,
+        "--bind",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--verify-token"));
 }
@@ -201,12 +248,23 @@ fn sign_errors_say_what_to_fix() {
 #[test]
 fn a_captured_request_that_fails_says_why() {
     // The specification's vector, captured: it verifies at its own time...
-    let out = run(&["verify", "--scheme", "standard", "--secret", SECRET, "--at", "1614265330", CAPTURED]);
+    let out = run(&[
+        "verify",
+        "--scheme",
+        "standard",
+        "--secret",
+        SECRET,
+        "--at",
+        "1614265330",
+        CAPTURED,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains(r#"event id "msg_p5jXN8AQM9LWM0D4loKWxJek" (signed)"#));
 
     // ... but not now: which header, which check, and what to do.
-    let out = run(&["verify", "--scheme", "standard", "--secret", SECRET, CAPTURED]);
+    let out = run(&[
+        "verify", "--scheme", "standard", "--secret", SECRET, CAPTURED,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let said = text(&out.stdout);
     assert!(
@@ -218,17 +276,40 @@ fn a_captured_request_that_fails_says_why() {
 
     // Another secret: the signature header, and never the secret.
     let wrong = "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=";
-    let out = run(&["verify", "--scheme", "standard", "--secret", wrong, "--at", "1614265330", CAPTURED]);
+    let out = run(&[
+        "verify",
+        "--scheme",
+        "standard",
+        "--secret",
+        wrong,
+        "--at",
+        "1614265330",
+        CAPTURED,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let said = text(&out.stdout) + &text(&out.stderr);
-    assert!(said.contains("no signature in `webhook-signature` matches"), "{said}");
-    assert!(!said.contains(wrong) && !said.contains("MfKQ9r8G"), "{said}");
+    assert!(
+        said.contains("no signature in `webhook-signature` matches"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(wrong) && !said.contains("MfKQ9r8G"),
+        "{said}"
+    );
 
     // From stdin, a changed body and a missing header.
     let captured = std::fs::read_to_string(CAPTURED).expect("the capture");
     let stdin = |input: String| {
         let mut child = cmd()
-            .args(["verify", "--scheme", "standard", "--secret", SECRET, "--at", "1614265330"])
+            .args([
+                "verify",
+                "--scheme",
+                "standard",
+                "--secret",
+                SECRET,
+                "--at",
+                "1614265330",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -243,11 +324,18 @@ fn a_captured_request_that_fails_says_why() {
     assert!(text(&out.stdout).contains("no signature in `webhook-signature` matches"));
     let out = stdin(captured.replace("webhook-signature", "x-signature"));
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stdout).trim(), "not verified: missing `webhook-signature` header");
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "not verified: missing `webhook-signature` header"
+    );
     // Not a request at all: exit 2, and what is expected.
     let out = stdin("hello".to_owned());
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("request line and headers"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("request line and headers"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// `listen` on a free port, killed on drop; its address from its log.
@@ -259,7 +347,15 @@ struct Listener {
 impl Listener {
     fn start(scheme: &str, secret: &str) -> Self {
         let mut child = cmd()
-            .args(["listen", "--bind", "127.0.0.1:0", "--scheme", scheme, "--secret", secret])
+            .args([
+                "listen",
+                "--bind",
+                "127.0.0.1:0",
+                "--scheme",
+                scheme,
+                "--secret",
+                secret,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -280,7 +376,10 @@ impl Listener {
                 panic!("listen did not start: {seen}")
             });
             // Plain text: stderr is a pipe, not a terminal.
-            assert!(!line.contains('\u{1b}'), "colour codes in a piped log: {line:?}");
+            assert!(
+                !line.contains('\u{1b}'),
+                "colour codes in a piped log: {line:?}"
+            );
             seen.push_str(&line);
             seen.push('\n');
             if line.contains("receiving webhooks") {
@@ -322,20 +421,47 @@ fn send_to_listen_repeats_are_answered_200() {
     let listener = Listener::start("standard", SECRET);
     let body = r#"{"type":"invoice.paid"}"#;
     let out = run(&[
-        "send", &listener.url, "--scheme", "standard", "--secret", SECRET, "--id", "msg_cli_1", body,
-        "--repeat", "2",
+        "send",
+        &listener.url,
+        "--scheme",
+        "standard",
+        "--secret",
+        SECRET,
+        "--id",
+        "msg_cli_1",
+        body,
+        "--repeat",
+        "2",
     ]);
     let answers = text(&out.stdout);
     assert!(out.status.success(), "{answers}{}", text(&out.stderr));
     // Each answer's status, and its body indented below it.
-    assert_eq!(answers, "#1 204 No Content\n#2 200 OK\n    already processed\n");
-    assert!(text(&out.stderr).contains("1 x 200 OK, 1 x 204 No Content"), "{}", text(&out.stderr));
+    assert_eq!(
+        answers,
+        "#1 204 No Content\n#2 200 OK\n    already processed\n"
+    );
+    assert!(
+        text(&out.stderr).contains("1 x 200 OK, 1 x 204 No Content"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Copies in flight at once: one is handled, the others are answered
     // 409 (being processed) or 200 (done).
     let out = run(&[
-        "send", &listener.url, "--scheme", "standard", "--secret", SECRET, "--id", "msg_cli_2", body,
-        "--repeat", "4", "--concurrency", "4",
+        "send",
+        &listener.url,
+        "--scheme",
+        "standard",
+        "--secret",
+        SECRET,
+        "--id",
+        "msg_cli_2",
+        body,
+        "--repeat",
+        "4",
+        "--concurrency",
+        "4",
     ]);
     let answers = text(&out.stdout);
     assert!(out.status.success(), "{answers}");
@@ -346,18 +472,33 @@ fn send_to_listen_repeats_are_answered_200() {
         .map(|(_, s)| s)
         .collect();
     assert_eq!(statuses.len(), 4, "{answers}");
-    assert_eq!(statuses.iter().filter(|s| **s == "204 No Content").count(), 1, "{answers}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "204 No Content").count(),
+        1,
+        "{answers}"
+    );
     assert!(
-        statuses.iter().all(|s| ["204 No Content", "200 OK", "409 Conflict"].contains(s)),
+        statuses
+            .iter()
+            .all(|s| ["204 No Content", "200 OK", "409 Conflict"].contains(s)),
         "{answers}"
     );
 
     // Another secret: refused, and the answer printed.
     let out = run(&[
-        "send", &listener.url, "--scheme", "standard", "--secret",
-        "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=", body,
+        "send",
+        &listener.url,
+        "--scheme",
+        "standard",
+        "--secret",
+        "whsec_ZGV2ZWxvcG1lbnQtc2VjcmV0LWRvLW5vdC11c2U=",
+        body,
     ]);
-    assert!(text(&out.stdout).starts_with("401 Unauthorized"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("401 Unauthorized"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let printed = listener.stop();
     let lines: Vec<&str> = printed.lines().collect();
@@ -373,12 +514,26 @@ fn send_without_a_receiver_says_so() {
         .expect("a free port")
         .port();
     let url = format!("http://127.0.0.1:{port}/webhook");
-    let out = run(&["send", &url, "--scheme", "standard", "--secret", SECRET, "{}"]);
+    let out = run(&[
+        "send", &url, "--scheme", "standard", "--secret", SECRET, "{}",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let said = text(&out.stdout);
     assert!(said.contains("no answer") && said.contains(&url), "{said}");
 
-    let out = run(&["send", "https://example.com/hook", "--scheme", "standard", "--secret", SECRET, "{}"]);
+    let out = run(&[
+        "send",
+        "https://example.com/hook",
+        "--scheme",
+        "standard",
+        "--secret",
+        SECRET,
+        "{}",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("sign --http"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("sign --http"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -12,14 +12,11 @@ pub fn scheme(
     secret: &str,
     options: &PresetOptions,
 ) -> Result<AnyScheme, SchemeConfigError> {
-    let secrets: Vec<&str> = secret
-        .split([' ', ','])
-        .filter(|s| !s.is_empty())
-        .collect();
+    let secrets: Vec<&str> = secret.split([' ', ',']).filter(|s| !s.is_empty()).collect();
     match name.trim().to_ascii_lowercase().as_str() {
-        "standard" | "svix" if secrets.len() > 1 => Ok(AnyScheme::signing(
-            StandardWebhooks::with_secrets(secrets)?,
-        )),
+        "standard" | "svix" if secrets.len() > 1 => {
+            Ok(AnyScheme::signing(StandardWebhooks::with_secrets(secrets)?))
+        }
         // `by_name` gives an `AnyScheme` that signs as well.
         _ => scheme::by_name(name, secret.trim(), options),
     }

@@ -55,9 +55,7 @@ impl CliError {
     /// The signer's refusal, with the flag to change.
     pub fn sign(e: SignError, scheme: &str) -> Self {
         let hint = match &e {
-            SignError::IdNotCarried { .. } => {
-                " (`Signer::id` is --id here)"
-            }
+            SignError::IdNotCarried { .. } => " (`Signer::id` is --id here)",
             _ => match scheme {
                 "standard-ed25519" => {
                     " (to sign, --secret must be the sender's whsk_ secret key, not the whpk_ public key)"

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
-use tower_webhook::scheme::{AnyScheme, Scheme};
 #[cfg(feature = "salesforce")]
 use tower_webhook::scheme::OutboundMessage;
+use tower_webhook::scheme::{AnyScheme, Scheme};
 use tower_webhook::{Verified, WebhookLayer, endpoint};
 use tracing_subscriber::EnvFilter;
 

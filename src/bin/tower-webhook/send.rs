@@ -86,14 +86,17 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let mut failed = 0;
     let mut answers = Vec::with_capacity(args.repeat as usize);
     while let Some(joined) = tasks.join_next().await {
-        answers.push(
-            joined.map_err(|e| CliError::Invalid(format!("a delivery's task failed: {e}")))?,
-        );
+        answers
+            .push(joined.map_err(|e| CliError::Invalid(format!("a delivery's task failed: {e}")))?);
     }
     // In the order they were sent (#1 first), whatever order they ended in.
     answers.sort_by_key(|(n, _)| *n);
     for (n, answer) in answers {
-        let prefix = if numbered { format!("#{n} ") } else { String::new() };
+        let prefix = if numbered {
+            format!("#{n} ")
+        } else {
+            String::new()
+        };
         match answer {
             Ok(answer) => {
                 println!("{prefix}{}", answer.status);
@@ -114,7 +117,11 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
         if failed > 0 {
             summary.push(format!("{failed} without an answer"));
         }
-        eprintln!("{} deliveries of one event: {}", args.repeat, summary.join(", "));
+        eprintln!(
+            "{} deliveries of one event: {}",
+            args.repeat,
+            summary.join(", ")
+        );
     }
     Ok(if failed > 0 {
         ExitCode::from(1)

@@ -60,7 +60,10 @@ pub fn run(args: SignArgs) -> Result<ExitCode, CliError> {
     } else {
         let mut text = String::new();
         for (name, value) in request.headers() {
-            text.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+            text.push_str(&format!(
+                "{name}: {}\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
         }
         if request.uri() != args.url.as_str() {
             eprintln!(

@@ -39,7 +39,10 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
     let (head, body) = parsed.request.into_parts();
     // The presets that sign the URL: the one the request names, unless
     // --public-url says otherwise (behind a proxy, or TLS, it differs).
-    let derived = match (head.headers.get(http::header::HOST), args.scheme.public_url.as_deref()) {
+    let derived = match (
+        head.headers.get(http::header::HOST),
+        args.scheme.public_url.as_deref(),
+    ) {
         (Some(host), None) if args.scheme.signs_url() => host
             .to_str()
             .ok()
@@ -60,7 +63,10 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
             .ok_or_else(|| CliError::Invalid(format!("--at {secs} is too far away")))?,
         None => SystemTime::now(),
     };
-    let ctx = Context::new(now, Tolerance::symmetric(Duration::from_secs(args.tolerance)));
+    let ctx = Context::new(
+        now,
+        Tolerance::symmetric(Duration::from_secs(args.tolerance)),
+    );
     let name = scheme.name();
     if let Some(answer) = scheme.challenge(&head) {
         println!(
@@ -119,12 +125,14 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
 fn read_input(file: Option<&str>) -> Result<Vec<u8>, CliError> {
     let mut input = Vec::new();
     match file {
-        None | Some("-") => std::io::stdin()
-            .read_to_end(&mut input)
-            .map_err(|source| CliError::Io {
-                what: "cannot read the request from stdin".to_owned(),
-                source,
-            })?,
+        None | Some("-") => {
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .map_err(|source| CliError::Io {
+                    what: "cannot read the request from stdin".to_owned(),
+                    source,
+                })?
+        }
         Some(path) => {
             input = std::fs::read(path).map_err(|source| CliError::Io {
                 what: format!("cannot read the request from {path:?}"),
@@ -150,9 +158,7 @@ fn hint(e: &VerifyError, at_given: bool) -> &'static str {
 }
 
 fn describe_time(t: SystemTime, now: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     match now.duration_since(t) {
         Ok(age) => format!("signed at {secs} ({} s before now)", age.as_secs()),
         Err(e) => format!("signed at {secs} ({} s after now)", e.duration().as_secs()),
