@@ -127,6 +127,10 @@
 //!   `SENDERS.md` for what the allow-list and the TLS client certificate
 //!   prove.
 //!
+//! - `cli`: the `tower-webhook` command (`cargo install tower-webhook
+//!   --features cli`): `sign`, `send`, `verify` and `listen` for every
+//!   preset; it adds nothing to the library.
+//!
 //! Without its feature, `scheme::by_name` answers a preset name with
 //! `SchemeConfigError::FeatureDisabled`, which names the feature to enable.
 
