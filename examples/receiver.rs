@@ -28,169 +28,36 @@
 //!
 //! For each event the handler receives it prints exactly one line of JSON to
 //! stdout, `{"id": "<event id>", "event": "<event type>", "payload": <the
-//! payload>}`; logs go to stderr.
+//! payload>}`; logs go to stderr (plain text when stderr is not a terminal).
+//!
+//! The receiver itself is `tower-webhook listen`'s
+//! (`src/bin/tower-webhook/receiver.rs`); this example reads its settings
+//! from the environment.
 
 #[path = "common/mod.rs"]
 mod common;
+// `webhook_url` is for the command, which may bind port 0.
+#[allow(dead_code)]
+#[path = "../src/bin/tower-webhook/receiver.rs"]
+mod receiver;
 
 use std::error::Error;
-use std::io::Write;
-use std::time::Duration;
-
-use axum::{Router, http::StatusCode};
-use serde_json::{Value, json};
-#[cfg(feature = "salesforce")]
-use tower_webhook::scheme::OutboundMessage;
-use tower_webhook::{Verified, WebhookLayer, endpoint};
-use tracing_subscriber::EnvFilter;
-
-async fn handle(Verified(payload, delivery): Verified<Value>) -> StatusCode {
-    // The handler runs inside the delivery's `webhook` span: this line
-    // carries the scheme and event id without adding them by hand.
-    tracing::info!("handling");
-    let event = delivery.event().map(|e| e.name);
-    let line = json!({ "id": delivery.id, "event": event, "payload": payload });
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
-        Ok(()) => StatusCode::NO_CONTENT,
-        // Not recorded: answer an error so the sender retries.
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// One line per outbound message: its notification ids and its fields (the
-/// `SessionId` is never serialized).
-#[cfg(feature = "salesforce")]
-async fn handle_salesforce(Verified(message, _): Verified<OutboundMessage>) -> StatusCode {
-    let ids: Vec<&str> = message.notification_ids().collect();
-    let line = json!({ "id": ids, "payload": message });
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
-        // Any 2xx: the layer answers Salesforce's acknowledgement.
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    receiver::init_logs();
     let config = common::Config::from_env()?;
-    let layer = WebhookLayer::new(config.scheme()?)
-        .tolerance(config.tolerance)
-        .max_body(config.max_body)
-        // Every body in flight shares 64 MiB; a body not in after 30 s
-        // gets 408 (these are the defaults, spelled out).
-        .max_buffered(64 * 1024 * 1024)
-        .body_timeout(Some(Duration::from_secs(30)));
-    // WEBHOOK_REDIS_URL: share the dedup store between replicas.
-    #[cfg(feature = "redis")]
-    let layer = match &config.redis_url {
-        Some(url) => layer.dedup(
-            tower_webhook::dedup::RedisStore::connect(url)
-                .await
-                .map_err(|e| format!("WEBHOOK_REDIS_URL: {e}"))?,
-        ),
-        None => layer,
-    };
-    #[cfg(not(feature = "redis"))]
-    if config.redis_url.is_some() {
-        return Err(
-            "WEBHOOK_REDIS_URL is set, but this build lacks the `redis` feature \
-                    (cargo run --example receiver --features redis)"
-                .into(),
-        );
-    }
-    // `endpoint`: the route gets its own layer, for every method (GET
-    // handshakes included).
-    let database_url = std::env::var("WEBHOOK_DATABASE_URL").ok();
-    let app = match (config.scheme_name.trim(), database_url) {
-        (_, Some(url)) => database_app(layer, &url).await?,
-        // XML, read into its own type; the layer answers the acknowledgement.
-        #[cfg(feature = "salesforce")]
-        ("salesforce", None) => Router::new().route("/webhook", endpoint(layer, handle_salesforce)),
-        _ => Router::new().route("/webhook", endpoint(layer, handle)),
-    };
-    let listener = tokio::net::TcpListener::bind(&config.bind)
+    let listener = receiver::bind(&config.bind)
         .await
-        .map_err(|e| format!("cannot bind WEBHOOK_BIND={}: {e}", config.bind))?;
-    tracing::info!(
-        addr = %listener.local_addr()?,
-        scheme = %config.scheme_name,
-        "receiving webhooks on POST /webhook"
-    );
-    axum::serve(listener, app).await?;
-    Ok(())
-}
-
-/// `WEBHOOK_DATABASE_URL`: the dedup store in PostgreSQL, and a handler that
-/// writes each event into `webhook_events` and commits the delivery in the
-/// same transaction.
-#[cfg(feature = "postgres")]
-async fn database_app(
-    layer: WebhookLayer<tower_webhook::scheme::AnyScheme>,
-    url: &str,
-) -> Result<Router, Box<dyn Error>> {
-    use tower_webhook::dedup::PostgresStore;
-    let store = PostgresStore::connect(url)
-        .await
-        .map_err(|e| format!("WEBHOOK_DATABASE_URL: {e}"))?;
-    store.migrate().await?;
-    let db = store.pool().clone();
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS webhook_events (\
-         event_id text, payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())",
-    )
-    .execute(&db)
-    .await?;
-    Ok(Router::new()
-        .route(
-            "/webhook",
-            endpoint(layer.dedup(store), handle_in_transaction),
-        )
-        .with_state(db))
-}
-
-#[cfg(not(feature = "postgres"))]
-async fn database_app(
-    _: WebhookLayer<tower_webhook::scheme::AnyScheme>,
-    _: &str,
-) -> Result<Router, Box<dyn Error>> {
-    Err(
-        "WEBHOOK_DATABASE_URL is set, but this build lacks the `postgres` feature \
-         (cargo run --example receiver --features postgres)"
-            .into(),
-    )
-}
-
-#[cfg(feature = "postgres")]
-async fn handle_in_transaction(
-    axum::extract::State(db): axum::extract::State<sqlx::PgPool>,
-    commit: tower_webhook::dedup::TxCommit,
-    Verified(payload, delivery): Verified<Value>,
-) -> StatusCode {
-    let stored = async {
-        let mut tx = db.begin().await?;
-        sqlx::query("INSERT INTO webhook_events (event_id, payload) VALUES ($1, $2::jsonb)")
-            .bind(delivery.id.clone())
-            .bind(payload.to_string())
-            .execute(&mut *tx)
-            .await?;
-        commit.commit_in(&mut tx).await?;
-        tx.commit().await?;
-        Ok::<_, Box<dyn Error + Send + Sync>>(())
+        .map_err(|e| format!("WEBHOOK_BIND: {e}"))?;
+    let settings = receiver::Settings {
+        scheme: config.scheme()?,
+        tolerance: config.tolerance,
+        max_body: config.max_body,
+        redis_url: config.redis_url.clone(),
+        database_url: std::env::var("WEBHOOK_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty()),
     };
-    match stored.await {
-        Ok(()) => handle(Verified(payload, delivery)).await,
-        Err(e) => {
-            // Rolled back: the layer releases the delivery and the sender retries.
-            tracing::warn!(error = %e, "event not stored");
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-    }
+    receiver::serve(listener, settings).await
 }

@@ -8,18 +8,19 @@
 //! Environment: `WEBHOOK_URL` (default `http://127.0.0.1:3000/webhook`),
 //! `WEBHOOK_SCHEME`, `WEBHOOK_SECRET`, `WEBHOOK_PUBLIC_URL`,
 //! `WEBHOOK_VERIFY_TOKEN` as for the receiver. Prints the response status
-//! (and body, if any).
+//! (and body, if any, on stderr).
+//!
+//! `tower-webhook send` does the same with flags, repeats and concurrency;
+//! both post through `src/bin/tower-webhook/deliver.rs`.
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "../src/bin/tower-webhook/deliver.rs"]
+mod deliver;
 
 use std::error::Error;
 use std::time::{Duration, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tower_webhook::sign::Signer;
 
 const USAGE: &str = "usage: send [--id EVENT_ID] [--timestamp UNIX_SECONDS] '<json body>'";
@@ -51,21 +52,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let body = body.ok_or(USAGE)?;
-    let path = config
+    config
         .url
         .parse::<http::Uri>()
         .map_err(|e| format!("WEBHOOK_URL={:?}: {e}", config.url))?;
     let request = signer.request(&config.url, body)?;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let response = client
-        .request(request.map(Full::new))
-        .await
-        .map_err(|e| format!("POST {path}: {e}"))?;
-    let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
-    println!("{status}");
-    if !body.is_empty() {
-        eprintln!("{}", String::from_utf8_lossy(&body).trim_end());
+    let answer = deliver::Client::new().post(request).await?;
+    println!("{}", answer.status);
+    if !answer.body.is_empty() {
+        eprintln!("{}", String::from_utf8_lossy(&answer.body).trim_end());
     }
     Ok(())
 }

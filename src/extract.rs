@@ -67,6 +67,7 @@ where
     axum::routing::any(handler).layer(layer)
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<T, St> FromRequestParts<St> for Verified<T>
 where
     T: crate::payload::Decode,
@@ -79,6 +80,7 @@ where
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<St: Send + Sync> FromRequestParts<St> for Delivery {
     type Rejection = VerifiedRejection;
 
@@ -93,6 +95,7 @@ impl<St: Send + Sync> FromRequestParts<St> for Delivery {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for VerifiedRejection {
     /// The status and the short [`message`](VerifiedRejection::message);
     /// the whole story goes to the log (a missing layer at `ERROR`, a
@@ -106,6 +109,7 @@ impl IntoResponse for VerifiedRejection {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for Rejection {
     /// The [`default_response`](Rejection::default_response).
     fn into_response(self) -> Response {

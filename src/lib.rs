@@ -127,10 +127,15 @@
 //!   `SENDERS.md` for what the allow-list and the TLS client certificate
 //!   prove.
 //!
+//! - `cli`: the `tower-webhook` command (`cargo install tower-webhook
+//!   --features cli`): `sign`, `send`, `verify` and `listen` for every
+//!   preset; it adds nothing to the library.
+//!
 //! Without its feature, `scheme::by_name` answers a preset name with
 //! `SchemeConfigError::FeatureDisabled`, which names the feature to enable.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod body;
@@ -138,6 +143,7 @@ mod budget;
 pub mod clock;
 pub mod dedup;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 mod future;
 mod layer;
@@ -153,6 +159,7 @@ pub mod sign;
 mod verified;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::endpoint;
 pub use future::{BoxBody, BoxError, ResponseFuture, WebhookBody};
 pub use layer::{

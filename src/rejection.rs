@@ -232,6 +232,7 @@ pub trait RejectionResponse {
 }
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<R: axum::response::IntoResponse> RejectionResponse for R {
     fn into_webhook_response(self) -> Response<BoxBody> {
         use http_body_util::BodyExt as _;
@@ -241,6 +242,7 @@ impl<R: axum::response::IntoResponse> RejectionResponse for R {
 }
 
 #[cfg(not(feature = "axum"))]
+#[cfg_attr(docsrs, doc(cfg(not(feature = "axum"))))]
 impl<B> RejectionResponse for Response<B>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,

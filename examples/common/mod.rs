@@ -5,7 +5,11 @@ use std::env;
 use std::error::Error;
 use std::time::Duration;
 
-use tower_webhook::scheme::{self, AnyScheme, PresetOptions, StandardWebhooks};
+use tower_webhook::scheme::{AnyScheme, PresetOptions};
+
+/// The scheme from its name and secret, as `tower-webhook` builds it.
+#[path = "../../src/bin/tower-webhook/config.rs"]
+mod config;
 
 /// The development secret used when `WEBHOOK_SECRET` is unset. Never use it
 /// in production: it is published in this repository.
@@ -72,21 +76,8 @@ impl Config {
     /// The scheme named by `WEBHOOK_SCHEME`. Several secrets (rotation) may be
     /// given in `WEBHOOK_SECRET`, separated by spaces or commas.
     pub fn scheme(&self) -> Result<AnyScheme, Box<dyn Error>> {
-        let secrets: Vec<&str> = self
-            .secret
-            .split([' ', ','])
-            .filter(|s| !s.is_empty())
-            .collect();
-        match self.scheme_name.trim() {
-            // Signing too: the `send` example signs with these secrets (one
-            // `v1` entry each), as it did before `Sign` was a trait apart.
-            "standard" | "svix" if secrets.len() > 1 => Ok(AnyScheme::signing(
-                StandardWebhooks::with_secrets(secrets)
-                    .map_err(|e| format!("WEBHOOK_SECRET: {e}"))?,
-            )),
-            // `by_name` gives an `AnyScheme` that signs as well.
-            name => scheme::by_name(name, self.secret.trim(), &self.preset)
-                .map_err(|e| format!("WEBHOOK_SCHEME={name:?}: {e}").into()),
-        }
+        let name = self.scheme_name.trim();
+        config::scheme(name, &self.secret, &self.preset)
+            .map_err(|e| format!("WEBHOOK_SCHEME={name:?}: {e}").into())
     }
 }

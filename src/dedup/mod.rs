@@ -49,8 +49,10 @@
 
 mod memory;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 mod postgres;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 mod redis;
 
 use std::sync::Arc;
@@ -59,12 +61,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 #[cfg(all(feature = "postgres", feature = "axum"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "postgres", feature = "axum"))))]
 pub use self::postgres::MissingTxCommit;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use self::postgres::{
     PostgresError, PostgresStore, PostgresStoreBuilder, TxCommit, TxCommitError,
 };
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{ConnectError, RedisStore, RedisStoreBuilder};
 pub use futures_core::future::BoxFuture;
 pub use memory::{MemoryStore, MemoryStoreBuilder};

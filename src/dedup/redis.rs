@@ -360,6 +360,7 @@ impl RedisStoreBuilder {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
     pub async fn connect_cluster<I, S>(self, nodes: I) -> Result<RedisStore, ConnectError>
     where
         I: IntoIterator<Item = S>,
@@ -418,6 +419,7 @@ impl RedisStoreBuilder {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
     pub fn build_cluster(self, conn: ::redis::cluster_async::ClusterConnection) -> RedisStore {
         self.build_on(Conn::Cluster(conn), None)
     }

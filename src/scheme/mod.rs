@@ -47,6 +47,7 @@ mod url;
 
 mod calendly;
 #[cfg(feature = "discord")]
+#[cfg_attr(docsrs, doc(cfg(feature = "discord")))]
 mod discord;
 mod dropbox;
 mod github;
@@ -59,14 +60,17 @@ mod meta;
 mod paddle;
 mod pagerduty;
 #[cfg(feature = "salesforce")]
+#[cfg_attr(docsrs, doc(cfg(feature = "salesforce")))]
 mod salesforce;
 #[cfg(feature = "sendgrid")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sendgrid")))]
 mod sendgrid;
 mod shopify;
 mod slack;
 mod square;
 mod standard;
 #[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 mod standard_ed25519;
 mod stripe;
 mod token;
@@ -85,6 +89,7 @@ pub use any::AnyScheme;
 pub use calendly::Calendly;
 pub use context::{Context, Tolerance};
 #[cfg(feature = "discord")]
+#[cfg_attr(docsrs, doc(cfg(feature = "discord")))]
 pub use discord::Discord;
 pub use dropbox::Dropbox;
 pub use envelope::{Acknowledgement, Dedup, Envelope, EventName, Format, Verdict};
@@ -102,14 +107,17 @@ pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
 pub use presets::{PRESETS, PresetOptions, by_name};
 #[cfg(feature = "salesforce")]
+#[cfg_attr(docsrs, doc(cfg(feature = "salesforce")))]
 pub use salesforce::{Notification, OutboundMessage, SObject, Salesforce, SessionId};
 #[cfg(feature = "sendgrid")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sendgrid")))]
 pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
 pub use slack::Slack;
 pub use square::Square;
 pub use standard::StandardWebhooks;
 #[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use standard_ed25519::StandardWebhooksEd25519;
 pub use stripe::Stripe;
 pub use token::Token;

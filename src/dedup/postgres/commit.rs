@@ -249,9 +249,11 @@ impl TxCommit {
 struct TxSlot(Arc<Mutex<Option<TxCommit>>>);
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::axum_impl::MissingTxCommit;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 mod axum_impl {
     use axum::extract::FromRequestParts;
     use axum::response::{IntoResponse, Response};

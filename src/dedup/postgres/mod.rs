@@ -17,6 +17,7 @@ use super::{BoxFuture, Claim, DedupStore, Reservation, StoreError, Token};
 use crate::clock::{Clock, unix_millis};
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use commit::MissingTxCommit;
 pub use commit::{TxCommit, TxCommitError};
 
