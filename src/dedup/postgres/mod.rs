@@ -697,10 +697,16 @@ impl DedupStore for PostgresStore {
                 Some(t) if t == token => Reservation::Fresh,
                 None => Reservation::Done,
                 Some(_) => {
+                    // With the server's clock, this statement's `now` may
+                    // have been read before the holder's insert it waited
+                    // on: what is left is then over-counted by that wait.
+                    // A lease is never longer than the one asked for here
+                    // (replicas share the setting), so clamp to it.
                     let ms = left_ms
                         .and_then(|ms| u64::try_from(ms).ok())
                         .filter(|ms| *ms > 0)
-                        .unwrap_or(lease_ms.unsigned_abs());
+                        .unwrap_or(lease_ms.unsigned_abs())
+                        .min(lease_ms.unsigned_abs());
                     Reservation::InFlight {
                         retry_after: Duration::from_millis(ms),
                     }
