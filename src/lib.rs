@@ -137,6 +137,7 @@ mod body;
 mod budget;
 pub mod clock;
 pub mod dedup;
+pub mod keys;
 #[cfg(feature = "axum")]
 pub mod extract;
 mod future;

@@ -201,6 +201,21 @@ pub trait Scheme: Send + Sync + 'static {
         ctx: &Context,
     ) -> Result<Verdict, VerifyError>;
 
+    /// What fetches the keys this scheme's deliveries name, when
+    /// [`verify`](Self::verify) answers [`VerifyError::KeyNeeded`] (the
+    /// senders that publish their keys: eBay, AWS SNS, PayPal). The layer
+    /// awaits [`KeyFetcher::fetch`](crate::keys::KeyFetcher::fetch), then
+    /// reads and verifies again, once. The default fetches nothing.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Stripe};
+    /// assert!(Stripe::new("whsec_test")?.key_fetcher().is_none());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    fn key_fetcher(&self) -> Option<&dyn crate::keys::KeyFetcher> {
+        None
+    }
+
     /// [`read`](Self::read) then [`verify`](Self::verify) at one time: a
     /// whole request checked at once (tests, tools).
     ///
@@ -259,6 +274,9 @@ impl<S: Scheme + ?Sized> Scheme for Arc<S> {
     }
     fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
         (**self).challenge(head)
+    }
+    fn key_fetcher(&self) -> Option<&dyn crate::keys::KeyFetcher> {
+        (**self).key_fetcher()
     }
     fn read(&self, head: &Parts, ctx: &Context) -> Result<S::Head, VerifyError> {
         (**self).read(head, ctx)
