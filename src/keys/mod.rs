@@ -32,6 +32,8 @@
 
 #[cfg(feature = "published-keys")]
 mod cache;
+#[cfg(any(feature = "sns", feature = "paypal"))]
+pub(crate) mod cert;
 #[cfg(feature = "published-keys")]
 mod fetch;
 mod policy;

@@ -50,6 +50,7 @@ pub struct UrlPolicy {
     hosts: Hosts,
     path_prefix: String,
     path_suffix: String,
+    query: bool,
 }
 
 impl UrlPolicy {
@@ -61,6 +62,25 @@ impl UrlPolicy {
             hosts: Hosts::Sns,
             path_prefix: "/".into(),
             path_suffix: ".pem".into(),
+            query: false,
+        }
+    }
+
+    /// AWS SNS subscription confirmations: `https://sns.<region>.amazonaws.com[.cn]/?Action=ConfirmSubscription&…`.
+    ///
+    /// ```
+    /// use tower_webhook::keys::UrlPolicy;
+    /// let p = UrlPolicy::sns_confirmation();
+    /// assert!(p.check("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=t&Token=x").is_ok());
+    /// assert!(p.check("https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe").is_err());
+    /// ```
+    pub fn sns_confirmation() -> Self {
+        Self {
+            name: "sns-confirmation",
+            hosts: Hosts::Sns,
+            path_prefix: "/".into(),
+            path_suffix: String::new(),
+            query: true,
         }
     }
 
@@ -72,6 +92,7 @@ impl UrlPolicy {
             hosts: Hosts::Under("paypal.com".into()),
             path_prefix: "/v1/notifications/certs/".into(),
             path_suffix: String::new(),
+            query: false,
         }
     }
 
@@ -90,6 +111,7 @@ impl UrlPolicy {
             hosts: Hosts::Exact(host.to_ascii_lowercase()),
             path_prefix: path_prefix.into(),
             path_suffix: String::new(),
+            query: false,
         }
     }
 
@@ -108,6 +130,7 @@ impl UrlPolicy {
             hosts: Hosts::Under(domain.to_ascii_lowercase()),
             path_prefix: path_prefix.into(),
             path_suffix: path_suffix.into(),
+            query: false,
         }
     }
 
@@ -150,8 +173,13 @@ impl UrlPolicy {
         if !host_ok {
             return Err(refuse("its host is not one of the sender's key servers"));
         }
-        if uri.query().is_some() {
-            return Err(refuse("it carries a query"));
+        match (uri.query(), self.query) {
+            (Some(_), false) => return Err(refuse("it carries a query")),
+            (None, true) => return Err(refuse("it carries no query")),
+            (Some(q), true) if !q.split('&').any(|kv| kv == "Action=ConfirmSubscription") => {
+                return Err(refuse("it is not a ConfirmSubscription action"));
+            }
+            _ => {}
         }
         let path = uri.path();
         if !path.starts_with(self.path_prefix.as_str()) || !path.ends_with(self.path_suffix.as_str())

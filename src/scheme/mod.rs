@@ -64,6 +64,8 @@ mod salesforce;
 mod sendgrid;
 mod shopify;
 mod slack;
+#[cfg(feature = "sns")]
+mod sns;
 mod square;
 mod standard;
 #[cfg(feature = "ed25519")]
@@ -107,6 +109,8 @@ pub use salesforce::{Notification, OutboundMessage, SObject, Salesforce, Session
 pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
 pub use slack::Slack;
+#[cfg(feature = "sns")]
+pub use sns::{Sns, SnsSubscription};
 pub use square::Square;
 pub use standard::StandardWebhooks;
 #[cfg(feature = "ed25519")]
