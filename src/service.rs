@@ -29,6 +29,9 @@ use crate::verified::{Delivery, IdKind, digest_id};
 /// between replicas and the sender.
 const RETENTION_MARGIN: Duration = Duration::from_secs(60);
 
+/// The most fetches one delivery may cause (see `verify_after_fetch`).
+const MAX_FETCHES: usize = 2;
+
 /// The service [`WebhookLayer`](crate::WebhookLayer) wraps around a handler.
 ///
 /// ```
@@ -366,32 +369,35 @@ where
 
 /// A delivery naming a key the scheme does not hold yet (a key id, a
 /// certificate URL): the scheme's fetcher fetches it into the cache the
-/// scheme reads, then the head is read and the body verified again, once.
-/// A key server that cannot be reached gives 503 + `Retry-After`; a key it
-/// does not know is refused by the second verification (401).
+/// scheme reads, then the head is read and the body verified again. At most
+/// [`MAX_FETCHES`] fetches per delivery: a key, then a step the verified
+/// message asks for (SNS's subscription confirmation). A key server that
+/// cannot be reached gives 503 + `Retry-After`; a key it does not know is
+/// refused by the next verification (401).
 async fn verify_after_fetch<S: Scheme>(
     scheme: &S,
     head: &Parts,
     body: &[u8],
     ctx: &scheme::Context,
-    request: KeyRequest,
+    mut request: KeyRequest,
 ) -> Result<Verdict, Rejection> {
     let Some(fetcher) = scheme.key_fetcher() else {
         return Err(scheme::VerifyError::KeyNeeded(request).into());
     };
-    fetcher
-        .fetch(&request, ctx.now)
-        .await
-        .map_err(Rejection::KeyUnavailable)?;
-    let read = scheme.read(head, ctx)?;
-    match scheme.verify(head, read, body, ctx) {
-        Err(scheme::VerifyError::KeyNeeded(_)) => {
-            Err(Rejection::KeyUnavailable(FetchError::Unavailable {
-                reason: "the key is still not cached after its fetch".to_owned(),
-            }))
+    for _ in 0..MAX_FETCHES {
+        fetcher
+            .fetch(&request, ctx.now)
+            .await
+            .map_err(Rejection::KeyUnavailable)?;
+        let read = scheme.read(head, ctx)?;
+        match scheme.verify(head, read, body, ctx) {
+            Err(scheme::VerifyError::KeyNeeded(next)) => request = next,
+            verdict => return Ok(verdict?),
         }
-        verdict => Ok(verdict?),
     }
+    Err(Rejection::KeyUnavailable(FetchError::Unavailable {
+        reason: format!("still not verified after {MAX_FETCHES} fetches"),
+    }))
 }
 
 /// Reserves every dedup key of a verified delivery; `None` when it has
