@@ -16,6 +16,7 @@ use crate::scheme::VerifyError;
 /// The hash of an RSA PKCS#1 v1.5 signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RsaHash {
+    #[cfg_attr(not(feature = "sns"), allow(dead_code))]
     Sha1,
     Sha256,
 }

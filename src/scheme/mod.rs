@@ -58,6 +58,8 @@ mod mailgun;
 mod meta;
 mod paddle;
 mod pagerduty;
+#[cfg(feature = "paypal")]
+mod paypal;
 #[cfg(feature = "salesforce")]
 mod salesforce;
 #[cfg(feature = "sendgrid")]
@@ -102,6 +104,8 @@ pub use mailgun::Mailgun;
 pub use meta::Meta;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
+#[cfg(feature = "paypal")]
+pub use paypal::{PayPal, PayPalHead};
 pub use presets::{PRESETS, PresetOptions, by_name};
 #[cfg(feature = "salesforce")]
 pub use salesforce::{Notification, OutboundMessage, SObject, Salesforce, SessionId};
