@@ -137,10 +137,10 @@ mod body;
 mod budget;
 pub mod clock;
 pub mod dedup;
-pub mod keys;
 #[cfg(feature = "axum")]
 pub mod extract;
 mod future;
+pub mod keys;
 mod layer;
 pub mod payload;
 mod rejection;

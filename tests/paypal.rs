@@ -75,9 +75,11 @@ async fn server() -> KeyServer {
 }
 
 fn paypal(server: &KeyServer, webhook: &str) -> PayPal {
-    PayPal::new(webhook)
-        .unwrap()
-        .fetch_with(server.client(), UrlPolicy::paypal(), CacheSettings::default())
+    PayPal::new(webhook).unwrap().fetch_with(
+        server.client(),
+        UrlPolicy::paypal(),
+        CacheSettings::default(),
+    )
 }
 
 #[tokio::test]
@@ -92,8 +94,11 @@ async fn both_real_vectors_verify_and_their_negatives_are_refused() {
             .dedup(MemoryStore::new())
             .layer(handler.service());
         let body = fixture(v.body_file);
-        let (status, rejection, _, _) =
-            send(svc.clone(), request(&v, "SHA256withRSA", &url, body.clone())).await;
+        let (status, rejection, _, _) = send(
+            svc.clone(),
+            request(&v, "SHA256withRSA", &url, body.clone()),
+        )
+        .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{}: {rejection:?}", v.id);
         let mut changed = body.clone();
         changed[10] ^= 1;
@@ -101,22 +106,55 @@ async fn both_real_vectors_verify_and_their_negatives_are_refused() {
             .clock(clock.clone())
             .layer(handler.service());
         for (what, status) in [
-            ("SHA1withRSA", send(svc.clone(), request(&v, "SHA1withRSA", &url, body.clone())).await.0),
-            ("unknown algo", send(svc.clone(), request(&v, "SHA512withECDSA", &url, body.clone())).await.0),
-            ("body changed", send(svc.clone(), request(&v, "SHA256withRSA", &url, changed)).await.0),
-            ("other webhook id", send(other_webhook, request(&v, "SHA256withRSA", &url, body.clone())).await.0),
+            (
+                "SHA1withRSA",
+                send(svc.clone(), request(&v, "SHA1withRSA", &url, body.clone()))
+                    .await
+                    .0,
+            ),
+            (
+                "unknown algo",
+                send(
+                    svc.clone(),
+                    request(&v, "SHA512withECDSA", &url, body.clone()),
+                )
+                .await
+                .0,
+            ),
+            (
+                "body changed",
+                send(svc.clone(), request(&v, "SHA256withRSA", &url, changed))
+                    .await
+                    .0,
+            ),
+            (
+                "other webhook id",
+                send(
+                    other_webhook,
+                    request(&v, "SHA256withRSA", &url, body.clone()),
+                )
+                .await
+                .0,
+            ),
         ] {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{}: {what}", v.id);
         }
         // The same delivery again: a duplicate, not a second run.
-        let (status, _, _, _) = send(svc.clone(), request(&v, "SHA256withRSA", &url, body.clone())).await;
+        let (status, _, _, _) = send(
+            svc.clone(),
+            request(&v, "SHA256withRSA", &url, body.clone()),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(handler.calls(), 1);
         // Today the certificate has expired.
         clock.advance(std::time::Duration::from_secs(3 * 365 * 86_400));
         let (status, rejection, _, _) = send(svc, request(&v, "SHA256withRSA", &url, body)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert!(matches!(rejection, Some(Rejection::Unverified(VerifyError::KeyRefused { .. }))));
+        assert!(matches!(
+            rejection,
+            Some(Rejection::Unverified(VerifyError::KeyRefused { .. }))
+        ));
     }
     // Per vector: one fetch serves the receiver's deliveries, one for the
     // layer with another webhook id (its own cache), one once the hour's TTL
@@ -136,10 +174,19 @@ async fn cert_urls_outside_the_policy_are_refused_without_a_connection() {
         format!("https://paypal.com.evil.example{CERT_PATH}"),
         format!("https://evilpaypal.com{CERT_PATH}"),
     ] {
-        let (status, rejection, _, _) =
-            send(svc.clone(), request(&P1, "SHA256withRSA", &url, fixture(P1.body_file))).await;
+        let (status, rejection, _, _) = send(
+            svc.clone(),
+            request(&P1, "SHA256withRSA", &url, fixture(P1.body_file)),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{url}");
-        assert!(matches!(rejection, Some(Rejection::Unverified(VerifyError::KeyRefused { .. }))), "{rejection:?}");
+        assert!(
+            matches!(
+                rejection,
+                Some(Rejection::Unverified(VerifyError::KeyRefused { .. }))
+            ),
+            "{rejection:?}"
+        );
     }
     assert!(server.seen().is_empty());
 }

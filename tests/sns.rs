@@ -138,11 +138,17 @@ async fn urls_outside_the_policy_are_refused_without_a_connection() {
         let (status, rejection, _, _) = send(svc.clone(), post(m.to_string())).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{url}");
         assert!(
-            matches!(rejection, Some(Rejection::Unverified(VerifyError::KeyRefused { .. }))),
+            matches!(
+                rejection,
+                Some(Rejection::Unverified(VerifyError::KeyRefused { .. }))
+            ),
             "{url}: {rejection:?}"
         );
     }
-    assert!(server.seen().is_empty(), "no request reached the key server");
+    assert!(
+        server.seen().is_empty(),
+        "no request reached the key server"
+    );
     assert_eq!(handler.calls(), 0);
 }
 
@@ -169,7 +175,11 @@ async fn an_unknown_certificate_is_asked_for_once_per_ttl() {
     clock.advance(Duration::from_secs(601));
     let (status, _, _, _) = send(svc.clone(), post(m.to_string())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(server.hits(missing), 2, "asked again after the negative TTL");
+    assert_eq!(
+        server.hits(missing),
+        2,
+        "asked again after the negative TTL"
+    );
 }
 
 #[tokio::test]
@@ -224,14 +234,25 @@ async fn signed_by_a_test_key_and_expiry_on_the_layers_clock() {
     // Another topic: refused before any fetch.
     let other = Sns::new(["arn:aws:sns:us-east-2:123456789012:other"])
         .unwrap()
-        .signing_key(RSA_KEY, &format!("https://{HOST}/SimpleNotificationService-test.pem"))
+        .signing_key(
+            RSA_KEY,
+            &format!("https://{HOST}/SimpleNotificationService-test.pem"),
+        )
         .unwrap();
-    let request = Signer::new(&other).id("m-2").request("/sns", "x").unwrap().map(Full::new);
+    let request = Signer::new(&other)
+        .id("m-2")
+        .request("/sns", "x")
+        .unwrap()
+        .map(Full::new);
     let (status, _, _, _) = send(svc.clone(), request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // 2031: the test certificate has expired.
     clock.advance(Duration::from_secs(10 * 365 * 86_400));
-    let request = Signer::new(&sender).id("m-3").request("/sns", "x").unwrap().map(Full::new);
+    let request = Signer::new(&sender)
+        .id("m-3")
+        .request("/sns", "x")
+        .unwrap()
+        .map(Full::new);
     let (status, _, _, _) = send(svc.clone(), request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(handler.calls(), 1);
@@ -266,9 +287,11 @@ async fn subscriptions_are_confirmed_for_allowed_topics_and_never_reach_the_hand
     let confirm_path = format!("/?Action=ConfirmSubscription&TopicArn={topic}&Token=tok");
     server.route(&confirm_path, 200, "<ConfirmSubscriptionResponse/>");
     let handler = Counter::new(StatusCode::NO_CONTENT);
-    let receiver = Sns::new([topic])
-        .unwrap()
-        .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default());
+    let receiver = Sns::new([topic]).unwrap().fetch_with(
+        server.client(),
+        UrlPolicy::sns(),
+        CacheSettings::default(),
+    );
     let svc = WebhookLayer::new(receiver)
         .clock(ManualClock::at_unix(1_700_000_000))
         .dedup(MemoryStore::new())
@@ -282,11 +305,20 @@ async fn subscriptions_are_confirmed_for_allowed_topics_and_never_reach_the_hand
     assert_eq!(server.hits(&confirm_path), 1, "confirmed once");
     let (status, _, _, _) = send(svc.clone(), post(body)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(server.hits(&confirm_path), 1, "a repeat is not confirmed again");
+    assert_eq!(
+        server.hits(&confirm_path),
+        1,
+        "a repeat is not confirmed again"
+    );
 
     // A SubscribeURL outside the policy: refused, nothing fetched.
     let before = server.seen().len();
-    let evil = confirmation(&sender, "SubscriptionConfirmation", topic, "https://evil.example/?Action=ConfirmSubscription");
+    let evil = confirmation(
+        &sender,
+        "SubscriptionConfirmation",
+        topic,
+        "https://evil.example/?Action=ConfirmSubscription",
+    );
     let (status, _, _, _) = send(svc.clone(), post(evil)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Unsubscribe: answered 200, nothing fetched.

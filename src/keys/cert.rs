@@ -49,7 +49,11 @@ impl Certificate {
     }
 
     /// Refuses the certificate outside its validity at `now`.
-    pub(crate) fn check_time(&self, header: &'static str, now: SystemTime) -> Result<(), VerifyError> {
+    pub(crate) fn check_time(
+        &self,
+        header: &'static str,
+        now: SystemTime,
+    ) -> Result<(), VerifyError> {
         let refused = |reason: &str| VerifyError::KeyRefused {
             header,
             reason: reason.to_owned(),
@@ -122,11 +126,11 @@ impl CertStore {
         let uri = self.policy.check(url)?;
         self.cache
             .fill(url, now, || async {
-                let request = http::Request::get(uri)
-                    .body(Bytes::new())
-                    .map_err(|e| FetchError::Unavailable {
+                let request = http::Request::get(uri).body(Bytes::new()).map_err(|e| {
+                    FetchError::Unavailable {
                         reason: e.to_string(),
-                    })?;
+                    }
+                })?;
                 let (status, body) = self.client.send(request).await?;
                 classify(status)?;
                 Ok(if status.is_success() {

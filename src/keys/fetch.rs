@@ -107,7 +107,11 @@ impl HttpsClient {
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .ok()
-            .map(|b| TlsConnector::from(Arc::new(b.with_root_certificates(roots).with_no_client_auth())));
+            .map(|b| {
+                TlsConnector::from(Arc::new(
+                    b.with_root_certificates(roots).with_no_client_auth(),
+                ))
+            });
         Self {
             tls,
             timeout: Duration::from_secs(5),
@@ -219,4 +223,3 @@ impl HttpsClient {
 fn unavailable(reason: String) -> FetchError {
     FetchError::Unavailable { reason }
 }
-

@@ -41,9 +41,9 @@ mod policy;
 use std::time::SystemTime;
 
 #[cfg(feature = "published-keys")]
-pub(crate) use cache::{Fetched, KeyCache, Lookup};
-#[cfg(feature = "published-keys")]
 pub use cache::CacheSettings;
+#[cfg(feature = "published-keys")]
+pub(crate) use cache::{Fetched, KeyCache, Lookup};
 #[cfg(feature = "published-keys")]
 pub use fetch::{FetchConfigError, HttpsClient};
 pub use policy::{PolicyError, UrlPolicy};

@@ -182,7 +182,8 @@ impl UrlPolicy {
             _ => {}
         }
         let path = uri.path();
-        if !path.starts_with(self.path_prefix.as_str()) || !path.ends_with(self.path_suffix.as_str())
+        if !path.starts_with(self.path_prefix.as_str())
+            || !path.ends_with(self.path_suffix.as_str())
         {
             return Err(refuse("its path is not where the sender publishes keys"));
         }
@@ -243,8 +244,14 @@ mod tests {
     #[test]
     fn paypal_policy() {
         let p = UrlPolicy::paypal();
-        assert!(p.check("https://api.paypal.com/v1/notifications/certs/CERT-1").is_ok());
-        assert!(p.check("https://paypal.com/v1/notifications/certs/CERT-1").is_ok());
+        assert!(
+            p.check("https://api.paypal.com/v1/notifications/certs/CERT-1")
+                .is_ok()
+        );
+        assert!(
+            p.check("https://paypal.com/v1/notifications/certs/CERT-1")
+                .is_ok()
+        );
         for bad in [
             "https://evilpaypal.com/v1/notifications/certs/CERT-1",
             "https://api.paypal.com/v1/other/CERT-1",

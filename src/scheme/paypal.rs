@@ -141,7 +141,12 @@ impl PayPal {
     /// let p = tower_webhook::scheme::PayPal::new("WH")?.fetch_with(HttpsClient::new(), UrlPolicy::paypal(), CacheSettings::default());
     /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
     /// ```
-    pub fn fetch_with(mut self, client: HttpsClient, policy: UrlPolicy, cache: CacheSettings) -> Self {
+    pub fn fetch_with(
+        mut self,
+        client: HttpsClient,
+        policy: UrlPolicy,
+        cache: CacheSettings,
+    ) -> Self {
         self.certs = Arc::new(PayPalFetcher(CertStore::new(policy, client, cache)));
         self
     }
@@ -154,7 +159,11 @@ impl PayPal {
     /// assert!(e.to_string().contains("RSA private key"));
     /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
     /// ```
-    pub fn signing_key(mut self, private_key_pem: &str, cert_url: &str) -> Result<Self, SchemeConfigError> {
+    pub fn signing_key(
+        mut self,
+        private_key_pem: &str,
+        cert_url: &str,
+    ) -> Result<Self, SchemeConfigError> {
         use rsa::pkcs8::DecodePrivateKey as _;
         let key = rsa::PrivateKey::from_pkcs8_pem(private_key_pem).map_err(|_| {
             SchemeConfigError::Invalid {
@@ -242,7 +251,13 @@ impl Scheme for PayPal {
         })
     }
 
-    fn verify(&self, _: &Parts, read: PayPalHead, body: &[u8], ctx: &Context) -> Result<Verdict, VerifyError> {
+    fn verify(
+        &self,
+        _: &Parts,
+        read: PayPalHead,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
         let cert = self.certs.0.lookup(CERT_HEADER, &read.cert_url, ctx.now)?;
         cert.check_time(CERT_HEADER, ctx.now)?;
         let signed = self.signed_string(&read.id, &read.time, body);
@@ -270,9 +285,17 @@ impl Scheme for PayPal {
 impl Sign for PayPal {
     /// Signs as PayPal does, with transmission id `id` at `timestamp`.
     /// Needs [`signing_key`](PayPal::signing_key).
-    fn sign(&self, request: &mut http::Request<Bytes>, id: &str, timestamp: SystemTime) -> Result<(), SignError> {
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
         use rsa::signature::{SignatureEncoding as _, Signer as _};
-        let key = self.signing.as_ref().ok_or(SignError::Unsupported("paypal"))?;
+        let key = self
+            .signing
+            .as_ref()
+            .ok_or(SignError::Unsupported("paypal"))?;
         let time = time::OffsetDateTime::from(timestamp)
             .replace_nanosecond(0)
             .map_err(|e| SignError::Invalid(e.to_string()))?

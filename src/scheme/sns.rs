@@ -210,7 +210,12 @@ impl Sns {
     /// let sns = Sns::new(["*"])?.fetch_with(HttpsClient::new(), UrlPolicy::sns(), CacheSettings::default());
     /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
     /// ```
-    pub fn fetch_with(mut self, client: HttpsClient, policy: UrlPolicy, cache: CacheSettings) -> Self {
+    pub fn fetch_with(
+        mut self,
+        client: HttpsClient,
+        policy: UrlPolicy,
+        cache: CacheSettings,
+    ) -> Self {
         self.fetcher = Arc::new(SnsFetcher::new(policy, client, cache));
         self
     }
@@ -236,7 +241,10 @@ impl Sns {
     /// let sns = tower_webhook::scheme::Sns::new(["*"])?.on_subscription(|s| println!("{}", s.topic_arn));
     /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
     /// ```
-    pub fn on_subscription(mut self, callback: impl Fn(&SnsSubscription) + Send + Sync + 'static) -> Self {
+    pub fn on_subscription(
+        mut self,
+        callback: impl Fn(&SnsSubscription) + Send + Sync + 'static,
+    ) -> Self {
         self.on_subscription = Some(Arc::new(callback));
         self
     }
@@ -250,8 +258,15 @@ impl Sns {
     /// assert!(e.to_string().contains("RSA private key"));
     /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
     /// ```
-    pub fn signing_key(mut self, private_key_pem: &str, cert_url: &str) -> Result<Self, SchemeConfigError> {
-        self.signing = Some(Arc::new(signing::SnsSigningKey::new(private_key_pem, cert_url)?));
+    pub fn signing_key(
+        mut self,
+        private_key_pem: &str,
+        cert_url: &str,
+    ) -> Result<Self, SchemeConfigError> {
+        self.signing = Some(Arc::new(signing::SnsSigningKey::new(
+            private_key_pem,
+            cert_url,
+        )?));
         Ok(self)
     }
 
@@ -313,7 +328,13 @@ impl Scheme for Sns {
         Ok(raw)
     }
 
-    fn verify(&self, _: &Parts, raw: bool, body: &[u8], ctx: &Context) -> Result<Verdict, VerifyError> {
+    fn verify(
+        &self,
+        _: &Parts,
+        raw: bool,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
         if raw {
             return Ok(Envelope::default().into());
         }
@@ -334,11 +355,11 @@ impl Scheme for Sns {
                 setting: "Sns::new",
             });
         }
-        let signature = B64
-            .decode(&message.signature)
-            .map_err(|_| VerifyError::MalformedMessage {
-                reason: "`Signature` is not standard base64",
-            })?;
+        let signature =
+            B64.decode(&message.signature)
+                .map_err(|_| VerifyError::MalformedMessage {
+                    reason: "`Signature` is not standard base64",
+                })?;
         let signed = message.string_to_sign(kind)?;
         let cert = self
             .fetcher
@@ -387,7 +408,9 @@ impl Sns {
                 header: "SubscribeURL",
                 reason: "SNS refused the confirmation".to_owned(),
             }),
-            Lookup::Absent => Err(VerifyError::KeyNeeded(KeyRequest::confirmation(url.clone()))),
+            Lookup::Absent => Err(VerifyError::KeyNeeded(KeyRequest::confirmation(
+                url.clone(),
+            ))),
         }
     }
 }
@@ -401,7 +424,12 @@ impl Sign for Sns {
     /// Wraps the request's body as the `Message` of a `Notification` with
     /// `MessageId` `id` on the first configured topic (not `"*"`), and signs
     /// it (SignatureVersion 2). Needs [`signing_key`](Sns::signing_key).
-    fn sign(&self, request: &mut http::Request<Bytes>, id: &str, timestamp: SystemTime) -> Result<(), SignError> {
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        id: &str,
+        timestamp: SystemTime,
+    ) -> Result<(), SignError> {
         let key = self.signing.as_ref().ok_or(SignError::Unsupported("sns"))?;
         let text = std::str::from_utf8(request.body())
             .map_err(|_| SignError::Invalid("an SNS message is text".to_owned()))?;
@@ -448,17 +476,21 @@ mod signing {
 
     impl SnsSigningKey {
         pub(super) fn new(pem: &str, cert_url: &str) -> Result<Self, SchemeConfigError> {
-            let key = rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| SchemeConfigError::Invalid {
-                scheme: "sns",
-                reason: "the signing key is not an RSA private key in PKCS#8 PEM",
-            })?;
+            let key =
+                rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| SchemeConfigError::Invalid {
+                    scheme: "sns",
+                    reason: "the signing key is not an RSA private key in PKCS#8 PEM",
+                })?;
             Ok(Self {
                 key: SigningKey::new(key),
                 cert_url: cert_url.to_owned(),
             })
         }
 
-        pub(super) fn sign_message(&self, message: &mut serde_json::Value) -> Result<(), SignError> {
+        pub(super) fn sign_message(
+            &self,
+            message: &mut serde_json::Value,
+        ) -> Result<(), SignError> {
             let object = message
                 .as_object_mut()
                 .ok_or_else(|| SignError::Invalid("an SNS message is a JSON object".to_owned()))?;
@@ -467,7 +499,9 @@ mod signing {
             object.insert("Signature".into(), "".into());
             let parsed = Message::parse(message.to_string().as_bytes())
                 .map_err(|e| SignError::Invalid(e.to_string()))?;
-            let kind = parsed.kind().map_err(|e| SignError::Invalid(e.to_string()))?;
+            let kind = parsed
+                .kind()
+                .map_err(|e| SignError::Invalid(e.to_string()))?;
             let signed = parsed
                 .string_to_sign(kind)
                 .map_err(|e| SignError::Invalid(e.to_string()))?;

@@ -72,20 +72,32 @@ impl KeyServer {
         let (r, s, d) = (routes.clone(), seen.clone(), down.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
                 if d.load(Ordering::SeqCst) {
                     drop(tcp); // down: the connection is dropped at once
                     continue;
                 }
                 let (acceptor, r, s) = (acceptor.clone(), r.clone(), s.clone());
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
                     let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let (r, s) = (r.clone(), s.clone());
                         async move {
                             let (head, body) = req.into_parts();
-                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                            let path = head.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let path = head
+                                .uri
+                                .path_and_query()
+                                .map(|p| p.to_string())
+                                .unwrap_or_default();
                             s.lock().unwrap().push(Seen {
                                 method: head.method.to_string(),
                                 path: path.clone(),
@@ -132,7 +144,12 @@ impl KeyServer {
 
     /// How many requests reached `path`.
     pub fn hits(&self, path: &str) -> usize {
-        self.seen.lock().unwrap().iter().filter(|s| s.path == path).count()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .count()
     }
 
     /// Every request the server answered.

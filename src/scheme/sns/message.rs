@@ -64,10 +64,8 @@ impl Message {
     /// The string AWS signs: `Key\nValue\n` for each signed field of the
     /// type, in byte order, the values as JSON-decoded.
     pub(crate) fn string_to_sign(&self, kind: Kind) -> Result<String, VerifyError> {
-        let mut fields: Vec<(&str, &str)> = vec![
-            ("Message", &self.message),
-            ("MessageId", &self.message_id),
-        ];
+        let mut fields: Vec<(&str, &str)> =
+            vec![("Message", &self.message), ("MessageId", &self.message_id)];
         match kind {
             Kind::Notification => {
                 if let Some(subject) = &self.subject {
@@ -78,7 +76,10 @@ impl Message {
                 let missing = VerifyError::MalformedMessage {
                     reason: "a confirmation without `SubscribeURL` or `Token`",
                 };
-                fields.push(("SubscribeURL", self.subscribe_url.as_deref().ok_or(missing.clone())?));
+                fields.push((
+                    "SubscribeURL",
+                    self.subscribe_url.as_deref().ok_or(missing.clone())?,
+                ));
                 fields.push(("Timestamp", &self.timestamp));
                 fields.push(("Token", self.token.as_deref().ok_or(missing)?));
             }
@@ -88,7 +89,8 @@ impl Message {
         }
         fields.push(("TopicArn", &self.topic_arn));
         fields.push(("Type", &self.kind));
-        let mut out = String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+        let mut out =
+            String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
         for (k, v) in fields {
             out.push_str(k);
             out.push('\n');
