@@ -132,7 +132,7 @@ impl CertStore {
                     }
                 })?;
                 let (status, body) = self.client.send(request).await?;
-                classify(status)?;
+                super::classify_status(status)?;
                 Ok(if status.is_success() {
                     Certificate::from_pem(&body)
                         .map_or(Fetched::Unknown, |c| Fetched::Found(Arc::new(c), None))
@@ -144,12 +144,3 @@ impl CertStore {
     }
 }
 
-/// A 5xx (or 429) is the key server's trouble: retried later, not cached.
-pub(crate) fn classify(status: http::StatusCode) -> Result<(), FetchError> {
-    if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
-        return Err(FetchError::Unavailable {
-            reason: format!("the key server answered {status}"),
-        });
-    }
-    Ok(())
-}

@@ -184,3 +184,14 @@ pub trait KeyFetcher: Send + Sync {
         now: SystemTime,
     ) -> BoxFuture<'a, Result<(), FetchError>>;
 }
+
+/// A 5xx (or 429) is the key server's trouble: retried later, not cached.
+#[cfg(feature = "published-keys")]
+pub(crate) fn classify_status(status: http::StatusCode) -> Result<(), FetchError> {
+    if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
+        return Err(FetchError::Unavailable {
+            reason: format!("the key server answered {status}"),
+        });
+    }
+    Ok(())
+}

@@ -49,6 +49,8 @@ mod calendly;
 #[cfg(feature = "discord")]
 mod discord;
 mod dropbox;
+#[cfg(feature = "ebay")]
+mod ebay;
 mod github;
 mod hubspot;
 mod intercom;
@@ -91,6 +93,8 @@ pub use context::{Context, Tolerance};
 #[cfg(feature = "discord")]
 pub use discord::Discord;
 pub use dropbox::Dropbox;
+#[cfg(feature = "ebay")]
+pub use ebay::{Ebay, EbayHead};
 pub use envelope::{Acknowledgement, Dedup, Envelope, EventName, Format, Verdict};
 pub use error::{SchemeConfigError, SignError, VerifyError};
 pub use github::GitHub;

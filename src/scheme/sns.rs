@@ -127,7 +127,7 @@ impl SnsFetcher {
                     }
                 })?;
                 let (status, _) = self.certs.client.send(request).await?;
-                crate::keys::cert::classify(status)?;
+                crate::keys::classify_status(status)?;
                 Ok(if status.is_success() {
                     tracing::info!("confirmed an SNS subscription");
                     Fetched::Found((), None)
