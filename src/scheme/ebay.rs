@@ -115,10 +115,10 @@ impl EbayFetcher {
     async fn token(&self, now: SystemTime) -> Result<Zeroizing<String>, FetchError> {
         let now = unix_millis(now);
         let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.as_ref() {
-            if *until > now.saturating_add(60_000) {
-                return Ok(token.clone());
-            }
+        if let Some((token, until)) = cached.as_ref()
+            && *until > now.saturating_add(60_000)
+        {
+            return Ok(token.clone());
         }
         let basic = B64.encode(format!("{}:{}", self.client_id, &*self.client_secret));
         let body = form_urlencoded::Serializer::new(String::new())
@@ -127,7 +127,10 @@ impl EbayFetcher {
             .finish();
         let request = http::Request::post(format!("https://{}{TOKEN_PATH}", self.host))
             .header(http::header::AUTHORIZATION, format!("Basic {basic}"))
-            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(Bytes::from(body))
             .map_err(|e| unavailable(e.to_string()))?;
         let (status, body) = self.client.send(request).await?;
@@ -382,12 +385,17 @@ fn read_header(value: &str) -> Result<EbayHead, VerifyError> {
     }
     let h: Header = serde_json::from_slice(&json)
         .map_err(|_| bad("not base64 of a JSON object with `kid` and `signature`"))?;
-    if h.alg.as_deref().is_some_and(|a| !a.eq_ignore_ascii_case("ecdsa")) {
+    if h.alg
+        .as_deref()
+        .is_some_and(|a| !a.eq_ignore_ascii_case("ecdsa"))
+    {
         return Err(bad("`alg` is not ecdsa"));
     }
     let kid_ok = !h.kid.is_empty()
         && h.kid.len() <= 64
-        && h.kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && h.kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !kid_ok {
         return Err(bad("`kid` is not 1 to 64 letters, digits, `-` or `_`"));
     }
@@ -398,8 +406,8 @@ fn read_header(value: &str) -> Result<EbayHead, VerifyError> {
     let der = B64
         .decode(&h.signature)
         .map_err(|_| bad("`signature` is not standard base64"))?;
-    let signature =
-        Signature::from_der(&der).map_err(|_| bad("`signature` is not a DER ECDSA P-256 signature"))?;
+    let signature = Signature::from_der(&der)
+        .map_err(|_| bad("`signature` is not a DER ECDSA P-256 signature"))?;
     Ok(EbayHead {
         kid: h.kid,
         signature,
@@ -450,7 +458,13 @@ impl Scheme for Ebay {
         read_header(rules::required(&head.headers, HEADER)?)
     }
 
-    fn verify(&self, _: &Parts, read: EbayHead, body: &[u8], ctx: &Context) -> Result<Verdict, VerifyError> {
+    fn verify(
+        &self,
+        _: &Parts,
+        read: EbayHead,
+        body: &[u8],
+        ctx: &Context,
+    ) -> Result<Verdict, VerifyError> {
         let key = match self.fetcher.keys.get(&read.kid, ctx.now) {
             Lookup::Found(key) => key,
             Lookup::Unknown => {
@@ -462,7 +476,11 @@ impl Scheme for Ebay {
             Lookup::Absent => return Err(VerifyError::KeyNeeded(KeyRequest::key(read.kid))),
         };
         let hash = key.digest.or(read.digest).unwrap_or(Hash::Sha1);
-        if key.key.verify_prehash(&hash.digest(body), &read.signature).is_err() {
+        if key
+            .key
+            .verify_prehash(&hash.digest(body), &read.signature)
+            .is_err()
+        {
             return Err(VerifyError::NoMatch {
                 header: HEADER,
                 candidates: 1,
@@ -470,11 +488,17 @@ impl Scheme for Ebay {
             });
         }
         let fields = json::fields(body, &["/notification/notificationId"]).unwrap_or_default();
-        let envelope = match fields.first().and_then(Option::as_ref).and_then(|f| f.as_str()) {
+        let envelope = match fields
+            .first()
+            .and_then(Option::as_ref)
+            .and_then(|f| f.as_str())
+        {
             Some(id) => Envelope::signed_id(rules::event_id(IdSource::Body, id)?),
             None => Envelope::default(),
         };
-        Ok(envelope.with_event(EventName::Body("/metadata/topic")).into())
+        Ok(envelope
+            .with_event(EventName::Body("/metadata/topic"))
+            .into())
     }
 }
 
@@ -482,8 +506,16 @@ impl Sign for Ebay {
     /// Signs the body as eBay does (SHA-1). Needs
     /// [`signing_key`](Ebay::signing_key); the id is the body's
     /// `notificationId`.
-    fn sign(&self, request: &mut http::Request<Bytes>, _id: &str, _: SystemTime) -> Result<(), SignError> {
-        let (key, kid) = self.signing.as_ref().ok_or(SignError::Unsupported("ebay"))?;
+    fn sign(
+        &self,
+        request: &mut http::Request<Bytes>,
+        _id: &str,
+        _: SystemTime,
+    ) -> Result<(), SignError> {
+        let (key, kid) = self
+            .signing
+            .as_ref()
+            .ok_or(SignError::Unsupported("ebay"))?;
         let signature: Signature = key
             .sign_prehash(&Hash::Sha1.digest(request.body()))
             .map_err(|_| SignError::Invalid("ECDSA signing failed".to_owned()))?;

@@ -1,7 +1,9 @@
 //! Why verification, signing or configuration failed. Messages name the
 //! header or setting at fault and never quote a secret or a signature.
 
-use crate::keys::{KeyRequest, PolicyError};
+use crate::keys::KeyRequest;
+#[cfg(any(feature = "sns", feature = "paypal"))]
+use crate::keys::PolicyError;
 use crate::secret::SecretError;
 
 /// Why a delivery failed verification. Every variant answers 401.
@@ -132,6 +134,7 @@ pub enum VerifyError {
     },
 }
 
+#[cfg(any(feature = "sns", feature = "paypal"))]
 impl VerifyError {
     /// A key URL outside the policy, refused before any connection.
     pub(crate) fn policy(header: &'static str, e: &PolicyError) -> Self {

@@ -81,6 +81,15 @@ presets! {
     "sns" ["sns"] => |s: &str, _| Ok(AnyScheme::signing(Sns::from_list(s)?)),
     // The receiver's webhook id; certificates fetched under `UrlPolicy::paypal`.
     "paypal" ["paypal"] => |s: &str, _| Ok(AnyScheme::signing(PayPal::new(s)?)),
+    // `client_id:client_secret` of the eBay application; the challenge is
+    // answered when the verify token and the public URL are set.
+    "ebay" ["ebay"] => |s: &str, o: &PresetOptions| {
+        let ebay = Ebay::from_credentials(s)?;
+        Ok(AnyScheme::signing(match (o.token("ebay"), o.url("ebay")) {
+            (Ok(token), Ok(url)) => ebay.verification(token, url)?,
+            _ => ebay,
+        }))
+    },
 }
 
 /// What some presets need besides the secret, for [`by_name`]; every
@@ -252,6 +261,7 @@ mod tests {
             "salesforce" => "00D5e000000KQ2eEAG",
             "sns" => "*",
             "paypal" => "4JH86294D6297924G",
+            "ebay" => "client-id:client-secret",
             "sendgrid" => {
                 "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
             }
@@ -317,6 +327,7 @@ mod tests {
                 "salesforce" => cfg!(feature = "salesforce"),
                 "sns" => cfg!(feature = "sns"),
                 "paypal" => cfg!(feature = "paypal"),
+                "ebay" => cfg!(feature = "ebay"),
                 other => panic!("feature {other} not covered"),
             };
             assert_eq!(PRESETS.contains(&name), enabled, "{name}");
