@@ -276,10 +276,30 @@ mod axum_impl {
     #[non_exhaustive]
     pub struct MissingTxCommit;
 
+    impl MissingTxCommit {
+        /// 500: a wiring bug.
+        ///
+        /// ```
+        /// assert_eq!(tower_webhook::dedup::MissingTxCommit::default().status(), 500);
+        /// ```
+        pub fn status(&self) -> StatusCode {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+
+        /// A short message for the response body; the log says the fix.
+        ///
+        /// ```
+        /// assert_eq!(tower_webhook::dedup::MissingTxCommit::default().message(), "webhook layer misconfigured");
+        /// ```
+        pub fn message(&self) -> &'static str {
+            "webhook layer misconfigured"
+        }
+    }
+
     impl IntoResponse for MissingTxCommit {
         fn into_response(self) -> Response {
             tracing::error!(error = %self, "TxCommit extractor without a PostgresStore");
-            (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+            (self.status(), self.message()).into_response()
         }
     }
 

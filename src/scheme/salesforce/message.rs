@@ -13,8 +13,7 @@ use super::xml;
 /// `notifications` element of the SOAP body, read by the scheme's hardened
 /// XML reader.
 ///
-/// With the layer: `.payload::<OutboundMessage>()` and a handler taking
-/// `Verified<OutboundMessage>`. The layer answers Salesforce's SOAP
+/// With the layer: a handler taking `Verified<OutboundMessage>`. The layer answers Salesforce's SOAP
 /// acknowledgement when the handler answers 2xx.
 ///
 /// ```

@@ -41,8 +41,8 @@
 //! or 16 attributes, and more than 100 notifications; the size is the
 //! layer's body limit. A refused body is 401, like every unverified
 //! delivery; nothing is expanded, so a refusal costs one pass over the
-//! bytes. The handler gets the message typed, as an [`OutboundMessage`]
-//! (`layer.payload::<OutboundMessage>()`).
+//! bytes. The handler gets the message typed: it takes
+//! `Verified<OutboundMessage>`.
 //!
 //! # Acknowledgement
 //!
@@ -113,7 +113,7 @@ const NAME: &str = "salesforce";
 ///
 /// ```
 /// use tower_webhook::scheme::{OutboundMessage, Salesforce};
-/// use tower_webhook::{Verified, WebhookLayer};
+/// use tower_webhook::{endpoint, Verified, WebhookLayer};
 ///
 /// async fn handle(Verified(message, _): Verified<OutboundMessage>) -> http::StatusCode {
 ///     for n in &message.notifications {
@@ -121,9 +121,8 @@ const NAME: &str = "salesforce";
 ///     }
 ///     http::StatusCode::OK // the layer answers Salesforce's acknowledgement
 /// }
-/// let layer = WebhookLayer::new(Salesforce::new(["00D5e000000KQ2eEAG"])?)
-///     .payload::<OutboundMessage>();
-/// # let _ = (layer, handle);
+/// let layer = WebhookLayer::new(Salesforce::new(["00D5e000000KQ2eEAG"])?);
+/// let app: axum::Router = axum::Router::new().route("/salesforce", endpoint(layer, handle));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
