@@ -28,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -197,7 +198,18 @@ fn parse_key(body: &[u8]) -> Option<EbayKey> {
     {
         return None;
     }
-    let armored = record.key.trim();
+    let key = parse_spki(&record.key)?;
+    let digest = match record.digest {
+        Some(d) => Some(Hash::parse(&d)?),
+        None => None,
+    };
+    Some(EbayKey { key, digest })
+}
+
+/// A P-256 SubjectPublicKeyInfo as PEM, with or without line breaks (as
+/// the Notification API gives it), or as bare base64.
+fn parse_spki(text: &str) -> Option<VerifyingKey> {
+    let armored = text.trim();
     let inner = armored
         .strip_prefix("-----BEGIN PUBLIC KEY-----")
         .and_then(|k| k.strip_suffix("-----END PUBLIC KEY-----"))
@@ -205,12 +217,7 @@ fn parse_key(body: &[u8]) -> Option<EbayKey> {
     let b64: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
     let der = B64.decode(b64).ok()?;
     use p256::pkcs8::DecodePublicKey as _;
-    let key = VerifyingKey::from_public_key_der(&der).ok()?;
-    let digest = match record.digest {
-        Some(d) => Some(Hash::parse(&d)?),
-        None => None,
-    };
-    Some(EbayKey { key, digest })
+    VerifyingKey::from_public_key_der(&der).ok()
 }
 
 impl KeyFetcher for EbayFetcher {
@@ -233,17 +240,52 @@ impl KeyFetcher for EbayFetcher {
 #[derive(Clone)]
 pub struct Ebay {
     fetcher: Arc<EbayFetcher>,
+    pinned: Arc<HashMap<String, EbayKey>>,
     verification: Option<(Zeroizing<String>, String)>,
     signing: Option<(SigningKey, String)>,
 }
 
 /// What [`Ebay`] reads from the head: the key id, the signature and the
 /// header's digest.
+///
+/// ```
+/// use tower_webhook::scheme::{Context, Ebay, Scheme};
+/// let header = "eyJhbGciOiJlY2RzYSIsImtpZCI6Ijk5MzYyNjFhLTdkN2ItNDYyMS1hMGYxLTk2Y2NiNDI4YWY0OSIsInNpZ25hdHVyZSI6Ik1FWUNJUUNmeGZJV3V4bVdjSUJRSjljNS9YN2lHREpxczJSQ0dzQkVhQWppbnlycmZBSWhBSVY2d0djVGlCdVY1S0pVaWYyaG9reXJMK1E5c3NIa2FkK214Mm5FRTI1dyIsImRpZ2VzdCI6IlNIQTEifQ==";
+/// let (head, ()) = http::Request::post("/ebay").header("x-ebay-signature", header).body(())?.into_parts();
+/// let read = Ebay::new("id", "s")?.read(&head, &Context::new(std::time::SystemTime::now(), Default::default()))?;
+/// assert_eq!(read.kid(), "9936261a-7d7b-4621-a0f1-96ccb428af49");
+/// assert_eq!(read.digest(), Some("SHA1"));
+/// assert_eq!(read.signature_der().len(), 72);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct EbayHead {
     kid: String,
     signature: Signature,
     digest: Option<Hash>,
+}
+
+impl EbayHead {
+    /// The header's `kid`: the key eBay signed with.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The header's `digest`, normalised (`"SHA1"` or `"SHA256"`), if it
+    /// names one.
+    pub fn digest(&self) -> Option<&'static str> {
+        self.digest.map(|d| match d {
+            Hash::Sha1 => "SHA1",
+            Hash::Sha256 => "SHA256",
+        })
+    }
+
+    /// The signature, DER-encoded (as the header's `signature` carries it
+    /// once base64-decoded; re-encoded, so a non-canonical DER becomes
+    /// canonical).
+    pub fn signature_der(&self) -> Vec<u8> {
+        self.signature.to_der().as_bytes().to_vec()
+    }
 }
 
 impl Ebay {
@@ -269,9 +311,32 @@ impl Ebay {
                 client_secret.trim(),
                 CacheSettings::default(),
             )),
+            pinned: Arc::default(),
             verification: None,
             signing: None,
         })
+    }
+
+    /// A key known in advance for `kid` (a P-256 SubjectPublicKeyInfo, PEM
+    /// with or without line breaks, or bare base64), used without asking
+    /// the Notification API: for tests, and for a receiver that must not
+    /// depend on eBay's API. The header's `digest` picks the hash.
+    ///
+    /// ```
+    /// let ebay = tower_webhook::scheme::Ebay::new("id", "s")?.public_key(
+    ///     "9936261a-7d7b-4621-a0f1-96ccb428af49",
+    ///     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZhhxXKtR+TOvtDbgTPCkSof02qgBB7IsYOyf76ilExJ/upAa/vKIKheOoCyOpcLmi4t0b4uepb7LLjmMr90FUg==",
+    /// )?;
+    /// assert!(tower_webhook::scheme::Ebay::new("id", "s")?.public_key("k", "not a key").is_err());
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    pub fn public_key(mut self, kid: &str, key: &str) -> Result<Self, SchemeConfigError> {
+        let key = parse_spki(key).ok_or(SchemeConfigError::Invalid {
+            scheme: "ebay",
+            reason: "the key given to Ebay::public_key is not a P-256 SubjectPublicKeyInfo (PEM or base64)",
+        })?;
+        Arc::make_mut(&mut self.pinned).insert(kid.to_owned(), EbayKey { key, digest: None });
+        Ok(self)
     }
 
     /// `client_id:client_secret` (for [`by_name`](super::by_name)).
@@ -465,7 +530,11 @@ impl Scheme for Ebay {
         body: &[u8],
         ctx: &Context,
     ) -> Result<Verdict, VerifyError> {
-        let key = match self.fetcher.keys.get(&read.kid, ctx.now) {
+        let cached = match self.pinned.get(&read.kid) {
+            Some(key) => Lookup::Found(key.clone()),
+            None => self.fetcher.keys.get(&read.kid, ctx.now),
+        };
+        let key = match cached {
             Lookup::Found(key) => key,
             Lookup::Unknown => {
                 return Err(VerifyError::KeyRefused {

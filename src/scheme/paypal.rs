@@ -56,7 +56,7 @@ use super::{
     Verdict, VerifyError,
 };
 use crate::dedup::BoxFuture;
-use crate::keys::cert::{CertStore, RsaHash};
+use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash};
 use crate::keys::{CacheSettings, FetchError, HttpsClient, KeyFetcher, KeyRequest, UrlPolicy};
 
 const ID_HEADER: &str = "paypal-transmission-id";
@@ -78,6 +78,7 @@ const MAX_SIG_CHARS: usize = 1400;
 pub struct PayPal {
     webhook_id: String,
     certs: Arc<PayPalFetcher>,
+    pinned: Pinned,
     signing: Option<Arc<SigningKey>>,
 }
 
@@ -130,8 +131,29 @@ impl PayPal {
                 HttpsClient::new(),
                 CacheSettings::default(),
             ))),
+            pinned: Pinned::default(),
             signing: None,
         })
+    }
+
+    /// A certificate known in advance for `cert_url` (PEM): used without
+    /// fetching, for tests and for receivers that must not depend on the
+    /// network. The URL must still pass the URL policy, and the certificate
+    /// its validity dates.
+    ///
+    /// ```
+    /// let pem = include_str!("../../tests/vectors/published-keys/pp_node_cert.pem");
+    /// let paypal = tower_webhook::scheme::PayPal::new("4JH86294D6297924G")?
+    ///     .certificate("https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77", pem)?;
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    pub fn certificate(mut self, cert_url: &str, pem: &str) -> Result<Self, SchemeConfigError> {
+        let cert = Certificate::from_pem(pem.as_bytes()).ok_or(SchemeConfigError::Invalid {
+            scheme: "paypal",
+            reason: "the certificate given to PayPal::certificate is not a PEM X.509 certificate with an RSA key",
+        })?;
+        Arc::make_mut(&mut self.pinned).insert(cert_url.to_owned(), Arc::new(cert));
+        Ok(self)
     }
 
     /// Fetches with `client`, under `policy`, cached per `cache`.
@@ -258,7 +280,10 @@ impl Scheme for PayPal {
         body: &[u8],
         ctx: &Context,
     ) -> Result<Verdict, VerifyError> {
-        let cert = self.certs.0.lookup(CERT_HEADER, &read.cert_url, ctx.now)?;
+        let cert = self
+            .certs
+            .0
+            .lookup(CERT_HEADER, &read.cert_url, ctx.now, &self.pinned)?;
         cert.check_time(CERT_HEADER, ctx.now)?;
         let signed = self.signed_string(&read.id, &read.time, body);
         if !cert.verifies(RsaHash::Sha256, signed.as_bytes(), &read.signature) {

@@ -54,7 +54,7 @@ use super::{
     VerifyError,
 };
 use crate::dedup::BoxFuture;
-use crate::keys::cert::{CertStore, RsaHash};
+use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash};
 use crate::keys::{
     CacheSettings, FetchError, Fetched, HttpsClient, KeyCache, KeyFetcher, KeyRequest, Lookup,
     Purpose, UrlPolicy,
@@ -96,6 +96,7 @@ type OnSubscription = Arc<dyn Fn(&SnsSubscription) + Send + Sync>;
 pub struct Sns {
     topics: Vec<String>,
     fetcher: Arc<SnsFetcher>,
+    pinned: Pinned,
     allow_raw: bool,
     on_subscription: Option<OnSubscription>,
     signing: Option<Arc<signing::SnsSigningKey>>,
@@ -184,10 +185,32 @@ impl Sns {
                 HttpsClient::new(),
                 CacheSettings::default(),
             )),
+            pinned: Pinned::default(),
             allow_raw: false,
             on_subscription: None,
             signing: None,
         })
+    }
+
+    /// A certificate known in advance for `cert_url` (PEM): used without
+    /// fetching, for tests and for receivers that must not depend on the
+    /// network. The URL must still pass the URL policy, and the certificate
+    /// its validity dates.
+    ///
+    /// ```
+    /// let pem = include_str!("../../tests/vectors/published-keys/sns_cert.pem");
+    /// let sns = tower_webhook::scheme::Sns::new(["*"])?
+    ///     .certificate("https://sns.us-east-2.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem", pem)?;
+    /// assert!(tower_webhook::scheme::Sns::new(["*"])?.certificate("https://sns.us-east-1.amazonaws.com/c.pem", "nope").is_err());
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    pub fn certificate(mut self, cert_url: &str, pem: &str) -> Result<Self, SchemeConfigError> {
+        let cert = Certificate::from_pem(pem.as_bytes()).ok_or(SchemeConfigError::Invalid {
+            scheme: "sns",
+            reason: "the certificate given to Sns::certificate is not a PEM X.509 certificate with an RSA key",
+        })?;
+        Arc::make_mut(&mut self.pinned).insert(cert_url.to_owned(), Arc::new(cert));
+        Ok(self)
     }
 
     /// The topics from a list separated by commas or spaces (for
@@ -361,10 +384,12 @@ impl Scheme for Sns {
                     reason: "`Signature` is not standard base64",
                 })?;
         let signed = message.string_to_sign(kind)?;
-        let cert = self
-            .fetcher
-            .certs
-            .lookup(CERT_FIELD, &message.signing_cert_url, ctx.now)?;
+        let cert = self.fetcher.certs.lookup(
+            CERT_FIELD,
+            &message.signing_cert_url,
+            ctx.now,
+            &self.pinned,
+        )?;
         cert.check_time(CERT_FIELD, ctx.now)?;
         if !cert.verifies(hash, signed.as_bytes(), &signature) {
             return Err(VerifyError::NoMatch {
