@@ -18,7 +18,7 @@ use keyserver::{KeyServer, RSA_KEY};
 use tower::Layer;
 use tower_webhook::clock::ManualClock;
 use tower_webhook::dedup::MemoryStore;
-use tower_webhook::keys::{CacheSettings, UrlPolicy};
+use tower_webhook::keys::{CacheSettings, CertificateTrust, UrlPolicy};
 use tower_webhook::scheme::{PayPal, VerifyError};
 use tower_webhook::sign::Signer;
 use tower_webhook::{Rejection, WebhookLayer};
@@ -74,12 +74,30 @@ async fn server() -> KeyServer {
     server
 }
 
+/// The receiver: the certificate's chain checked against the DigiCert root
+/// and intermediate PayPal's Python SDK bundles (`root.pem`, `int.pem`,
+/// kept unchanged), and the test CA of `server`.
 fn paypal(server: &KeyServer, webhook: &str) -> PayPal {
-    PayPal::new(webhook).unwrap().fetch_with(
-        server.client(),
-        UrlPolicy::paypal(),
-        CacheSettings::default(),
-    )
+    let roots = format!(
+        "{}\n{}",
+        String::from_utf8(fixture("root.pem")).unwrap(),
+        server.ca_pem
+    );
+    let intermediates = String::from_utf8(fixture("int.pem")).unwrap();
+    PayPal::new(webhook)
+        .unwrap()
+        .fetch_with(
+            server.client(),
+            UrlPolicy::paypal(),
+            CacheSettings::default(),
+        )
+        .certificate_trust(
+            CertificateTrust::paypal()
+                .root_certificates(&roots)
+                .unwrap()
+                .intermediates(&intermediates)
+                .unwrap(),
+        )
 }
 
 #[tokio::test]
@@ -195,7 +213,11 @@ async fn cert_urls_outside_the_policy_are_refused_without_a_connection() {
 async fn a_test_sender_signs_and_a_forged_body_under_a_seen_transmission_is_a_duplicate() {
     let server = server().await;
     let path = "/v1/notifications/certs/CERT-test";
-    server.route(path, 200, server.signing_certificate(2020, 2030));
+    server.route(
+        path,
+        200,
+        server.signing_certificate_for("messageverificationcerts.sandbox.paypal.com", 2020, 2030),
+    );
     let sender = PayPal::new("WH-TEST")
         .unwrap()
         .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
@@ -215,4 +237,46 @@ async fn a_test_sender_signs_and_a_forged_body_under_a_seen_transmission_is_a_du
     assert_eq!(status, StatusCode::NO_CONTENT, "{rejection:?}");
     assert_eq!(handler.calls(), 1);
     assert_eq!(server.hits(path), 1);
+}
+
+#[tokio::test]
+async fn a_certificate_from_an_untrusted_ca_or_for_another_name_is_refused() {
+    let server = server().await;
+    let handler = Counter::new(StatusCode::NO_CONTENT);
+    let svc = WebhookLayer::new(paypal(&server, "WH-TEST"))
+        .clock(ManualClock::at_unix(1_700_000_000))
+        .layer(handler.service());
+    let cases = [
+        (
+            "/v1/notifications/certs/CERT-untrusted",
+            server.untrusted_certificate("messageverificationcerts.paypal.com", 2020, 2030),
+            "chain",
+        ),
+        (
+            "/v1/notifications/certs/CERT-other-name",
+            server.signing_certificate_for("sns.amazonaws.com", 2020, 2030),
+            "name",
+        ),
+    ];
+    for (path, pem, why) in cases {
+        server.route(path, 200, pem);
+        let sender = PayPal::new("WH-TEST")
+            .unwrap()
+            .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
+            .unwrap();
+        let signed = Signer::new(&sender)
+            .id(path.rsplit('/').next().unwrap())
+            .timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+            .request("/paypal", r#"{"id":"WH-2"}"#)
+            .unwrap();
+        let (status, rejection, _, _) = send(svc.clone(), signed.map(Full::new)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        match rejection {
+            Some(Rejection::Unverified(VerifyError::KeyRefused { reason, .. })) => {
+                assert!(reason.contains(why), "{path}: {reason}")
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    assert_eq!(handler.calls(), 0);
 }

@@ -21,7 +21,7 @@ use keyserver::{KeyServer, RSA_KEY};
 use tower::Layer;
 use tower_webhook::clock::ManualClock;
 use tower_webhook::dedup::MemoryStore;
-use tower_webhook::keys::{CacheSettings, UrlPolicy};
+use tower_webhook::keys::{CacheSettings, CertificateTrust, UrlPolicy};
 use tower_webhook::scheme::{Sns, VerifyError};
 use tower_webhook::sign::Signer;
 use tower_webhook::{Rejection, WebhookLayer};
@@ -56,10 +56,23 @@ async fn server() -> KeyServer {
     server
 }
 
+/// The receiver of the real AWS messages. Their certificate was issued by
+/// Amazon's intermediate `Server CA 1B`, which the certificate URL does not
+/// serve and published-keys.md does not include: no chain can be built to
+/// a root, so these tests check the name and dates only. The chain check
+/// itself is tested with the test CA below.
 fn sns(server: &KeyServer) -> Sns {
     Sns::new(["*"])
         .unwrap()
         .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default())
+        .certificate_trust(CertificateTrust::sns().without_chain_check())
+}
+
+/// Trusts the test CA of `server` (the chain check on).
+fn trusting(server: &KeyServer) -> CertificateTrust {
+    CertificateTrust::sns()
+        .root_certificates(&server.ca_pem)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -220,7 +233,8 @@ async fn signed_by_a_test_key_and_expiry_on_the_layers_clock() {
     let clock = ManualClock::at_unix(1_700_000_000);
     let receiver = Sns::new(["arn:aws:sns:us-east-2:123456789012:orders"])
         .unwrap()
-        .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default());
+        .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default())
+        .certificate_trust(trusting(&server));
     let svc = WebhookLayer::new(receiver)
         .clock(clock.clone())
         .layer(handler.service());
@@ -287,11 +301,10 @@ async fn subscriptions_are_confirmed_for_allowed_topics_and_never_reach_the_hand
     let confirm_path = format!("/?Action=ConfirmSubscription&TopicArn={topic}&Token=tok");
     server.route(&confirm_path, 200, "<ConfirmSubscriptionResponse/>");
     let handler = Counter::new(StatusCode::NO_CONTENT);
-    let receiver = Sns::new([topic]).unwrap().fetch_with(
-        server.client(),
-        UrlPolicy::sns(),
-        CacheSettings::default(),
-    );
+    let receiver = Sns::new([topic])
+        .unwrap()
+        .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default())
+        .certificate_trust(trusting(&server));
     let svc = WebhookLayer::new(receiver)
         .clock(ManualClock::at_unix(1_700_000_000))
         .dedup(MemoryStore::new())
@@ -339,6 +352,7 @@ async fn a_callback_takes_subscriptions_instead() {
     let receiver = Sns::new([topic])
         .unwrap()
         .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default())
+        .certificate_trust(trusting(&server))
         .on_subscription(move |s| g.lock().unwrap().push(s.token.clone()));
     let svc = WebhookLayer::new(receiver)
         .clock(ManualClock::at_unix(1_700_000_000))
@@ -350,4 +364,81 @@ async fn a_callback_takes_subscriptions_instead() {
     assert_eq!(*got.lock().unwrap(), ["tok"]);
     assert_eq!(server.hits("/SimpleNotificationService-test.pem"), 1);
     assert!(server.seen().iter().all(|s| !s.path.contains("Confirm")));
+}
+
+#[tokio::test]
+async fn a_certificate_from_an_untrusted_ca_or_for_another_name_is_refused() {
+    let server = server().await;
+    let topic = "arn:aws:sns:us-east-2:123456789012:orders";
+    let handler = Counter::new(StatusCode::NO_CONTENT);
+    let receiver = Sns::new([topic])
+        .unwrap()
+        .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default())
+        .certificate_trust(trusting(&server));
+    let svc = WebhookLayer::new(receiver)
+        .clock(ManualClock::at_unix(1_700_000_000))
+        .layer(handler.service());
+    let cases = [
+        (
+            "/SimpleNotificationService-untrusted.pem",
+            server.untrusted_certificate("sns.amazonaws.com", 2020, 2030),
+            "chain",
+        ),
+        (
+            "/SimpleNotificationService-other-name.pem",
+            server.signing_certificate_for("evil.example", 2020, 2030),
+            "name",
+        ),
+    ];
+    for (path, pem, why) in cases {
+        server.route(path, 200, pem);
+        let sender = Sns::new([topic])
+            .unwrap()
+            .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
+            .unwrap();
+        let request = Signer::new(&sender)
+            .id(path)
+            .request("/sns", "x")
+            .unwrap()
+            .map(Full::new);
+        let (status, rejection, _, _) = send(svc.clone(), request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        match rejection {
+            Some(Rejection::Unverified(VerifyError::KeyRefused { reason, .. })) => {
+                assert!(reason.contains(why), "{path}: {reason}")
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    assert_eq!(handler.calls(), 0);
+    // The same certificates under a trust with the chain check off: the
+    // name is still checked.
+    let lax = Sns::new([topic])
+        .unwrap()
+        .fetch_with(server.client(), UrlPolicy::sns(), CacheSettings::default())
+        .certificate_trust(CertificateTrust::sns().without_chain_check());
+    let svc = WebhookLayer::new(lax)
+        .clock(ManualClock::at_unix(1_700_000_000))
+        .layer(handler.service());
+    for (path, status) in [
+        (
+            "/SimpleNotificationService-untrusted.pem",
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            "/SimpleNotificationService-other-name.pem",
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let sender = Sns::new([topic])
+            .unwrap()
+            .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
+            .unwrap();
+        let request = Signer::new(&sender)
+            .id(path)
+            .request("/sns", "x")
+            .unwrap()
+            .map(Full::new);
+        assert_eq!(send(svc.clone(), request).await.0, status, "{path}");
+    }
 }

@@ -10,7 +10,12 @@ use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier as _;
 use x509_cert::der::DecodePem as _;
 
-use super::{CacheSettings, FetchError, Fetched, HttpsClient, KeyCache, Lookup, UrlPolicy};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+
+use super::{
+    CacheSettings, CertificateTrust, FetchError, Fetched, HttpsClient, KeyCache, Lookup, UrlPolicy,
+};
 use crate::scheme::VerifyError;
 
 /// The hash of an RSA PKCS#1 v1.5 signature.
@@ -21,11 +26,13 @@ pub(crate) enum RsaHash {
     Sha256,
 }
 
-/// A certificate's RSA key and validity.
+/// A certificate's RSA key and validity, and why its chain or name is
+/// refused, if it is (checked once, when fetched).
 pub(crate) struct Certificate {
     key: rsa::PublicKey,
     not_before: SystemTime,
     not_after: SystemTime,
+    untrusted: Option<String>,
 }
 
 impl Certificate {
@@ -45,7 +52,20 @@ impl Certificate {
             key,
             not_before: tbs.validity().not_before.to_system_time(),
             not_after: tbs.validity().not_after.to_system_time(),
+            untrusted: None,
         })
+    }
+
+    /// A fetched certificate: [`from_pem`](Self::from_pem), then its chain
+    /// (further blocks of `pem` serve as intermediates) and name checked by
+    /// `trust` at `now`.
+    pub(crate) fn fetched(pem: &[u8], trust: &CertificateTrust, now: SystemTime) -> Option<Self> {
+        let mut cert = Self::from_pem(pem)?;
+        let mut ders = CertificateDer::pem_slice_iter(pem).filter_map(Result::ok);
+        let leaf = ders.next()?;
+        let extra: Vec<CertificateDer<'static>> = ders.collect();
+        cert.untrusted = trust.check(&leaf, &extra, now).err();
+        Some(cert)
     }
 
     /// Refuses the certificate outside its validity at `now`.
@@ -58,6 +78,9 @@ impl Certificate {
             header,
             reason: reason.to_owned(),
         };
+        if let Some(reason) = &self.untrusted {
+            return Err(refused(reason));
+        }
         if now < self.not_before {
             return Err(refused("the certificate is not valid yet"));
         }
@@ -90,14 +113,23 @@ pub(crate) type Pinned = Arc<std::collections::HashMap<String, Arc<Certificate>>
 pub(crate) struct CertStore {
     pub(crate) policy: UrlPolicy,
     pub(crate) client: HttpsClient,
+    pub(crate) settings: CacheSettings,
+    pub(crate) trust: CertificateTrust,
     cache: KeyCache<Arc<Certificate>>,
 }
 
 impl CertStore {
-    pub(crate) fn new(policy: UrlPolicy, client: HttpsClient, settings: CacheSettings) -> Self {
+    pub(crate) fn new(
+        policy: UrlPolicy,
+        client: HttpsClient,
+        settings: CacheSettings,
+        trust: CertificateTrust,
+    ) -> Self {
         Self {
             policy,
             client,
+            settings,
+            trust,
             cache: KeyCache::new(settings),
         }
     }
@@ -141,7 +173,7 @@ impl CertStore {
                 let (status, body) = self.client.send(request).await?;
                 super::classify_status(status)?;
                 Ok(if status.is_success() {
-                    Certificate::from_pem(&body)
+                    Certificate::fetched(&body, &self.trust, now)
                         .map_or(Fetched::Unknown, |c| Fetched::Found(Arc::new(c), None))
                 } else {
                     Fetched::Unknown

@@ -37,6 +37,8 @@ pub(crate) mod cert;
 #[cfg(feature = "published-keys")]
 mod fetch;
 mod policy;
+#[cfg(any(feature = "sns", feature = "paypal"))]
+mod trust;
 
 use std::time::SystemTime;
 
@@ -47,6 +49,8 @@ pub(crate) use cache::{Fetched, KeyCache, Lookup};
 #[cfg(feature = "published-keys")]
 pub use fetch::{FetchConfigError, HttpsClient};
 pub use policy::{PolicyError, UrlPolicy};
+#[cfg(any(feature = "sns", feature = "paypal"))]
+pub use trust::{CertificateTrust, TrustConfigError};
 
 use crate::dedup::BoxFuture;
 

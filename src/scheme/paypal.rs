@@ -57,7 +57,9 @@ use super::{
 };
 use crate::dedup::BoxFuture;
 use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash};
-use crate::keys::{CacheSettings, FetchError, HttpsClient, KeyFetcher, KeyRequest, UrlPolicy};
+use crate::keys::{
+    CacheSettings, CertificateTrust, FetchError, HttpsClient, KeyFetcher, KeyRequest, UrlPolicy,
+};
 
 const ID_HEADER: &str = "paypal-transmission-id";
 const TIME_HEADER: &str = "paypal-transmission-time";
@@ -130,6 +132,7 @@ impl PayPal {
                 UrlPolicy::paypal(),
                 HttpsClient::new(),
                 CacheSettings::default(),
+                CertificateTrust::paypal(),
             ))),
             pinned: Pinned::default(),
             signing: None,
@@ -139,7 +142,7 @@ impl PayPal {
     /// A certificate known in advance for `cert_url` (PEM): used without
     /// fetching, for tests and for receivers that must not depend on the
     /// network. The URL must still pass the URL policy, and the certificate
-    /// its validity dates.
+    /// its validity dates; its chain and name are yours to vouch for.
     ///
     /// ```
     /// let pem = include_str!("../../tests/vectors/published-keys/pp_node_cert.pem");
@@ -169,7 +172,34 @@ impl PayPal {
         policy: UrlPolicy,
         cache: CacheSettings,
     ) -> Self {
-        self.certs = Arc::new(PayPalFetcher(CertStore::new(policy, client, cache)));
+        let trust = self.certs.0.trust.clone();
+        self.certs = Arc::new(PayPalFetcher(CertStore::new(policy, client, cache, trust)));
+        self
+    }
+
+    /// What a fetched certificate must satisfy besides its dates: its
+    /// chain and name ([`CertificateTrust::paypal`] by default: the Mozilla
+    /// roots, `messageverificationcerts[.sandbox].paypal.com`). Read the
+    /// caveat of [`CertificateTrust`]: the certificate URL serves no
+    /// intermediate.
+    ///
+    /// ```
+    /// use tower_webhook::keys::CertificateTrust;
+    /// let paypal = tower_webhook::scheme::PayPal::new("WH")?.certificate_trust(
+    ///     CertificateTrust::paypal()
+    ///         .root_certificates(include_str!("../../tests/vectors/published-keys/root.pem"))?
+    ///         .intermediates(include_str!("../../tests/vectors/published-keys/int.pem"))?,
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn certificate_trust(mut self, trust: CertificateTrust) -> Self {
+        let certs = &self.certs.0;
+        self.certs = Arc::new(PayPalFetcher(CertStore::new(
+            certs.policy.clone(),
+            certs.client.clone(),
+            certs.settings,
+            trust,
+        )));
         self
     }
 

@@ -56,8 +56,8 @@ use super::{
 use crate::dedup::BoxFuture;
 use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash};
 use crate::keys::{
-    CacheSettings, FetchError, Fetched, HttpsClient, KeyCache, KeyFetcher, KeyRequest, Lookup,
-    Purpose, UrlPolicy,
+    CacheSettings, CertificateTrust, FetchError, Fetched, HttpsClient, KeyCache, KeyFetcher,
+    KeyRequest, Lookup, Purpose, UrlPolicy,
 };
 
 const CERT_FIELD: &str = "SigningCertURL";
@@ -110,9 +110,14 @@ struct SnsFetcher {
 }
 
 impl SnsFetcher {
-    fn new(policy: UrlPolicy, client: HttpsClient, settings: CacheSettings) -> Self {
+    fn new(
+        policy: UrlPolicy,
+        client: HttpsClient,
+        settings: CacheSettings,
+        trust: CertificateTrust,
+    ) -> Self {
         Self {
-            certs: CertStore::new(policy, client, settings),
+            certs: CertStore::new(policy, client, settings, trust),
             confirmed: KeyCache::new(settings),
             confirmation_policy: UrlPolicy::sns_confirmation(),
         }
@@ -184,6 +189,7 @@ impl Sns {
                 UrlPolicy::sns(),
                 HttpsClient::new(),
                 CacheSettings::default(),
+                CertificateTrust::sns(),
             )),
             pinned: Pinned::default(),
             allow_raw: false,
@@ -195,7 +201,7 @@ impl Sns {
     /// A certificate known in advance for `cert_url` (PEM): used without
     /// fetching, for tests and for receivers that must not depend on the
     /// network. The URL must still pass the URL policy, and the certificate
-    /// its validity dates.
+    /// its validity dates; its chain and name are yours to vouch for.
     ///
     /// ```
     /// let pem = include_str!("../../tests/vectors/published-keys/sns_cert.pem");
@@ -239,7 +245,30 @@ impl Sns {
         policy: UrlPolicy,
         cache: CacheSettings,
     ) -> Self {
-        self.fetcher = Arc::new(SnsFetcher::new(policy, client, cache));
+        let trust = self.fetcher.certs.trust.clone();
+        self.fetcher = Arc::new(SnsFetcher::new(policy, client, cache, trust));
+        self
+    }
+
+    /// What a fetched certificate must satisfy besides its dates: its
+    /// chain and name ([`CertificateTrust::sns`] by default: the Mozilla
+    /// roots, `sns.amazonaws.com`). Read the caveat of [`CertificateTrust`]:
+    /// the certificate URL serves no intermediate.
+    ///
+    /// ```
+    /// use tower_webhook::keys::CertificateTrust;
+    /// let sns = tower_webhook::scheme::Sns::new(["*"])?
+    ///     .certificate_trust(CertificateTrust::sns().without_chain_check());
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    pub fn certificate_trust(mut self, trust: CertificateTrust) -> Self {
+        let certs = &self.fetcher.certs;
+        self.fetcher = Arc::new(SnsFetcher::new(
+            certs.policy.clone(),
+            certs.client.clone(),
+            certs.settings,
+            trust,
+        ));
         self
     }
 

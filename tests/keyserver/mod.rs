@@ -172,13 +172,36 @@ impl KeyServer {
         client
     }
 
-    /// A certificate for the test RSA key, issued by the test CA, valid
-    /// from `from` to `until` (years).
+    /// A certificate for the test RSA key, issued to `sns.amazonaws.com` by
+    /// the test CA, valid from `from` to `until` (years).
     pub fn signing_certificate(&self, from: i32, until: i32) -> String {
-        let key = KeyPair::from_pem_and_sign_algo(RSA_KEY, &rcgen::PKCS_RSA_SHA256).unwrap();
-        let mut params = CertificateParams::new(vec!["sns.amazonaws.com".to_owned()]).unwrap();
-        params.not_before = rcgen::date_time_ymd(from, 1, 1);
-        params.not_after = rcgen::date_time_ymd(until, 1, 1);
-        params.signed_by(&key, &self.ca).unwrap().pem()
+        self.signing_certificate_for("sns.amazonaws.com", from, until)
     }
+
+    /// A certificate for the test RSA key, issued to `name` by the test CA.
+    pub fn signing_certificate_for(&self, name: &str, from: i32, until: i32) -> String {
+        signing_certificate_by(&self.ca, name, from, until)
+    }
+
+    /// A certificate for the test RSA key, issued to `name` by a CA of its
+    /// own, which nothing trusts.
+    pub fn untrusted_certificate(&self, name: &str, from: i32, until: i32) -> String {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let other = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        signing_certificate_by(&other, name, from, until)
+    }
+}
+
+fn signing_certificate_by(
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    name: &str,
+    from: i32,
+    until: i32,
+) -> String {
+    let key = KeyPair::from_pem_and_sign_algo(RSA_KEY, &rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(from, 1, 1);
+    params.not_after = rcgen::date_time_ymd(until, 1, 1);
+    params.signed_by(&key, ca).unwrap().pem()
 }
