@@ -43,6 +43,17 @@ fn real_cert() -> String {
     std::fs::read_to_string(dir.join("sns_cert.pem")).unwrap()
 }
 
+/// The message's signed `Timestamp`, in Unix seconds.
+fn sent_at(message: &str) -> i64 {
+    let m: serde_json::Value = serde_json::from_str(message).unwrap();
+    let t = time::OffsetDateTime::parse(
+        m["Timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    t.unix_timestamp()
+}
+
 fn post(body: impl Into<Bytes>) -> Request<Full<Bytes>> {
     Request::post("/sns")
         .header("content-type", "text/plain; charset=UTF-8")
@@ -80,11 +91,21 @@ async fn the_four_aws_messages_verify_with_one_certificate_fetch() {
     let server = server().await;
     let handler = Counter::new(StatusCode::NO_CONTENT);
     let clock = ManualClock::at_unix(JULY_2022);
-    let svc = WebhookLayer::new(sns(&server))
+    // The four were sent over an hour and a half: the certificate is kept
+    // for two hours here, so that one fetch serves them all.
+    let scheme = sns(&server).fetch_with(
+        server.client(),
+        UrlPolicy::sns(),
+        CacheSettings::default().ttl(Duration::from_secs(2 * 3600)),
+    );
+    let svc = WebhookLayer::new(scheme)
         .clock(clock.clone())
         .dedup(MemoryStore::new())
         .layer(handler.service());
     for (i, message) in fixtures().into_iter().enumerate() {
+        // A minute after it was sent: the four span an hour and a half, more
+        // than the window of a message's age.
+        clock.set_unix(sent_at(&message) + 60);
         let (status, rejection, _, _) = send(svc.clone(), post(message.clone())).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "fixture {i}: {rejection:?}");
         // A retry of the same message: deduplicated on the signed MessageId.
@@ -239,6 +260,7 @@ async fn signed_by_a_test_key_and_expiry_on_the_layers_clock() {
         .clock(clock.clone())
         .layer(handler.service());
     let request = Signer::new(&sender)
+        .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         .id("m-1")
         .request("/sns", "order placed")
         .unwrap()
@@ -254,6 +276,7 @@ async fn signed_by_a_test_key_and_expiry_on_the_layers_clock() {
         )
         .unwrap();
     let request = Signer::new(&other)
+        .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         .id("m-2")
         .request("/sns", "x")
         .unwrap()
@@ -397,6 +420,7 @@ async fn a_certificate_from_an_untrusted_ca_or_for_another_name_is_refused() {
             .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
             .unwrap();
         let request = Signer::new(&sender)
+            .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
             .id(path)
             .request("/sns", "x")
             .unwrap()
@@ -435,10 +459,51 @@ async fn a_certificate_from_an_untrusted_ca_or_for_another_name_is_refused() {
             .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
             .unwrap();
         let request = Signer::new(&sender)
+            .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
             .id(path)
             .request("/sns", "x")
             .unwrap()
             .map(Full::new);
         assert_eq!(send(svc.clone(), request).await.0, status, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_message_older_than_the_window_or_ahead_of_the_clock_is_refused() {
+    let server = server().await;
+    let clock = ManualClock::at_unix(JULY_2022);
+    let message = fixtures()[0].clone(); // sent 36 minutes before JULY_2022
+    let svc = WebhookLayer::new(sns(&server))
+        .clock(clock.clone())
+        .layer(Counter::new(StatusCode::NO_CONTENT).service());
+    clock.set_unix(
+        sent_at(&message) + tower_webhook::scheme::SNS_DEFAULT_MAX_AGE.as_secs() as i64 + 1,
+    );
+    let (status, rejection, _, _) = send(svc.clone(), post(message.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        matches!(
+            rejection,
+            Some(Rejection::Unverified(VerifyError::TooOld {
+                header: "Timestamp",
+                ..
+            }))
+        ),
+        "{rejection:?}"
+    );
+    clock.set_unix(sent_at(&message) - 301);
+    let (status, rejection, _, _) = send(svc.clone(), post(message.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        matches!(
+            rejection,
+            Some(Rejection::Unverified(VerifyError::TooNew { .. }))
+        ),
+        "{rejection:?}"
+    );
+    // No window: the age alone refuses nothing (the dedup store remains).
+    let svc = WebhookLayer::new(sns(&server).max_age(None))
+        .clock(ManualClock::at_unix(sent_at(&message) + 3 * 3600))
+        .layer(Counter::new(StatusCode::NO_CONTENT).service());
+    assert_eq!(send(svc, post(message)).await.0, StatusCode::NO_CONTENT);
 }

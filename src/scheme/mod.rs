@@ -118,7 +118,7 @@ pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
 pub use slack::Slack;
 #[cfg(feature = "sns")]
-pub use sns::{Sns, SnsSubscription};
+pub use sns::{SNS_DEFAULT_MAX_AGE, Sns, SnsSubscription};
 pub use square::Square;
 pub use standard::StandardWebhooks;
 #[cfg(feature = "ed25519")]

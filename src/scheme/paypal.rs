@@ -41,7 +41,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -53,7 +53,7 @@ use super::json;
 use super::rules::{self, IdSource};
 use super::{
     Context, Dedup, Envelope, EventName, KeyId, Scheme, SchemeConfigError, Sign, SignError,
-    Verdict, VerifyError,
+    Tolerance, Verdict, VerifyError,
 };
 use crate::dedup::BoxFuture;
 use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash};
@@ -81,6 +81,7 @@ pub struct PayPal {
     webhook_id: String,
     certs: Arc<PayPalFetcher>,
     pinned: Pinned,
+    max_age: Option<Duration>,
     signing: Option<Arc<SigningKey>>,
 }
 
@@ -135,8 +136,27 @@ impl PayPal {
                 CertificateTrust::paypal(),
             ))),
             pinned: Pinned::default(),
+            max_age: None,
             signing: None,
         })
+    }
+
+    /// Refuses deliveries whose signed `PAYPAL-TRANSMISSION-TIME` is older
+    /// than `max_age` at the layer's clock (or ahead of it by more than the
+    /// layer's tolerance). Off by default: PayPal retries a delivery for up
+    /// to three days and does not document whether a retry is signed again
+    /// with a fresh time, so any shorter window could refuse its retries;
+    /// replays are refused by the dedup store (transmission id and event
+    /// id), whose retention for untimed schemes is three days by default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = tower_webhook::scheme::PayPal::new("WH")?.max_age(Some(Duration::from_secs(4 * 86_400)));
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    pub fn max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
     }
 
     /// A certificate known in advance for `cert_url` (PEM): used without
@@ -322,6 +342,17 @@ impl Scheme for PayPal {
                 candidates: 1,
                 keys: 1,
             });
+        }
+        if let Some(max_age) = self.max_age {
+            let sent = super::TimeUnit::Rfc3339.parse(TIME_HEADER, &read.time)?;
+            let window = Context::new(
+                ctx.now,
+                Tolerance {
+                    past: max_age,
+                    future: ctx.tolerance.future,
+                },
+            );
+            rules::within(TIME_HEADER, sent, &window)?;
         }
         let fields = json::fields(body, &["/id"]).unwrap_or_default();
         let event_id = fields

@@ -23,6 +23,10 @@
 //! - Raw message delivery carries no signature: refused, unless
 //!   [`allow_raw_delivery`](Sns::allow_raw_delivery) says otherwise.
 //! - Dedup on the signed `MessageId` (SNS retries keep it).
+//! - The signed `Timestamp` must be at most [`max_age`](Sns::max_age) old
+//!   (65 minutes by default: SNS retries an HTTP/S delivery for at most an
+//!   hour, keeping the original message), and not ahead of the layer's
+//!   clock by more than the layer's tolerance.
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
@@ -41,7 +45,7 @@ mod message;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -49,9 +53,10 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use self::message::{Kind, Message};
+use super::rules;
 use super::{
-    Context, Envelope, EventName, KeyId, Scheme, SchemeConfigError, Sign, SignError, Verdict,
-    VerifyError,
+    Context, Envelope, EventName, KeyId, Scheme, SchemeConfigError, Sign, SignError, Tolerance,
+    Verdict, VerifyError,
 };
 use crate::dedup::BoxFuture;
 use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash};
@@ -98,9 +103,15 @@ pub struct Sns {
     fetcher: Arc<SnsFetcher>,
     pinned: Pinned,
     allow_raw: bool,
+    max_age: Option<Duration>,
     on_subscription: Option<OnSubscription>,
     signing: Option<Arc<signing::SnsSigningKey>>,
 }
+
+/// How old a message's signed `Timestamp` may be by default: the longest
+/// SNS retries an HTTP/S delivery (3,600 s, a hard limit of its delivery
+/// policies; retries keep the original message), and five minutes more.
+pub const SNS_DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600 + 300);
 
 /// Fetches certificates and sends subscription confirmations.
 struct SnsFetcher {
@@ -193,6 +204,7 @@ impl Sns {
             )),
             pinned: Pinned::default(),
             allow_raw: false,
+            max_age: Some(SNS_DEFAULT_MAX_AGE),
             on_subscription: None,
             signing: None,
         })
@@ -272,6 +284,23 @@ impl Sns {
         self
     }
 
+    /// How old the signed `Timestamp` of a message may be, at the layer's
+    /// clock ([`SNS_DEFAULT_MAX_AGE`] by default, 65 minutes: SNS retries
+    /// a delivery for at most an hour, with its original `Timestamp`);
+    /// `None` accepts any age, leaving replays to the dedup store alone. A
+    /// `Timestamp` ahead of the clock by more than the layer's tolerance
+    /// (`WebhookLayer::tolerance`, future side) is refused too.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let sns = tower_webhook::scheme::Sns::new(["*"])?.max_age(Some(Duration::from_secs(2 * 3600)));
+    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    /// ```
+    pub fn max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
     /// Lets raw message deliveries (`x-amz-sns-rawdelivery: true`) through
     /// **unverified**: they carry no signature, so anyone who knows the URL
     /// can send one. Deduplicated on the body's hash.
@@ -341,6 +370,7 @@ impl fmt::Debug for Sns {
         f.debug_struct("Sns")
             .field("topics", &self.topics)
             .field("allow_raw", &self.allow_raw)
+            .field("max_age", &self.max_age)
             .field("signing_key", &self.signing.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
     }
@@ -427,7 +457,17 @@ impl Scheme for Sns {
                 keys: 1,
             });
         }
-        // Verified: the message may now decide what happens.
+        // Verified: the signed `Timestamp` is within the window, and the
+        // message may now decide what happens.
+        let sent = super::TimeUnit::Rfc3339.parse("Timestamp", &message.timestamp)?;
+        let window = Context::new(
+            ctx.now,
+            Tolerance {
+                past: self.max_age.unwrap_or(Duration::MAX),
+                future: ctx.tolerance.future,
+            },
+        );
+        rules::within("Timestamp", sent, &window)?;
         match kind {
             Kind::Notification => Ok(Envelope::signed_id(message.message_id)
                 .with_event(EventName::Body("/TopicArn"))
