@@ -237,6 +237,50 @@ async fn a_test_sender_signs_and_a_forged_body_under_a_seen_transmission_is_a_du
     assert_eq!(status, StatusCode::NO_CONTENT, "{rejection:?}");
     assert_eq!(handler.calls(), 1);
     assert_eq!(server.hits(path), 1);
+    // Another body with the same CRC-32 (another event id, four bytes
+    // chosen to force the CRC: PayPal signs only the CRC of the body) under
+    // the captured headers: it verifies, and is a duplicate of the
+    // transmission, never a second run.
+    let forged = bytes_from_hex(
+        "7b226964223a2257482d363636222c226576656e745f74797065223a225041594d454e542e53414c452e434f4d504c45544544227d20e40206d4",
+    );
+    assert_eq!(crc32(&forged), crc32(body.as_bytes()));
+    let (head, _) = signed.into_parts();
+    let replay = Request::from_parts(head, Full::new(Bytes::from(forged)));
+    let (status, rejection, _, _) = send(svc.clone(), replay).await;
+    assert_eq!(status, StatusCode::OK, "{rejection:?}");
+    assert!(
+        matches!(rejection, Some(Rejection::Duplicate { .. })),
+        "{rejection:?}"
+    );
+    assert_eq!(
+        handler.calls(),
+        1,
+        "the forged body never reaches the handler"
+    );
+}
+
+fn bytes_from_hex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// CRC-32 (IEEE), bit by bit: the test's own, not the crate's.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
 
 #[tokio::test]
