@@ -30,6 +30,13 @@
 //! assert!(FetchError::Unavailable { reason: "connection refused".into() }.is_unavailable());
 //! ```
 
+// With `published-keys` alone (no sender), the crate-internal cache and
+// helpers have no user yet.
+#![cfg_attr(
+    not(any(feature = "sns", feature = "paypal", feature = "ebay")),
+    allow(dead_code, unused_imports)
+)]
+
 #[cfg(feature = "published-keys")]
 mod cache;
 #[cfg(any(feature = "sns", feature = "paypal"))]
