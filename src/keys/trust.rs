@@ -25,33 +25,38 @@ pub struct TrustConfigError {
 /// What a fetched signing certificate must satisfy besides its validity
 /// dates (always checked, at the layer's clock):
 ///
-/// - **a chain** from the certificate, through the intermediates (those
-///   configured here, and any further `CERTIFICATE` blocks of the fetched
-///   PEM), to one of the trust anchors (the Mozilla roots of `webpki-roots`
-///   by default), every certificate valid at the layer's time, checked with
-///   `rustls-webpki`; unless [`without_chain_check`](Self::without_chain_check);
+/// - **a chain**, when asked for ([`with_mozilla_roots`](Self::with_mozilla_roots)
+///   or [`root_certificates`](Self::root_certificates)): from the
+///   certificate, through the intermediates (those configured here, and any
+///   further `CERTIFICATE` blocks of the fetched PEM), to one of the trust
+///   anchors, every certificate valid at the layer's time, checked with
+///   `rustls-webpki`;
 /// - **a name**: the certificate must be valid (subject alternative names)
 ///   for one of [`names`](Self::names).
 ///
 /// A certificate that fails is refused (401) and the reason logged.
 ///
-/// **Caveat:** the URLs AWS SNS and PayPal publish serve the signing
-/// certificate alone, without its intermediate CA, and their issuing CAs
-/// (Amazon's intermediates; for PayPal's historical certificates, DigiCert's
-/// EV intermediate under a root no longer in the Mozilla set) are not in
-/// `webpki-roots`. Give those intermediates (and anchors, where needed) with
-/// [`intermediates`](Self::intermediates) and
-/// [`root_certificates`](Self::root_certificates), or, trusting the HTTPS
-/// fetch from the sender's own host under its URL policy (what AWS's own
-/// validators do), turn the chain check off; the name check stays.
+/// **Why the chain check is off by default:** the URLs AWS SNS and PayPal
+/// publish serve the signing certificate alone, without its intermediate
+/// CA, and their issuing CAs (Amazon's intermediates; for PayPal's
+/// historical certificates, DigiCert's EV intermediate under a root no
+/// longer in the Mozilla set) are not in `webpki-roots`: on by default, it
+/// would refuse real deliveries. By default the certificate is trusted
+/// because it came over HTTPS, the key server's own TLS certificate checked
+/// against the Mozilla roots, from a URL the sender's policy allows (what
+/// AWS's and PayPal's own validators do), and it must name the sender and
+/// be within its dates. To check the chain as well, give the intermediates
+/// with [`intermediates`](Self::intermediates) and turn it on with
+/// [`with_mozilla_roots`](Self::with_mozilla_roots) or
+/// [`root_certificates`](Self::root_certificates).
 ///
 /// ```
 /// use tower_webhook::keys::CertificateTrust;
+/// assert!(!CertificateTrust::sns().checks_chain());
 /// let trust = CertificateTrust::paypal()
 ///     .root_certificates(include_str!("../../tests/vectors/published-keys/root.pem"))?
 ///     .intermediates(include_str!("../../tests/vectors/published-keys/int.pem"))?;
 /// assert!(trust.checks_chain());
-/// assert!(!CertificateTrust::sns().without_chain_check().checks_chain());
 /// # Ok::<(), tower_webhook::keys::TrustConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -63,17 +68,17 @@ pub struct CertificateTrust {
 }
 
 impl CertificateTrust {
-    /// AWS SNS: a chain to the Mozilla roots, and one of the names AWS's
+    /// AWS SNS: no chain check (see above), and one of the names AWS's
     /// SDK for Java accepts: `sns.amazonaws.com`,
     /// `sns-cn-north-1.amazonaws.com.cn`, `sns-us-gov-west-1.amazonaws.com`,
     /// `sns-signing.<region>.amazonaws.com` for ap-east-1, me-south-1,
     /// eu-south-1 and af-south-1.
     ///
     /// ```
-    /// assert!(tower_webhook::keys::CertificateTrust::sns().checks_chain());
+    /// assert!(!tower_webhook::keys::CertificateTrust::sns().checks_chain());
     /// ```
     pub fn sns() -> Self {
-        Self::mozilla([
+        Self::named([
             "sns.amazonaws.com",
             "sns-cn-north-1.amazonaws.com.cn",
             "sns-us-gov-west-1.amazonaws.com",
@@ -84,27 +89,38 @@ impl CertificateTrust {
         ])
     }
 
-    /// PayPal: a chain to the Mozilla roots, and the name
+    /// PayPal: no chain check (see above), and the name
     /// `messageverificationcerts.paypal.com` or
     /// `messageverificationcerts.sandbox.paypal.com` (what PayPal's SDKs
     /// check).
     ///
     /// ```
-    /// assert!(tower_webhook::keys::CertificateTrust::paypal().checks_chain());
+    /// assert!(!tower_webhook::keys::CertificateTrust::paypal().checks_chain());
     /// ```
     pub fn paypal() -> Self {
-        Self::mozilla([
+        Self::named([
             "messageverificationcerts.paypal.com",
             "messageverificationcerts.sandbox.paypal.com",
         ])
     }
 
-    fn mozilla<const N: usize>(names: [&str; N]) -> Self {
+    fn named<const N: usize>(names: [&str; N]) -> Self {
         Self {
-            anchors: Some(Arc::new(webpki_roots::TLS_SERVER_ROOTS.to_vec())),
+            anchors: None,
             intermediates: Vec::new(),
             names: names.iter().map(|n| (*n).to_owned()).collect(),
         }
+    }
+
+    /// Checks the chain to the Mozilla roots of `webpki-roots` (give the
+    /// sender's intermediates with [`intermediates`](Self::intermediates)).
+    ///
+    /// ```
+    /// assert!(tower_webhook::keys::CertificateTrust::sns().with_mozilla_roots().checks_chain());
+    /// ```
+    pub fn with_mozilla_roots(mut self) -> Self {
+        self.anchors = Some(Arc::new(webpki_roots::TLS_SERVER_ROOTS.to_vec()));
+        self
     }
 
     /// Trusts only the certificates of `pem` (one or more PEM
@@ -153,9 +169,14 @@ impl CertificateTrust {
         self
     }
 
-    /// No chain check: any certificate fetched from a URL that passed the
-    /// sender's URL policy (over HTTPS, the key server's own certificate
-    /// checked) is taken, if it names the sender and is within its dates.
+    /// No chain check (the default): any certificate fetched from a URL
+    /// that passed the sender's URL policy (over HTTPS, the key server's own
+    /// certificate checked) is taken, if it names the sender and is within
+    /// its dates.
+    ///
+    /// ```
+    /// assert!(!tower_webhook::keys::CertificateTrust::sns().with_mozilla_roots().without_chain_check().checks_chain());
+    /// ```
     pub fn without_chain_check(mut self) -> Self {
         self.anchors = None;
         self

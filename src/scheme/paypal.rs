@@ -198,10 +198,10 @@ impl PayPal {
     }
 
     /// What a fetched certificate must satisfy besides its dates: its
-    /// chain and name ([`CertificateTrust::paypal`] by default: the Mozilla
-    /// roots, `messageverificationcerts[.sandbox].paypal.com`). Read the
-    /// caveat of [`CertificateTrust`]: the certificate URL serves no
-    /// intermediate.
+    /// name, and its chain when asked for ([`CertificateTrust::paypal`] by
+    /// default: `messageverificationcerts[.sandbox].paypal.com`, no chain
+    /// check, since the certificate URL serves no intermediate; see
+    /// [`CertificateTrust`]).
     ///
     /// ```
     /// use tower_webhook::keys::CertificateTrust;

@@ -263,15 +263,18 @@ impl Sns {
     }
 
     /// What a fetched certificate must satisfy besides its dates: its
-    /// chain and name ([`CertificateTrust::sns`] by default: the Mozilla
-    /// roots, `sns.amazonaws.com`). Read the caveat of [`CertificateTrust`]:
-    /// the certificate URL serves no intermediate.
+    /// name, and its chain when asked for ([`CertificateTrust::sns`] by
+    /// default: `sns.amazonaws.com` and AWS's regional signing names, no
+    /// chain check, since the certificate URL serves no intermediate; see
+    /// [`CertificateTrust`]).
     ///
     /// ```
     /// use tower_webhook::keys::CertificateTrust;
+    /// # let intermediates_pem = include_str!("../../tests/vectors/published-keys/int.pem");
+    /// // With the issuing intermediate CA (PEM) of the sender's certificate:
     /// let sns = tower_webhook::scheme::Sns::new(["*"])?
-    ///     .certificate_trust(CertificateTrust::sns().without_chain_check());
-    /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+    ///     .certificate_trust(CertificateTrust::sns().with_mozilla_roots().intermediates(intermediates_pem)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn certificate_trust(mut self, trust: CertificateTrust) -> Self {
         let certs = &self.fetcher.certs;
