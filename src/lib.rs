@@ -48,6 +48,8 @@
 //! | [`scheme::Scheme`], [`scheme::Sign`] | how a sender signs: read the head once, verify the body; sign (tests) |
 //! | [`scheme::HmacScheme`] | the configurable HMAC engine ([`scheme::HmacScheme::builder`]) for senders without a preset |
 //! | [`scheme::StandardWebhooks`], [`scheme::Stripe`], [`scheme::GitHub`], ... | one preset per sender; [`scheme::by_name`] and [`scheme::PRESETS`] from configuration |
+//! | `keys::KeyFetcher`, `keys::KeyRequest`, `keys::UrlPolicy`, `keys::HttpsClient`, `keys::CacheSettings`, `keys::CertificateTrust` | (features `published-keys`, `sns`, `paypal`, `ebay`) key discovery for the senders that publish their keys: the URL policy checked before any connection, an HTTPS-only rustls client, a bounded clock-driven cache (single-flight, negative entries, a fetch rate limit), the chain and name of fetched certificates |
+//! | `scheme::Ebay`, `scheme::Sns`, `scheme::PayPal` | (features `ebay`, `sns`, `paypal`) the senders whose key a delivery names: fetched, cached, verified again |
 //! | [`dedup::DedupStore`] | the reserve / commit / release contract; [`dedup::MemoryStore`] (default), `dedup::RedisStore` (feature `redis`), `dedup::PostgresStore` (feature `postgres`) |
 //! | `dedup::TxCommit` | (feature `postgres`) the delivery committed inside the handler's own transaction: exactly-once effects |
 //! | [`resolver::Resolver`], [`resolver::TenantKeys`] | per-tenant keys, looked up and cached |
@@ -73,6 +75,8 @@
 //! | verified, same event id being processed right now | 409 + `Retry-After` | no | untouched |
 //! | verified, store unreachable | 503 + `Retry-After` (fail closed) | no | — |
 //! | two layers wrap the route and the outer verified it ([`Rejection::NestedLayers`]) | 500 | no | untouched |
+//! | key server unreachable or slow, or the fetch rate limit reached (eBay, SNS, PayPal) | 503 + `Retry-After` ([`Rejection::KeyUnavailable`]) | no | untouched |
+//! | a key the server does not know, a key URL outside the sender's policy, an expired or untrusted certificate | 401 | no | untouched |
 //! | verified, fresh id | the handler's answer (`Verified<T>` that does not decode: 400) | yes | reserve → commit on 2xx, release otherwise, on panic, and when the future is dropped |
 //!
 //! The layer never answers 410 (senders disable endpoints that do). Each of
@@ -126,6 +130,20 @@
 //!   `salesforce`; adds `quick-xml`). Salesforce signs nothing: see
 //!   `SENDERS.md` for what the allow-list and the TLS client certificate
 //!   prove.
+//! - `published-keys`: the `keys` module's fetcher, cache and HTTPS client
+//!   (rustls with `ring` and `webpki-roots`, hyper's HTTP/1 client; no
+//!   OpenSSL), shared by the three features below, which enable it.
+//! - `ebay`: `scheme::Ebay`, the eBay Notification API (ECDSA P-256 over the
+//!   raw body, the key fetched by `kid` with an OAuth client-credentials
+//!   token, the `challenge_code` handshake; preset `ebay`; adds `p256`).
+//! - `sns`: `scheme::Sns`, AWS SNS HTTP(S) notifications (RSA over the
+//!   canonical message, the certificate fetched from `SigningCertURL` and
+//!   checked for its chain and name, subscriptions confirmed for allowed
+//!   topics only; preset `sns`; adds `rsa`, `x509-cert`, `rustls-webpki`).
+//! - `paypal`: `scheme::PayPal`, PayPal webhooks (RSA over
+//!   `id|time|webhook id|crc32(body)`, the certificate fetched from
+//!   `PAYPAL-CERT-URL` and checked for its chain and name; preset `paypal`;
+//!   adds `rsa`, `x509-cert`, `crc32fast`, `rustls-webpki`).
 //!
 //! - `cli`: the `tower-webhook` command (`cargo install tower-webhook
 //!   --features cli`): `sign`, `send`, `verify` and `listen` for every
@@ -146,6 +164,7 @@ pub mod dedup;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 mod future;
+pub mod keys;
 mod layer;
 pub mod payload;
 mod rejection;

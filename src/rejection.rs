@@ -19,6 +19,7 @@
 //! | [`Store`](Rejection::Store) | 503 + `Retry-After` |
 //! | [`OverBudget`](Rejection::OverBudget) | 503 + `Retry-After` |
 //! | [`Tenant`](Rejection::Tenant) | 401 (no tenant, unknown tenant, [tenant name too long](ResolveError::TenantTooLong)), or 503 + `Retry-After` when the key lookup fails |
+//! | [`KeyUnavailable`](Rejection::KeyUnavailable) | 503 + `Retry-After` when the key server cannot be reached (or the fetch rate limit is spent), 401 for a key URL outside the policy |
 //! | [`NestedLayers`](Rejection::NestedLayers) | 500 |
 //!
 //! A duplicate (200) is an acknowledgement, not an error: it does not reach
@@ -41,6 +42,7 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 
 use crate::dedup::StoreError;
 use crate::future::{BoxBody, BoxError};
+use crate::keys::FetchError;
 use crate::resolver::ResolveError;
 use crate::scheme::VerifyError;
 
@@ -119,6 +121,18 @@ pub enum Rejection {
         "two WebhookLayers wrap this route (`route_layer` applies to every route added before it): give each route its own layer with `tower_webhook::endpoint(layer, handler)`"
     )]
     NestedLayers,
+    /// The key the delivery names could not be fetched: the key server is
+    /// unreachable or timed out, or the fetch rate limit is spent (503 +
+    /// `Retry-After`: the sender retries, nothing is lost); or its URL is
+    /// outside the sender's policy (401).
+    ///
+    /// ```
+    /// use tower_webhook::{keys::FetchError, Rejection};
+    /// let r = Rejection::KeyUnavailable(FetchError::Unavailable { reason: "timeout".into() });
+    /// assert_eq!(r.status(), 503);
+    /// ```
+    #[error("{0}")]
+    KeyUnavailable(FetchError),
 }
 
 impl Rejection {
@@ -136,7 +150,8 @@ impl Rejection {
             Self::Store(_)
             | Self::OverBudget { .. }
             | Self::Tenant(ResolveError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Tenant(_) => StatusCode::UNAUTHORIZED,
+            Self::KeyUnavailable(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Tenant(_) | Self::KeyUnavailable(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -147,6 +162,7 @@ impl Rejection {
             Self::Store(_)
             | Self::OverBudget { .. }
             | Self::Tenant(ResolveError::Unavailable(_)) => Some(STORE_RETRY_AFTER),
+            Self::KeyUnavailable(e) if e.is_unavailable() => Some(STORE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -172,7 +188,8 @@ impl Rejection {
             Self::Store(_)
             | Self::OverBudget { .. }
             | Self::Tenant(ResolveError::Unavailable(_)) => "temporarily unavailable, retry later",
-            Self::Tenant(_) => "unauthorized",
+            Self::KeyUnavailable(e) if e.is_unavailable() => "temporarily unavailable, retry later",
+            Self::Tenant(_) | Self::KeyUnavailable(_) => "unauthorized",
             Self::NestedLayers => "webhook endpoint misconfigured",
         }
     }

@@ -74,6 +74,7 @@ impl Outcome {
             Rejection::Store(_)
             | Rejection::OverBudget { .. }
             | Rejection::Tenant(ResolveError::Unavailable(_)) => Self::Unavailable,
+            Rejection::KeyUnavailable(e) if e.is_unavailable() => Self::Unavailable,
             Rejection::NestedLayers => Self::Misconfigured,
             _ => Self::Rejected,
         }

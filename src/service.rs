@@ -16,6 +16,7 @@ use tracing::{Instrument as _, Span};
 use crate::body::{self, BodyError};
 use crate::dedup::{Claim, DedupStore, Reservation};
 use crate::future::{ResponseFuture, WebhookBody};
+use crate::keys::{FetchError, KeyRequest};
 use crate::layer::{KeySource, Settings};
 use crate::rejection::{Rejection, boxed};
 use crate::report::{self, Outcome};
@@ -27,6 +28,9 @@ use crate::verified::{Delivery, IdKind, digest_id};
 /// Extra retention beyond the end of the replay window, for clock skew
 /// between replicas and the sender.
 const RETENTION_MARGIN: Duration = Duration::from_secs(60);
+
+/// The most fetches one delivery may cause (see `verify_after_fetch`).
+const MAX_FETCHES: usize = 2;
 
 /// The service [`WebhookLayer`](crate::WebhookLayer) wraps around a handler.
 ///
@@ -314,7 +318,14 @@ where
     // The delivery is judged when the whole of it is in: a head that arrived
     // inside the window does not carry a body that arrives after it.
     let ctx = scheme::Context::new(settings.clock.now(), settings.tolerance);
-    let envelope = match scheme.verify(head, read, &bytes, &ctx)? {
+    let verdict = match scheme.verify(head, read, &bytes, &ctx) {
+        // A key the scheme does not hold yet: fetched, then verified again.
+        Err(scheme::VerifyError::KeyNeeded(request)) => {
+            verify_after_fetch(scheme, head, &bytes, &ctx, request).await?
+        }
+        verdict => verdict?,
+    };
+    let envelope = match verdict {
         Verdict::Deliver(envelope) => envelope,
         // A signed handshake: answered, never handed to the handler.
         Verdict::Answer(answer) => return Err(Stop::Answer(answer)),
@@ -354,6 +365,39 @@ where
         reservation,
         acknowledgement: envelope.acknowledgement,
     })
+}
+
+/// A delivery naming a key the scheme does not hold yet (a key id, a
+/// certificate URL): the scheme's fetcher fetches it into the cache the
+/// scheme reads, then the head is read and the body verified again. At most
+/// [`MAX_FETCHES`] fetches per delivery: a key, then a step the verified
+/// message asks for (SNS's subscription confirmation). A key server that
+/// cannot be reached gives 503 + `Retry-After`; a key it does not know is
+/// refused by the next verification (401).
+async fn verify_after_fetch<S: Scheme>(
+    scheme: &S,
+    head: &Parts,
+    body: &[u8],
+    ctx: &scheme::Context,
+    mut request: KeyRequest,
+) -> Result<Verdict, Rejection> {
+    let Some(fetcher) = scheme.key_fetcher() else {
+        return Err(scheme::VerifyError::KeyNeeded(request).into());
+    };
+    for _ in 0..MAX_FETCHES {
+        fetcher
+            .fetch(&request, ctx.now)
+            .await
+            .map_err(Rejection::KeyUnavailable)?;
+        let read = scheme.read(head, ctx)?;
+        match scheme.verify(head, read, body, ctx) {
+            Err(scheme::VerifyError::KeyNeeded(next)) => request = next,
+            verdict => return Ok(verdict?),
+        }
+    }
+    Err(Rejection::KeyUnavailable(FetchError::Unavailable {
+        reason: format!("still not verified after {MAX_FETCHES} fetches"),
+    }))
 }
 
 /// Reserves every dedup key of a verified delivery; `None` when it has

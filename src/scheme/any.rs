@@ -65,6 +65,7 @@ trait Erased: Send + Sync + 'static {
     fn key_id(&self) -> KeyId;
     fn has_timestamp(&self) -> bool;
     fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>>;
+    fn key_fetcher(&self) -> Option<&dyn crate::keys::KeyFetcher>;
     fn read(&self, head: &Parts, ctx: &Context) -> Result<AnyHead, VerifyError>;
     fn verify(
         &self,
@@ -98,6 +99,9 @@ impl<S: Scheme> Erased for Erase<S> {
     }
     fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
         self.scheme.challenge(head)
+    }
+    fn key_fetcher(&self) -> Option<&dyn crate::keys::KeyFetcher> {
+        self.scheme.key_fetcher()
     }
     fn read(&self, head: &Parts, ctx: &Context) -> Result<AnyHead, VerifyError> {
         Ok(Box::new(self.scheme.read(head, ctx)?))
@@ -144,6 +148,9 @@ impl Scheme for AnyScheme {
     }
     fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
         self.0.challenge(head)
+    }
+    fn key_fetcher(&self) -> Option<&dyn crate::keys::KeyFetcher> {
+        self.0.key_fetcher()
     }
     fn read(&self, head: &Parts, ctx: &Context) -> Result<AnyHead, VerifyError> {
         self.0.read(head, ctx)

@@ -1,6 +1,9 @@
 //! Why verification, signing or configuration failed. Messages name the
 //! header or setting at fault and never quote a secret or a signature.
 
+use crate::keys::KeyRequest;
+#[cfg(any(feature = "sns", feature = "paypal"))]
+use crate::keys::PolicyError;
 use crate::secret::SecretError;
 
 /// Why a delivery failed verification. Every variant answers 401.
@@ -101,6 +104,45 @@ pub enum VerifyError {
         /// The setting that lists the allowed values.
         setting: &'static str,
     },
+    /// The delivery names a key (or a step, such as a subscription to
+    /// confirm) the scheme does not hold yet: the layer fetches it through
+    /// [`Scheme::key_fetcher`](super::Scheme::key_fetcher) and verifies
+    /// again. Outside the layer (no fetcher), it refuses the delivery.
+    ///
+    /// ```
+    /// use tower_webhook::{keys::KeyRequest, scheme::VerifyError};
+    /// let e = VerifyError::KeyNeeded(KeyRequest::key("kid-1"));
+    /// assert_eq!(e.to_string(), "the key `kid-1` is not cached yet (the layer fetches it)");
+    /// ```
+    #[error("the key `{}` is not cached yet (the layer fetches it)", .0.locator())]
+    KeyNeeded(KeyRequest),
+    /// The key or certificate the delivery names (in `header`) is refused:
+    /// unknown to the key server, outside the sender's URL policy, expired,
+    /// or unusable.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::VerifyError;
+    /// let e = VerifyError::KeyRefused { header: "SigningCertURL", reason: "the certificate has expired".into() };
+    /// assert_eq!(e.to_string(), "the key named by `SigningCertURL` is refused: the certificate has expired");
+    /// ```
+    #[error("the key named by `{header}` is refused: {reason}")]
+    KeyRefused {
+        /// The header or field that names the key.
+        header: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+#[cfg(any(feature = "sns", feature = "paypal"))]
+impl VerifyError {
+    /// A key URL outside the policy, refused before any connection.
+    pub(crate) fn policy(header: &'static str, e: &PolicyError) -> Self {
+        Self::KeyRefused {
+            header,
+            reason: e.to_string(),
+        }
+    }
 }
 
 /// Why a [`Signer`](crate::sign::Signer) could not sign.

@@ -50,6 +50,8 @@ mod calendly;
 #[cfg_attr(docsrs, doc(cfg(feature = "discord")))]
 mod discord;
 mod dropbox;
+#[cfg(feature = "ebay")]
+mod ebay;
 mod github;
 mod hubspot;
 mod intercom;
@@ -59,6 +61,8 @@ mod mailgun;
 mod meta;
 mod paddle;
 mod pagerduty;
+#[cfg(feature = "paypal")]
+mod paypal;
 #[cfg(feature = "salesforce")]
 #[cfg_attr(docsrs, doc(cfg(feature = "salesforce")))]
 mod salesforce;
@@ -67,6 +71,8 @@ mod salesforce;
 mod sendgrid;
 mod shopify;
 mod slack;
+#[cfg(feature = "sns")]
+mod sns;
 mod square;
 mod standard;
 #[cfg(feature = "ed25519")]
@@ -92,6 +98,8 @@ pub use context::{Context, Tolerance};
 #[cfg_attr(docsrs, doc(cfg(feature = "discord")))]
 pub use discord::Discord;
 pub use dropbox::Dropbox;
+#[cfg(feature = "ebay")]
+pub use ebay::{Ebay, EbayHead};
 pub use envelope::{Acknowledgement, Dedup, Envelope, EventName, Format, Verdict};
 pub use error::{SchemeConfigError, SignError, VerifyError};
 pub use github::GitHub;
@@ -105,6 +113,8 @@ pub use mailgun::Mailgun;
 pub use meta::Meta;
 pub use paddle::Paddle;
 pub use pagerduty::PagerDuty;
+#[cfg(feature = "paypal")]
+pub use paypal::{PayPal, PayPalHead};
 pub use presets::{PRESETS, PresetOptions, by_name};
 #[cfg(feature = "salesforce")]
 #[cfg_attr(docsrs, doc(cfg(feature = "salesforce")))]
@@ -114,6 +124,8 @@ pub use salesforce::{Notification, OutboundMessage, SObject, Salesforce, Session
 pub use sendgrid::SendGrid;
 pub use shopify::Shopify;
 pub use slack::Slack;
+#[cfg(feature = "sns")]
+pub use sns::{SNS_DEFAULT_MAX_AGE, Sns, SnsSubscription};
 pub use square::Square;
 pub use standard::StandardWebhooks;
 #[cfg(feature = "ed25519")]
@@ -209,6 +221,21 @@ pub trait Scheme: Send + Sync + 'static {
         ctx: &Context,
     ) -> Result<Verdict, VerifyError>;
 
+    /// What fetches the keys this scheme's deliveries name, when
+    /// [`verify`](Self::verify) answers [`VerifyError::KeyNeeded`] (the
+    /// senders that publish their keys: eBay, AWS SNS, PayPal). The layer
+    /// awaits [`KeyFetcher::fetch`](crate::keys::KeyFetcher::fetch), then
+    /// reads and verifies again, once. The default fetches nothing.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{Scheme, Stripe};
+    /// assert!(Stripe::new("whsec_test")?.key_fetcher().is_none());
+    /// # Ok::<(), tower_webhook::secret::SecretError>(())
+    /// ```
+    fn key_fetcher(&self) -> Option<&dyn crate::keys::KeyFetcher> {
+        None
+    }
+
     /// [`read`](Self::read) then [`verify`](Self::verify) at one time: a
     /// whole request checked at once (tests, tools).
     ///
@@ -267,6 +294,9 @@ impl<S: Scheme + ?Sized> Scheme for Arc<S> {
     }
     fn challenge(&self, head: &Parts) -> Option<http::Response<Bytes>> {
         (**self).challenge(head)
+    }
+    fn key_fetcher(&self) -> Option<&dyn crate::keys::KeyFetcher> {
+        (**self).key_fetcher()
     }
     fn read(&self, head: &Parts, ctx: &Context) -> Result<S::Head, VerifyError> {
         (**self).read(head, ctx)

@@ -76,6 +76,20 @@ presets! {
     // No secret: the allow-list of OrganizationIds, separated by commas or
     // spaces.
     "salesforce" ["salesforce"] => |s: &str, _| Ok(AnyScheme::signing(Salesforce::from_list(s)?)),
+    // The allowed topic ARNs, separated by commas or spaces (`*`: any);
+    // certificates fetched under `UrlPolicy::sns`.
+    "sns" ["sns"] => |s: &str, _| Ok(AnyScheme::signing(Sns::from_list(s)?)),
+    // The receiver's webhook id; certificates fetched under `UrlPolicy::paypal`.
+    "paypal" ["paypal"] => |s: &str, _| Ok(AnyScheme::signing(PayPal::new(s)?)),
+    // `client_id:client_secret` of the eBay application; the challenge is
+    // answered when the verify token and the public URL are set.
+    "ebay" ["ebay"] => |s: &str, o: &PresetOptions| {
+        let ebay = Ebay::from_credentials(s)?;
+        Ok(AnyScheme::signing(match (o.token("ebay"), o.url("ebay")) {
+            (Ok(token), Ok(url)) => ebay.verification(token, url)?,
+            _ => ebay,
+        }))
+    },
 }
 
 /// What some presets need besides the secret, for [`by_name`]; every
@@ -245,6 +259,9 @@ mod tests {
             "standard-ed25519" => "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
             "discord" => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
             "salesforce" => "00D5e000000KQ2eEAG",
+            "sns" => "*",
+            "paypal" => "4JH86294D6297924G",
+            "ebay" => "client-id:client-secret",
             "sendgrid" => {
                 "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
             }
@@ -308,6 +325,9 @@ mod tests {
                 "sendgrid" => cfg!(feature = "sendgrid"),
                 "discord" => cfg!(feature = "discord"),
                 "salesforce" => cfg!(feature = "salesforce"),
+                "sns" => cfg!(feature = "sns"),
+                "paypal" => cfg!(feature = "paypal"),
+                "ebay" => cfg!(feature = "ebay"),
                 other => panic!("feature {other} not covered"),
             };
             assert_eq!(PRESETS.contains(&name), enabled, "{name}");

@@ -1,0 +1,184 @@
+//! X.509 certificates fetched by URL (AWS SNS, PayPal): parsed once, their
+//! RSA key used for PKCS#1 v1.5 signatures, their validity read against the
+//! layer's clock.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier as _;
+use x509_cert::der::DecodePem as _;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+
+use super::{
+    CacheSettings, CertificateTrust, FetchError, Fetched, HttpsClient, KeyCache, Lookup, UrlPolicy,
+};
+use crate::scheme::VerifyError;
+
+/// The hash of an RSA PKCS#1 v1.5 signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RsaHash {
+    #[cfg_attr(not(feature = "sns"), allow(dead_code))]
+    Sha1,
+    Sha256,
+}
+
+/// A certificate's RSA key and validity, and why its chain or name is
+/// refused, if it is (checked once, when fetched).
+pub(crate) struct Certificate {
+    key: rsa::PublicKey,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    untrusted: Option<String>,
+}
+
+impl Certificate {
+    /// The first `CERTIFICATE` block of `pem` (LF or CRLF lines), with an
+    /// RSA key.
+    pub(crate) fn from_pem(pem: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(pem).ok()?.replace('\r', "");
+        let start = text.find("-----BEGIN CERTIFICATE-----")?;
+        let end = text[start..].find("-----END CERTIFICATE-----")? + start;
+        let block = &text[start..end + "-----END CERTIFICATE-----".len()];
+        let cert = x509_cert::Certificate::from_pem(block.as_bytes()).ok()?;
+        let tbs = cert.tbs_certificate();
+        let spki = tbs.subject_public_key_info();
+        let der = x509_cert::der::Encode::to_der(spki).ok()?;
+        let key = rsa::pkcs8::DecodePublicKey::from_public_key_der(&der).ok()?;
+        Some(Self {
+            key,
+            not_before: tbs.validity().not_before.to_system_time(),
+            not_after: tbs.validity().not_after.to_system_time(),
+            untrusted: None,
+        })
+    }
+
+    /// A fetched certificate: [`from_pem`](Self::from_pem), then its chain
+    /// (further blocks of `pem` serve as intermediates) and name checked by
+    /// `trust` at `now`.
+    pub(crate) fn fetched(pem: &[u8], trust: &CertificateTrust, now: SystemTime) -> Option<Self> {
+        let mut cert = Self::from_pem(pem)?;
+        let mut ders = CertificateDer::pem_slice_iter(pem).filter_map(Result::ok);
+        let leaf = ders.next()?;
+        let extra: Vec<CertificateDer<'static>> = ders.collect();
+        cert.untrusted = trust.check(&leaf, &extra, now).err();
+        Some(cert)
+    }
+
+    /// Refuses the certificate outside its validity at `now`.
+    pub(crate) fn check_time(
+        &self,
+        header: &'static str,
+        now: SystemTime,
+    ) -> Result<(), VerifyError> {
+        let refused = |reason: &str| VerifyError::KeyRefused {
+            header,
+            reason: reason.to_owned(),
+        };
+        if let Some(reason) = &self.untrusted {
+            return Err(refused(reason));
+        }
+        if now < self.not_before {
+            return Err(refused("the certificate is not valid yet"));
+        }
+        if now > self.not_after {
+            return Err(refused("the certificate has expired"));
+        }
+        Ok(())
+    }
+
+    /// Whether `signature` is this key's PKCS#1 v1.5 signature of `message`.
+    pub(crate) fn verifies(&self, hash: RsaHash, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(signature) = Signature::try_from(signature) else {
+            return false;
+        };
+        match hash {
+            RsaHash::Sha1 => VerifyingKey::<sha1::Sha1>::new(self.key.clone())
+                .verify(message, &signature)
+                .is_ok(),
+            RsaHash::Sha256 => VerifyingKey::<sha2::Sha256>::new(self.key.clone())
+                .verify(message, &signature)
+                .is_ok(),
+        }
+    }
+}
+
+/// Certificates given in advance by URL (never fetched).
+pub(crate) type Pinned = Arc<std::collections::HashMap<String, Arc<Certificate>>>;
+
+/// Certificates by URL: the sender's URL policy, the client, the cache.
+pub(crate) struct CertStore {
+    pub(crate) policy: UrlPolicy,
+    pub(crate) client: HttpsClient,
+    pub(crate) settings: CacheSettings,
+    pub(crate) trust: CertificateTrust,
+    cache: KeyCache<Arc<Certificate>>,
+}
+
+impl CertStore {
+    pub(crate) fn new(
+        policy: UrlPolicy,
+        client: HttpsClient,
+        settings: CacheSettings,
+        trust: CertificateTrust,
+    ) -> Self {
+        Self {
+            policy,
+            client,
+            settings,
+            trust,
+            cache: KeyCache::new(settings),
+        }
+    }
+
+    /// The certificate at `url` if cached; the URL policy first (refused
+    /// without a connection), then [`VerifyError::KeyNeeded`] if it must be
+    /// fetched.
+    pub(crate) fn lookup(
+        &self,
+        header: &'static str,
+        url: &str,
+        now: SystemTime,
+        pinned: &Pinned,
+    ) -> Result<Arc<Certificate>, VerifyError> {
+        self.policy
+            .check(url)
+            .map_err(|e| VerifyError::policy(header, &e))?;
+        if let Some(cert) = pinned.get(url) {
+            return Ok(cert.clone());
+        }
+        match self.cache.get(url, now) {
+            Lookup::Found(cert) => Ok(cert),
+            Lookup::Unknown => Err(VerifyError::KeyRefused {
+                header,
+                reason: "the key server has no usable certificate at this URL".to_owned(),
+            }),
+            Lookup::Absent => Err(VerifyError::KeyNeeded(super::KeyRequest::key(url))),
+        }
+    }
+
+    /// Fetches the certificate at `url` into the cache.
+    pub(crate) async fn fetch(&self, url: &str, now: SystemTime) -> Result<(), FetchError> {
+        let uri = self.policy.check(url)?;
+        self.cache
+            .fill(url, now, || async {
+                let request = http::Request::get(uri).body(Bytes::new()).map_err(|e| {
+                    FetchError::Unavailable {
+                        reason: e.to_string(),
+                    }
+                })?;
+                let (status, body) = self.client.send(request).await?;
+                super::classify_status(status)?;
+                Ok(if status.is_success() {
+                    Certificate::fetched(&body, &self.trust, now)
+                        .map_or(Fetched::Unknown, |c| Fetched::Found(Arc::new(c), None))
+                } else {
+                    Fetched::Unknown
+                })
+            })
+            .await
+    }
+}
