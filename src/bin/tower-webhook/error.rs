@@ -66,6 +66,9 @@ impl CliError {
                 "discord" => {
                     " (to sign, --secret must be the secret key followed by the public key, 128 hex digits)"
                 }
+                "sns" | "paypal" | "ebay" => {
+                    " (the sender signs with its own private key and publishes the public one; this command can verify its captured deliveries, fetching the key from the sender, but cannot sign them; the crate's tests sign with test keys: Sns::signing_key, PayPal::signing_key, Ebay::signing_key)"
+                }
                 _ => "",
             },
         };
