@@ -31,6 +31,7 @@ publish = false
 old = { package = "tower-webhook", git = "file://$REPO", rev = "$REV" }
 new = { package = "tower-webhook", path = "$REPO" }
 standardwebhooks = "1"
+serde_json = "1"
 http = "1"
 bytes = "1"
 hmac = "0.13"

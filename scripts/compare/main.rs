@@ -159,9 +159,18 @@ fn main() {
         let old_svc = old::WebhookLayer::new(old::scheme::StandardWebhooks::new(SECRET).unwrap())
             .without_dedup()
             .layer(handler);
+        // The new layer leaves decoding to the handler (`Verified<T>`): this
+        // one decodes a `Value`, as the old layer did before calling it.
+        let decoding = tower::service_fn(|req: http::Request<http_body_util::Full<bytes::Bytes>>| async move {
+            let (head, _) = req.into_parts();
+            let decoded = new::Verified::<serde_json::Value>::from_parts(&head).is_ok();
+            let mut res = http::Response::new(http_body_util::Full::new(bytes::Bytes::new()));
+            *res.status_mut() = if decoded { http::StatusCode::NO_CONTENT } else { http::StatusCode::BAD_REQUEST };
+            Ok::<_, std::convert::Infallible>(res)
+        });
         let new_svc = new::WebhookLayer::new(new::scheme::StandardWebhooks::new(SECRET).unwrap())
             .without_dedup()
-            .layer(handler);
+            .layer(decoding);
         let req = || http::Request::from_parts(head.clone(), http_body_util::Full::new(body.clone()));
         let mut arms: Vec<(&str, Box<dyn FnMut() -> bool>)> = vec![
             (
