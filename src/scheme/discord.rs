@@ -1,57 +1,4 @@
 //! [Discord](https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers)
-//! interactions and webhook events (feature `discord`).
-//!
-//! - Headers `X-Signature-Ed25519` (hex of the 64-byte Ed25519 signature,
-//!   exactly 128 hex digits) and `X-Signature-Timestamp` (Unix seconds).
-//! - Signed content: the timestamp header's bytes as received, followed by
-//!   the raw body (no separator).
-//! - Key: the application's "Public Key" from the Developer Portal, hex of
-//!   32 bytes. It is static: Discord has no key endpoint and no rotation.
-//!   Small-order keys, under which signatures can be forged, are refused
-//!   when the scheme is built; signatures are checked with `ed25519-dalek`'s
-//!   RFC 8032 equation, as for [`StandardWebhooksEd25519`](super::StandardWebhooksEd25519)
-//!   and as Discord's own libraries (WebCrypto, PyNaCl) do. A malleated
-//!   signature only ever signs the same timestamp and body, and dedup never
-//!   keys on the signature.
-//! - The timestamp is checked against the tolerance, as for every timed
-//!   preset. Discord documents no window of its own; interactions must be
-//!   answered within 3 s, so the default five minutes is generous.
-//!
-//! The endpoint's handshakes, recognised from the signed body only and
-//! answered only **after** the signature verified (Discord probes endpoints
-//! with bad signatures on purpose, and removes those that answer them):
-//!
-//! - an interaction `PING` (top-level `"type": 1`, no `event` member) is
-//!   answered `200` with `{"type":1}` (`PONG`, as `application/json`);
-//! - a webhook-event `PING` (top-level `"type": 0`) is answered `204`.
-//!
-//! Neither reaches the handler or the dedup store. A webhook event
-//! (`"type": 1` with an `event` object) is a delivery like any other; the
-//! handler answers it (Discord expects `204` within 3 s).
-//!
-//! **Dedup.** Interactions are deduplicated on their signed `id` (a
-//! snowflake, in the body). Webhook events carry no id: they are
-//! deduplicated on the SHA-256 of the verified body, which Discord's retries
-//! (for up to 10 minutes) send unchanged.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use http::Request;
-//! use tower_webhook::scheme::{Context, Discord, Scheme, Tolerance};
-//!
-//! // A PING signed with RFC 8032's first test key (published-keys.md, 3.2).
-//! let scheme = Discord::new("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
-//! let (head, ()) = Request::post("/interactions")
-//!     .header("X-Signature-Ed25519", "f0bd878adcef1f6d475c9644421905bd02b5de38e0d3ecfc6f58a711962c69ccc8dd7c9db312f9bdf08b1e1b8182e27a844da728c5e0dbb5507bf9931c1ed80b")
-//!     .header("X-Signature-Timestamp", "1700000000")
-//!     .body(())?
-//!     .into_parts();
-//! let body = br#"{"id":"787053080478613555","token":"ThisIsATokenFromDiscordThatIsVeryLong","type":1,"version":1}"#;
-//! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-//! let pong = scheme.check(&head, body, &Context::new(now, Tolerance::default()))?.answer().expect("a PING");
-//! assert_eq!(pong.body().as_ref(), br#"{"type":1}"#);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 use std::time::SystemTime;
@@ -86,7 +33,7 @@ const SECRET: &str =
 /// [Discord](https://discord.com/developers/docs/interactions/overview)
 /// interactions and webhook events: Ed25519 over the timestamp and the body,
 /// verified with the application's hex public key; `PING`s answered after
-/// verification. See the [module documentation](self) for the details.
+/// verification.
 ///
 /// ```
 /// use tower_webhook::scheme::{Context, Discord, Scheme};
@@ -100,6 +47,61 @@ const SECRET: &str =
 /// let ctx = Context::new(std::time::SystemTime::now(), Default::default());
 /// let envelope = receiver.check(&head, &body, &ctx)?.envelope().expect("a command");
 /// assert_eq!(envelope.id.as_deref(), Some("1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [Discord](https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers)
+/// interactions and webhook events (feature `discord`).
+///
+/// - Headers `X-Signature-Ed25519` (hex of the 64-byte Ed25519 signature,
+///   exactly 128 hex digits) and `X-Signature-Timestamp` (Unix seconds).
+/// - Signed content: the timestamp header's bytes as received, followed by
+///   the raw body (no separator).
+/// - Key: the application's "Public Key" from the Developer Portal, hex of
+///   32 bytes. It is static: Discord has no key endpoint and no rotation.
+///   Small-order keys, under which signatures can be forged, are refused
+///   when the scheme is built; signatures are checked with `ed25519-dalek`'s
+///   RFC 8032 equation, as for [`StandardWebhooksEd25519`](super::StandardWebhooksEd25519)
+///   and as Discord's own libraries (WebCrypto, PyNaCl) do. A malleated
+///   signature only ever signs the same timestamp and body, and dedup never
+///   keys on the signature.
+/// - The timestamp is checked against the tolerance, as for every timed
+///   preset. Discord documents no window of its own; interactions must be
+///   answered within 3 s, so the default five minutes is generous.
+///
+/// The endpoint's handshakes, recognised from the signed body only and
+/// answered only **after** the signature verified (Discord probes endpoints
+/// with bad signatures on purpose, and removes those that answer them):
+///
+/// - an interaction `PING` (top-level `"type": 1`, no `event` member) is
+///   answered `200` with `{"type":1}` (`PONG`, as `application/json`);
+/// - a webhook-event `PING` (top-level `"type": 0`) is answered `204`.
+///
+/// Neither reaches the handler or the dedup store. A webhook event
+/// (`"type": 1` with an `event` object) is a delivery like any other; the
+/// handler answers it (Discord expects `204` within 3 s).
+///
+/// **Dedup.** Interactions are deduplicated on their signed `id` (a
+/// snowflake, in the body). Webhook events carry no id: they are
+/// deduplicated on the SHA-256 of the verified body, which Discord's retries
+/// (for up to 10 minutes) send unchanged.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use http::Request;
+/// use tower_webhook::scheme::{Context, Discord, Scheme, Tolerance};
+///
+/// // A PING signed with RFC 8032's first test key (published-keys.md, 3.2).
+/// let scheme = Discord::new("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
+/// let (head, ()) = Request::post("/interactions")
+///     .header("X-Signature-Ed25519", "f0bd878adcef1f6d475c9644421905bd02b5de38e0d3ecfc6f58a711962c69ccc8dd7c9db312f9bdf08b1e1b8182e27a844da728c5e0dbb5507bf9931c1ed80b")
+///     .header("X-Signature-Timestamp", "1700000000")
+///     .body(())?
+///     .into_parts();
+/// let body = br#"{"id":"787053080478613555","token":"ThisIsATokenFromDiscordThatIsVeryLong","type":1,"version":1}"#;
+/// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let pong = scheme.check(&head, body, &Context::new(now, Tolerance::default()))?.answer().expect("a PING");
+/// assert_eq!(pong.body().as_ref(), br#"{"type":1}"#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]

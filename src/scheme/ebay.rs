@@ -1,32 +1,4 @@
 //! [eBay](https://developer.ebay.com/api-docs/commerce/notification/overview.html)
-//! Notification API and Marketplace Account Deletion (feature `ebay`).
-//!
-//! - Header `X-EBAY-SIGNATURE`: standard base64 of a JSON object
-//!   `{"alg":"ecdsa","kid":…,"signature":…,"digest":"SHA1"}`; `signature` is
-//!   base64 of a DER ECDSA P-256 signature over the **raw body**, hashed
-//!   with the `digest` the key's record names (else the header's): `SHA1`
-//!   (what eBay sends) or `SHA256`; anything else is refused.
-//! - The key is fetched by `kid` from the Notification API
-//!   (`GET https://api.ebay.com/commerce/notification/v1/public_key/{kid}`,
-//!   sandbox: `api.sandbox.ebay.com`) with an application token from the
-//!   client-credentials grant (cached until it expires), and cached for an
-//!   hour (eBay's recommendation); a `kid` eBay does not know is refused and
-//!   remembered as unknown.
-//! - No timestamp is signed. Dedup on the signed `notification.notificationId`.
-//! - The endpoint's `GET ?challenge_code=…` is answered
-//!   `{"challengeResponse":"<hex SHA-256 of code ‖ verification token ‖ endpoint>"}`
-//!   when [`verification`](Ebay::verification) is set, and never reaches the
-//!   handler.
-//!
-//! ```
-//! use tower_webhook::scheme::{Ebay, Scheme};
-//! let ebay = Ebay::new("client-id", "client-secret")?
-//!     .verification("71745723-d031-455c-bfa5-f90d11b4f20a", "http://www.testendpoint.com/webhook")?;
-//! let (head, ()) = http::Request::get("/webhook?challenge_code=a8628072-3d33-45ee-9004-bee86830a22d").body(())?.into_parts();
-//! let answer = ebay.challenge(&head).expect("answered");
-//! assert_eq!(answer.body().as_ref(), br#"{"challengeResponse":"ca527df75caa230092d7e90484071e8f05d63068f1317973d6a3a42593734bbb"}"#);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::collections::HashMap;
 use std::fmt;
@@ -230,12 +202,42 @@ impl KeyFetcher for EbayFetcher {
     }
 }
 
-/// eBay notifications. See the [module documentation](self).
+/// eBay notifications.
 ///
 /// ```
 /// use tower_webhook::scheme::{Ebay, Scheme};
 /// assert_eq!(Ebay::new("id", "secret")?.name(), "ebay");
 /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+/// ```
+///
+/// [eBay](https://developer.ebay.com/api-docs/commerce/notification/overview.html)
+/// Notification API and Marketplace Account Deletion (feature `ebay`).
+///
+/// - Header `X-EBAY-SIGNATURE`: standard base64 of a JSON object
+///   `{"alg":"ecdsa","kid":…,"signature":…,"digest":"SHA1"}`; `signature` is
+///   base64 of a DER ECDSA P-256 signature over the **raw body**, hashed
+///   with the `digest` the key's record names (else the header's): `SHA1`
+///   (what eBay sends) or `SHA256`; anything else is refused.
+/// - The key is fetched by `kid` from the Notification API
+///   (`GET https://api.ebay.com/commerce/notification/v1/public_key/{kid}`,
+///   sandbox: `api.sandbox.ebay.com`) with an application token from the
+///   client-credentials grant (cached until it expires), and cached for an
+///   hour (eBay's recommendation); a `kid` eBay does not know is refused and
+///   remembered as unknown.
+/// - No timestamp is signed. Dedup on the signed `notification.notificationId`.
+/// - The endpoint's `GET ?challenge_code=…` is answered
+///   `{"challengeResponse":"<hex SHA-256 of code ‖ verification token ‖ endpoint>"}`
+///   when [`verification`](Ebay::verification) is set, and never reaches the
+///   handler.
+///
+/// ```
+/// use tower_webhook::scheme::{Ebay, Scheme};
+/// let ebay = Ebay::new("client-id", "client-secret")?
+///     .verification("71745723-d031-455c-bfa5-f90d11b4f20a", "http://www.testendpoint.com/webhook")?;
+/// let (head, ()) = http::Request::get("/webhook?challenge_code=a8628072-3d33-45ee-9004-bee86830a22d").body(())?.into_parts();
+/// let answer = ebay.challenge(&head).expect("answered");
+/// assert_eq!(answer.body().as_ref(), br#"{"challengeResponse":"ca527df75caa230092d7e90484071e8f05d63068f1317973d6a3a42593734bbb"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Ebay {

@@ -1,43 +1,4 @@
 //! [PayPal](https://developer.paypal.com/api/rest/webhooks/rest/) webhooks
-//! (feature `paypal`).
-//!
-//! - Headers `PAYPAL-TRANSMISSION-ID`, `PAYPAL-TRANSMISSION-TIME`,
-//!   `PAYPAL-TRANSMISSION-SIG` (base64), `PAYPAL-CERT-URL` and
-//!   `PAYPAL-AUTH-ALGO` (only `SHA256withRSA` is accepted).
-//! - Signed string: `transmission id|transmission time|webhook id|crc32`,
-//!   the CRC-32 (IEEE) of the raw body as an unsigned decimal, the webhook
-//!   id being the receiver's own (configuration: it is not in the request).
-//!   RSA PKCS#1 v1.5 with SHA-256.
-//! - The certificate is fetched from `PAYPAL-CERT-URL` only if the URL passes
-//!   [`UrlPolicy::paypal`] (https, a host under `paypal.com`, a path under
-//!   `/v1/notifications/certs/`), checked when the head is read, before any
-//!   connection; cached by URL; refused outside its validity at the layer's
-//!   clock.
-//!
-//! **The body is covered by a CRC-32 only** (PayPal's design): whoever holds
-//! one signed delivery can make another body with the same CRC. The layer
-//! therefore deduplicates on the signed transmission id as well as on the
-//! event `id` of the body (PayPal's retries keep the event id): a second body
-//! under a transmission already seen is refused as a duplicate for as long
-//! as it is remembered. Handle only what the event's own API resource
-//! confirms when it matters (fetch the resource by id).
-//!
-//! ```
-//! use tower_webhook::scheme::{Context, PayPal, Scheme, VerifyError};
-//! let paypal = PayPal::new("4JH86294D6297924G")?;
-//! let (head, ()) = http::Request::post("/paypal")
-//!     .header("PAYPAL-TRANSMISSION-ID", "dfb3be50-fd74-11e4-8bf3-77339302725b")
-//!     .header("PAYPAL-TRANSMISSION-TIME", "2015-05-18T15:45:13Z")
-//!     .header("PAYPAL-TRANSMISSION-SIG", "AAAA")
-//!     .header("PAYPAL-CERT-URL", "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77")
-//!     .header("PAYPAL-AUTH-ALGO", "SHA256withRSA")
-//!     .body(())?
-//!     .into_parts();
-//! let ctx = Context::new(std::time::SystemTime::now(), Default::default());
-//! // The certificate is not cached: the layer would fetch it, then verify again.
-//! assert!(matches!(paypal.check(&head, b"{}", &ctx), Err(VerifyError::KeyNeeded(_))));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -69,12 +30,53 @@ const ALGO_HEADER: &str = "paypal-auth-algo";
 /// Base64 of a signature of an RSA key up to 8192 bits.
 const MAX_SIG_CHARS: usize = 1400;
 
-/// PayPal webhooks. See the [module documentation](self).
+/// PayPal webhooks.
 ///
 /// ```
 /// use tower_webhook::scheme::{PayPal, Scheme};
 /// assert_eq!(PayPal::new("4JH86294D6297924G")?.name(), "paypal");
 /// # Ok::<(), tower_webhook::scheme::SchemeConfigError>(())
+/// ```
+///
+/// [PayPal](https://developer.paypal.com/api/rest/webhooks/rest/) webhooks
+/// (feature `paypal`).
+///
+/// - Headers `PAYPAL-TRANSMISSION-ID`, `PAYPAL-TRANSMISSION-TIME`,
+///   `PAYPAL-TRANSMISSION-SIG` (base64), `PAYPAL-CERT-URL` and
+///   `PAYPAL-AUTH-ALGO` (only `SHA256withRSA` is accepted).
+/// - Signed string: `transmission id|transmission time|webhook id|crc32`,
+///   the CRC-32 (IEEE) of the raw body as an unsigned decimal, the webhook
+///   id being the receiver's own (configuration: it is not in the request).
+///   RSA PKCS#1 v1.5 with SHA-256.
+/// - The certificate is fetched from `PAYPAL-CERT-URL` only if the URL passes
+///   [`UrlPolicy::paypal`] (https, a host under `paypal.com`, a path under
+///   `/v1/notifications/certs/`), checked when the head is read, before any
+///   connection; cached by URL; refused outside its validity at the layer's
+///   clock.
+///
+/// **The body is covered by a CRC-32 only** (PayPal's design): whoever holds
+/// one signed delivery can make another body with the same CRC. The layer
+/// therefore deduplicates on the signed transmission id as well as on the
+/// event `id` of the body (PayPal's retries keep the event id): a second body
+/// under a transmission already seen is refused as a duplicate for as long
+/// as it is remembered. Handle only what the event's own API resource
+/// confirms when it matters (fetch the resource by id).
+///
+/// ```
+/// use tower_webhook::scheme::{Context, PayPal, Scheme, VerifyError};
+/// let paypal = PayPal::new("4JH86294D6297924G")?;
+/// let (head, ()) = http::Request::post("/paypal")
+///     .header("PAYPAL-TRANSMISSION-ID", "dfb3be50-fd74-11e4-8bf3-77339302725b")
+///     .header("PAYPAL-TRANSMISSION-TIME", "2015-05-18T15:45:13Z")
+///     .header("PAYPAL-TRANSMISSION-SIG", "AAAA")
+///     .header("PAYPAL-CERT-URL", "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77")
+///     .header("PAYPAL-AUTH-ALGO", "SHA256withRSA")
+///     .body(())?
+///     .into_parts();
+/// let ctx = Context::new(std::time::SystemTime::now(), Default::default());
+/// // The certificate is not cached: the layer would fetch it, then verify again.
+/// assert!(matches!(paypal.check(&head, b"{}", &ctx), Err(VerifyError::KeyNeeded(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct PayPal {

@@ -1,45 +1,4 @@
 //! [AWS SNS](https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html)
-//! HTTP(S) notifications (feature `sns`).
-//!
-//! - The body is the signed message (JSON, posted as `text/plain`): its
-//!   `Signature` (base64) is RSA PKCS#1 v1.5 with SHA-1 (`SignatureVersion`
-//!   `"1"`) or SHA-256 (`"2"`) over `Key\nValue\n` for each signed field of
-//!   the message's `Type`, in byte order, the values as JSON-decoded. Other
-//!   versions are refused. The `x-amz-sns-*` headers are not signed and not
-//!   read.
-//! - The certificate is fetched from `SigningCertURL` only if the URL passes
-//!   the policy ([`UrlPolicy::sns`]: `https://sns.<region>.amazonaws.com[.cn]/….pem`),
-//!   checked before any connection; it is cached by URL (AWS rotates by
-//!   publishing a new URL), and refused outside its validity at the layer's
-//!   clock.
-//! - Only the configured topics are accepted (`TopicArn`, checked before
-//!   any fetch); `"*"` accepts any topic.
-//! - `SubscriptionConfirmation` never reaches the handler: once verified, the
-//!   layer confirms it (a `GET` of its `SubscribeURL`, which must pass
-//!   [`UrlPolicy::sns_confirmation`]) and answers 200; or, with
-//!   [`on_subscription`](Sns::on_subscription), hands it to your callback.
-//!   A confirmation that cannot be sent gives 503, and SNS sends the
-//!   message again. `UnsubscribeConfirmation` is answered 200 and dropped.
-//! - Raw message delivery carries no signature: refused, unless
-//!   [`allow_raw_delivery`](Sns::allow_raw_delivery) says otherwise.
-//! - Dedup on the signed `MessageId` (SNS retries keep it).
-//! - The signed `Timestamp` must be at most [`max_age`](Sns::max_age) old
-//!   (65 minutes by default: SNS retries an HTTP/S delivery for at most an
-//!   hour, keeping the original message), and not ahead of the layer's
-//!   clock by more than the layer's tolerance.
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use tower_webhook::scheme::{Context, Scheme, Sns, Tolerance, VerifyError};
-//!
-//! let sns = Sns::new(["*"])?;
-//! let (head, ()) = http::Request::post("/sns").body(())?.into_parts();
-//! let body = br#"{"Type":"Notification","MessageId":"m1","TopicArn":"arn:aws:sns:us-east-2:1:t","Message":"hi","Timestamp":"2022-07-28T21:23:58.317Z","SignatureVersion":"1","Signature":"AA==","SigningCertURL":"https://sns.us-east-2.amazonaws.com/SimpleNotificationService-x.pem"}"#;
-//! let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_659_043_438), Tolerance::default());
-//! // The certificate is not cached: the layer would fetch it, then verify again.
-//! assert!(matches!(sns.check(&head, body, &ctx), Err(VerifyError::KeyNeeded(_))));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 mod message;
 
@@ -89,7 +48,52 @@ pub struct SnsSubscription {
 
 type OnSubscription = Arc<dyn Fn(&SnsSubscription) + Send + Sync>;
 
-/// AWS SNS HTTP(S) notifications. See the [module documentation](self).
+/// AWS SNS HTTP(S) notifications.
+///
+/// [AWS SNS](https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html)
+/// HTTP(S) notifications (feature `sns`).
+///
+/// - The body is the signed message (JSON, posted as `text/plain`): its
+///   `Signature` (base64) is RSA PKCS#1 v1.5 with SHA-1 (`SignatureVersion`
+///   `"1"`) or SHA-256 (`"2"`) over `Key\nValue\n` for each signed field of
+///   the message's `Type`, in byte order, the values as JSON-decoded. Other
+///   versions are refused. The `x-amz-sns-*` headers are not signed and not
+///   read.
+/// - The certificate is fetched from `SigningCertURL` only if the URL passes
+///   the policy ([`UrlPolicy::sns`]: `https://sns.<region>.amazonaws.com[.cn]/….pem`),
+///   checked before any connection; it is cached by URL (AWS rotates by
+///   publishing a new URL), and refused outside its validity at the layer's
+///   clock.
+/// - Only the configured topics are accepted (`TopicArn`, checked before
+///   any fetch); `"*"` accepts any topic.
+/// - `SubscriptionConfirmation` never reaches the handler: once verified, the
+///   layer confirms it (a `GET` of its `SubscribeURL`, which must pass
+///   [`UrlPolicy::sns_confirmation`]) and answers 200; or, with
+///   [`on_subscription`](Sns::on_subscription), hands it to your callback.
+///   A confirmation that cannot be sent gives 503, and SNS sends the
+///   message again. `UnsubscribeConfirmation` is answered 200 and dropped.
+/// - Raw message delivery carries no signature: refused, unless
+///   [`allow_raw_delivery`](Sns::allow_raw_delivery) says otherwise.
+/// - Dedup on the signed `MessageId` (SNS retries keep it).
+/// - The signed `Timestamp` must be at most [`max_age`](Sns::max_age) old
+///   (65 minutes by default: SNS retries an HTTP/S delivery for at most an
+///   hour, keeping the original message), and not ahead of the layer's
+///   clock by more than the layer's tolerance.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tower_webhook::scheme::{Context, Scheme, Sns, Tolerance, VerifyError};
+///
+/// let sns = Sns::new(["*"])?;
+/// let (head, ()) = http::Request::post("/sns").body(())?.into_parts();
+/// let body = br#"{"Type":"Notification","MessageId":"m1","TopicArn":"arn:aws:sns:us-east-2:1:t","Message":"hi","Timestamp":"2022-07-28T21:23:58.317Z","SignatureVersion":"1","Signature":"AA==","SigningCertURL":"https://sns.us-east-2.amazonaws.com/SimpleNotificationService-x.pem"}"#;
+/// let ctx = Context::new(UNIX_EPOCH + Duration::from_secs(1_659_043_438), Tolerance::default());
+/// // The certificate is not cached: the layer would fetch it, then verify again.
+/// assert!(matches!(sns.check(&head, body, &ctx), Err(VerifyError::KeyNeeded(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// An example:
 ///
 /// ```
 /// use tower_webhook::scheme::{Scheme, Sns};

@@ -1,88 +1,4 @@
 //! [Salesforce Outbound Messages](https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging.htm)
-//! (feature `salesforce`).
-//!
-//! Salesforce POSTs a SOAP 1.1 message (`text/xml`) holding 1 to 100
-//! notifications of one outbound message action, and re-delivers it until
-//! it receives a SOAP acknowledgement, for up to 24 hours, with growing
-//! intervals and out of order.
-//!
-//! # What authenticates a message, and what does not
-//!
-//! **Salesforce signs nothing**: no signature, no HMAC, no timestamp. Two
-//! things authenticate a message, and this scheme does only the first:
-//!
-//! - **The `OrganizationId` allow-list** (required: [`Salesforce::new`]).
-//!   Salesforce writes the sending org's id into every message itself, so
-//!   a message that *came from Salesforce* with an allowed id came from one
-//!   of your orgs, not from another Salesforce customer who pointed an
-//!   outbound message at your URL. It proves nothing about a message that
-//!   did not come from Salesforce: the id is no secret (it is in every
-//!   org's URLs, reports and exports), and anyone who can reach the endpoint
-//!   can write it into a forged message. An optional `ActionId` allow-list
-//!   ([`Salesforce::action_ids`]) narrows it to given outbound messages.
-//! - **The transport**, which the deployment must provide: HTTPS, with the
-//!   TLS server (or proxy) in front of this layer requiring the Salesforce
-//!   client certificate (Setup > "Downloading the Salesforce Client
-//!   Certificate"; mutual TLS). That proves the peer is Salesforce, not which
-//!   org (every org presents the same certificate): hence the allow-list.
-//!   Restricting the source to Salesforce's published IP ranges proves as
-//!   much, and no more. Without either, treat the endpoint as
-//!   unauthenticated: anyone can post a message with your `OrganizationId`
-//!   (a secret path segment in the registered URL only raises the bar).
-//!
-//! Neither protects the message's content the way a signature does; TLS
-//! protects it in transit only.
-//!
-//! # Reading
-//!
-//! The body is read by a hardened reader on `quick-xml`: any DTD
-//! (`<!DOCTYPE`), processing instruction, or entity other than XML's five
-//! is refused, and so are nesting deeper than 8, start tags over 2048 bytes
-//! or 16 attributes, and more than 100 notifications; the size is the
-//! layer's body limit. A refused body is 401, like every unverified
-//! delivery; nothing is expanded, so a refusal costs one pass over the
-//! bytes. The handler gets the message typed: it takes
-//! `Verified<OutboundMessage>`.
-//!
-//! # Acknowledgement
-//!
-//! When the handler answers 2xx, the layer replaces its answer with the
-//! acknowledgement Salesforce requires (the WSDL's `notificationsResponse`
-//! with `<Ack>true</Ack>`, byte for byte, as `text/xml; charset=utf-8`), and
-//! answers a copy already handled with it too. Any other answer of the
-//! handler goes out as it is, and Salesforce delivers the message again. A
-//! refused message is never acknowledged.
-//!
-//! # Dedup
-//!
-//! A message carries no id of its own; each notification has one
-//! (`04l...`), the same in every delivery of that notification. The layer
-//! remembers a message by its org and the set of its notification ids
-//! (order ignored): the same notifications delivered again are acknowledged
-//! without calling the handler. Salesforce queues and retries each
-//! notification on its own and may batch them differently on a retry, so a
-//! message can mix handled and new notifications: it is then handed to the
-//! handler whole, never acknowledged unseen (a message is never taken for a
-//! duplicate because *some* of its notifications were seen: that would
-//! acknowledge, and lose, the new ones). Deduplicate the handler's work per
-//! [`Notification::id`] where repeating it would hurt. There is no
-//! timestamp: keep `WebhookLayer::untimed_retention` (3 days by default)
-//! above Salesforce's 24 hours of retries. A record's fields are its state
-//! when the message is sent, not a snapshot of the change.
-//!
-//! ```
-//! use tower_webhook::scheme::{Context, OutboundMessage, Salesforce, Scheme};
-//! # let xml = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/salesforce/outbound_message.xml"));
-//! let scheme = Salesforce::new(["00D5e000000KQ2e"])?; // the 15- or 18-character org id
-//! let (head, ()) = http::Request::post("/salesforce").body(())?.into_parts();
-//! let ctx = Context::new(std::time::SystemTime::now(), Default::default());
-//! let envelope = scheme.check(&head, xml.as_bytes(), &ctx)?.envelope().expect("a delivery");
-//! assert!(envelope.acknowledgement.is_some());
-//!
-//! let other = Salesforce::new(["00D000000000001"])?;
-//! assert!(other.check(&head, xml.as_bytes(), &ctx).is_err());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 mod ack;
 mod ids;
@@ -105,11 +21,10 @@ use super::{
 
 const NAME: &str = "salesforce";
 
-/// [Salesforce Outbound Messages](self): SOAP messages authenticated by an
+/// Salesforce Outbound Messages: SOAP messages authenticated by an
 /// `OrganizationId` allow-list (and the deployment's TLS client
 /// certificate), read by a hardened XML reader, acknowledged as Salesforce
-/// requires. See the [module documentation](self) for what each check
-/// proves.
+/// requires.
 ///
 /// ```
 /// use tower_webhook::scheme::{OutboundMessage, Salesforce};
@@ -123,6 +38,92 @@ const NAME: &str = "salesforce";
 /// }
 /// let layer = WebhookLayer::new(Salesforce::new(["00D5e000000KQ2eEAG"])?);
 /// let app: axum::Router = axum::Router::new().route("/salesforce", endpoint(layer, handle));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [Salesforce Outbound Messages](https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging.htm)
+/// (feature `salesforce`).
+///
+/// Salesforce POSTs a SOAP 1.1 message (`text/xml`) holding 1 to 100
+/// notifications of one outbound message action, and re-delivers it until
+/// it receives a SOAP acknowledgement, for up to 24 hours, with growing
+/// intervals and out of order.
+///
+/// # What authenticates a message, and what does not
+///
+/// **Salesforce signs nothing**: no signature, no HMAC, no timestamp. Two
+/// things authenticate a message, and this scheme does only the first:
+///
+/// - **The `OrganizationId` allow-list** (required: [`Salesforce::new`]).
+///   Salesforce writes the sending org's id into every message itself, so
+///   a message that *came from Salesforce* with an allowed id came from one
+///   of your orgs, not from another Salesforce customer who pointed an
+///   outbound message at your URL. It proves nothing about a message that
+///   did not come from Salesforce: the id is no secret (it is in every
+///   org's URLs, reports and exports), and anyone who can reach the endpoint
+///   can write it into a forged message. An optional `ActionId` allow-list
+///   ([`Salesforce::action_ids`]) narrows it to given outbound messages.
+/// - **The transport**, which the deployment must provide: HTTPS, with the
+///   TLS server (or proxy) in front of this layer requiring the Salesforce
+///   client certificate (Setup > "Downloading the Salesforce Client
+///   Certificate"; mutual TLS). That proves the peer is Salesforce, not which
+///   org (every org presents the same certificate): hence the allow-list.
+///   Restricting the source to Salesforce's published IP ranges proves as
+///   much, and no more. Without either, treat the endpoint as
+///   unauthenticated: anyone can post a message with your `OrganizationId`
+///   (a secret path segment in the registered URL only raises the bar).
+///
+/// Neither protects the message's content the way a signature does; TLS
+/// protects it in transit only.
+///
+/// # Reading
+///
+/// The body is read by a hardened reader on `quick-xml`: any DTD
+/// (`<!DOCTYPE`), processing instruction, or entity other than XML's five
+/// is refused, and so are nesting deeper than 8, start tags over 2048 bytes
+/// or 16 attributes, and more than 100 notifications; the size is the
+/// layer's body limit. A refused body is 401, like every unverified
+/// delivery; nothing is expanded, so a refusal costs one pass over the
+/// bytes. The handler gets the message typed: it takes
+/// `Verified<OutboundMessage>`.
+///
+/// # Acknowledgement
+///
+/// When the handler answers 2xx, the layer replaces its answer with the
+/// acknowledgement Salesforce requires (the WSDL's `notificationsResponse`
+/// with `<Ack>true</Ack>`, byte for byte, as `text/xml; charset=utf-8`), and
+/// answers a copy already handled with it too. Any other answer of the
+/// handler goes out as it is, and Salesforce delivers the message again. A
+/// refused message is never acknowledged.
+///
+/// # Dedup
+///
+/// A message carries no id of its own; each notification has one
+/// (`04l...`), the same in every delivery of that notification. The layer
+/// remembers a message by its org and the set of its notification ids
+/// (order ignored): the same notifications delivered again are acknowledged
+/// without calling the handler. Salesforce queues and retries each
+/// notification on its own and may batch them differently on a retry, so a
+/// message can mix handled and new notifications: it is then handed to the
+/// handler whole, never acknowledged unseen (a message is never taken for a
+/// duplicate because *some* of its notifications were seen: that would
+/// acknowledge, and lose, the new ones). Deduplicate the handler's work per
+/// [`Notification::id`] where repeating it would hurt. There is no
+/// timestamp: keep `WebhookLayer::untimed_retention` (3 days by default)
+/// above Salesforce's 24 hours of retries. A record's fields are its state
+/// when the message is sent, not a snapshot of the change.
+///
+/// ```
+/// use tower_webhook::scheme::{Context, OutboundMessage, Salesforce, Scheme};
+/// # let xml = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/salesforce/outbound_message.xml"));
+/// let scheme = Salesforce::new(["00D5e000000KQ2e"])?; // the 15- or 18-character org id
+/// let (head, ()) = http::Request::post("/salesforce").body(())?.into_parts();
+/// let ctx = Context::new(std::time::SystemTime::now(), Default::default());
+/// let envelope = scheme.check(&head, xml.as_bytes(), &ctx)?.envelope().expect("a delivery");
+/// assert!(envelope.acknowledgement.is_some());
+///
+/// let other = Salesforce::new(["00D000000000001"])?;
+/// assert!(other.check(&head, xml.as_bytes(), &ctx).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
