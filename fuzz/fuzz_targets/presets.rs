@@ -55,6 +55,11 @@ fn vector_key(name: &str) -> &'static str {
         }
         // Salesforce signs nothing: its "secret" is the OrganizationId allow-list.
         "salesforce" => "00D5e000000KQ2eEAG",
+        // The published-key senders' "secrets" are their settings: eBay's
+        // OAuth client credentials, SNS's allowed topics, PayPal's webhook id.
+        "ebay" => "client-id:client-secret",
+        "sns" => "arn:aws:sns:us-west-2:123456789012:MyTopic",
+        "paypal" => "1JE4291016473214C",
         _ => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     }
 }
