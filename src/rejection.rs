@@ -136,8 +136,23 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Whether the layer could not serve the delivery right now (the store,
+    /// the key lookup, the key server or the buffering budget): 503 +
+    /// `Retry-After`, and the sender retries. The one place that says so.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Store(_) | Self::OverBudget { .. } => true,
+            Self::Tenant(e) => matches!(e, ResolveError::Unavailable(_)),
+            Self::KeyUnavailable(e) => e.is_unavailable(),
+            _ => false,
+        }
+    }
+
     /// The status code of the default response.
     pub fn status(&self) -> StatusCode {
+        if self.is_unavailable() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -147,10 +162,7 @@ impl Rejection {
             Self::Unverified(_) => StatusCode::UNAUTHORIZED,
             Self::Duplicate { .. } => StatusCode::OK,
             Self::InFlight { .. } => StatusCode::CONFLICT,
-            Self::Store(_)
-            | Self::OverBudget { .. }
-            | Self::Tenant(ResolveError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::KeyUnavailable(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(_) | Self::OverBudget { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Tenant(_) | Self::KeyUnavailable(_) => StatusCode::UNAUTHORIZED,
         }
     }
@@ -159,10 +171,7 @@ impl Rejection {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::InFlight { retry_after, .. } => Some(*retry_after),
-            Self::Store(_)
-            | Self::OverBudget { .. }
-            | Self::Tenant(ResolveError::Unavailable(_)) => Some(STORE_RETRY_AFTER),
-            Self::KeyUnavailable(e) if e.is_unavailable() => Some(STORE_RETRY_AFTER),
+            _ if self.is_unavailable() => Some(STORE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -177,6 +186,9 @@ impl Rejection {
     /// assert_eq!(r.message(), "unauthorized");
     /// ```
     pub fn message(&self) -> &'static str {
+        if self.is_unavailable() {
+            return "temporarily unavailable, retry later";
+        }
         match self {
             Self::MethodNotAllowed(_) => "method not allowed",
             Self::PayloadTooLarge { .. } => "payload too large",
@@ -185,10 +197,7 @@ impl Rejection {
             Self::Unverified(_) => "unauthorized",
             Self::Duplicate { .. } => "already processed",
             Self::InFlight { .. } => "in progress, retry later",
-            Self::Store(_)
-            | Self::OverBudget { .. }
-            | Self::Tenant(ResolveError::Unavailable(_)) => "temporarily unavailable, retry later",
-            Self::KeyUnavailable(e) if e.is_unavailable() => "temporarily unavailable, retry later",
+            Self::Store(_) | Self::OverBudget { .. } => "temporarily unavailable, retry later",
             Self::Tenant(_) | Self::KeyUnavailable(_) => "unauthorized",
             Self::NestedLayers => "webhook endpoint misconfigured",
         }

@@ -27,7 +27,6 @@ use std::time::Duration;
 use tracing::{Level, Span, field};
 
 use crate::rejection::Rejection;
-use crate::resolver::ResolveError;
 
 /// How a request ended, as the span's `outcome` field and the metrics'
 /// `outcome` label say.
@@ -71,10 +70,7 @@ impl Outcome {
         match rejection {
             Rejection::Duplicate { .. } => Self::Duplicate,
             Rejection::InFlight { .. } => Self::InFlight,
-            Rejection::Store(_)
-            | Rejection::OverBudget { .. }
-            | Rejection::Tenant(ResolveError::Unavailable(_)) => Self::Unavailable,
-            Rejection::KeyUnavailable(e) if e.is_unavailable() => Self::Unavailable,
+            r if r.is_unavailable() => Self::Unavailable,
             Rejection::NestedLayers => Self::Misconfigured,
             _ => Self::Rejected,
         }
