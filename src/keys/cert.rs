@@ -16,7 +16,46 @@ use rustls::pki_types::pem::PemObject as _;
 use super::{
     CacheSettings, CertificateTrust, FetchError, Fetched, HttpsClient, KeyCache, Lookup, UrlPolicy,
 };
-use crate::scheme::VerifyError;
+use crate::scheme::{SchemeConfigError, SignError, VerifyError};
+
+/// A test sender's RSA private key and the certificate URL its deliveries
+/// name: what `Sns::signing_key` and `PayPal::signing_key` keep (both sign
+/// SHA256withRSA, PKCS#1 v1.5).
+pub(crate) struct RsaSigner {
+    key: rsa::pkcs1v15::SigningKey<sha2::Sha256>,
+    /// The URL the deliveries name as their certificate's.
+    pub(crate) cert_url: String,
+}
+
+impl RsaSigner {
+    /// The key of `pem` (PKCS#8 PEM), for `scheme`'s error.
+    pub(crate) fn new(
+        scheme: &'static str,
+        pem: &str,
+        cert_url: &str,
+    ) -> Result<Self, SchemeConfigError> {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        let key = rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| SchemeConfigError::Invalid {
+            scheme,
+            reason: "the signing key is not an RSA private key in PKCS#8 PEM",
+        })?;
+        Ok(Self {
+            key: rsa::pkcs1v15::SigningKey::new(key),
+            cert_url: cert_url.to_owned(),
+        })
+    }
+
+    /// The signature of `signed`, in standard base64.
+    pub(crate) fn sign_base64(&self, signed: &[u8]) -> Result<String, SignError> {
+        use base64::Engine as _;
+        use rsa::signature::{SignatureEncoding as _, Signer as _};
+        let signature = self
+            .key
+            .try_sign(signed)
+            .map_err(|_| SignError::Invalid("RSA signing failed".to_owned()))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()))
+    }
+}
 
 /// The hash of an RSA PKCS#1 v1.5 signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

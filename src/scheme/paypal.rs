@@ -17,7 +17,7 @@ use super::{
     Tolerance, Verdict, VerifyError,
 };
 use crate::dedup::BoxFuture;
-use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash};
+use crate::keys::cert::{CertStore, Certificate, Pinned, RsaHash, RsaSigner};
 use crate::keys::{
     CacheSettings, CertificateTrust, FetchError, HttpsClient, KeyFetcher, KeyRequest, UrlPolicy,
 };
@@ -84,7 +84,7 @@ pub struct PayPal {
     certs: Arc<PayPalFetcher>,
     pinned: Pinned,
     max_age: Option<Duration>,
-    signing: Option<Arc<SigningKey>>,
+    signing: Option<Arc<RsaSigner>>,
 }
 
 struct PayPalFetcher(CertStore);
@@ -97,11 +97,6 @@ impl KeyFetcher for PayPalFetcher {
     ) -> BoxFuture<'a, Result<(), FetchError>> {
         Box::pin(self.0.fetch(request.locator(), now))
     }
-}
-
-struct SigningKey {
-    key: rsa::pkcs1v15::SigningKey<sha2::Sha256>,
-    cert_url: String,
 }
 
 /// What [`PayPal`] reads from the head.
@@ -238,17 +233,11 @@ impl PayPal {
         private_key_pem: &str,
         cert_url: &str,
     ) -> Result<Self, SchemeConfigError> {
-        use rsa::pkcs8::DecodePrivateKey as _;
-        let key = rsa::PrivateKey::from_pkcs8_pem(private_key_pem).map_err(|_| {
-            SchemeConfigError::Invalid {
-                scheme: "paypal",
-                reason: "the signing key is not an RSA private key in PKCS#8 PEM",
-            }
-        })?;
-        self.signing = Some(Arc::new(SigningKey {
-            key: rsa::pkcs1v15::SigningKey::new(key),
-            cert_url: cert_url.to_owned(),
-        }));
+        self.signing = Some(Arc::new(RsaSigner::new(
+            "paypal",
+            private_key_pem,
+            cert_url,
+        )?));
         Ok(self)
     }
 
@@ -379,7 +368,6 @@ impl Sign for PayPal {
         id: &str,
         timestamp: SystemTime,
     ) -> Result<(), SignError> {
-        use rsa::signature::{SignatureEncoding as _, Signer as _};
         let key = self
             .signing
             .as_ref()
@@ -390,14 +378,11 @@ impl Sign for PayPal {
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|e| SignError::Invalid(e.to_string()))?;
         let signed = self.signed_string(id, &time, request.body());
-        let signature = key
-            .key
-            .try_sign(signed.as_bytes())
-            .map_err(|_| SignError::Invalid("RSA signing failed".to_owned()))?;
+        let signature = key.sign_base64(signed.as_bytes())?;
         let h = request.headers_mut();
         h.insert(ID_HEADER, header_value(id)?);
         h.insert(TIME_HEADER, header_value(&time)?);
-        h.insert(SIG_HEADER, header_value(&B64.encode(signature.to_bytes()))?);
+        h.insert(SIG_HEADER, header_value(&signature)?);
         h.insert(CERT_HEADER, header_value(&key.cert_url)?);
         h.insert(ALGO_HEADER, header_value("SHA256withRSA")?);
         Ok(())

@@ -562,30 +562,15 @@ impl Sign for Sns {
 mod signing {
     //! The test sender's key.
 
-    use base64::Engine as _;
-    use rsa::pkcs1v15::SigningKey;
-    use rsa::pkcs8::DecodePrivateKey as _;
-    use rsa::signature::{SignatureEncoding as _, Signer as _};
-
     use super::message::Message;
-    use super::{B64, SchemeConfigError, SignError};
+    use super::{SchemeConfigError, SignError};
+    use crate::keys::cert::RsaSigner;
 
-    pub(super) struct SnsSigningKey {
-        key: SigningKey<sha2::Sha256>,
-        cert_url: String,
-    }
+    pub(super) struct SnsSigningKey(RsaSigner);
 
     impl SnsSigningKey {
         pub(super) fn new(pem: &str, cert_url: &str) -> Result<Self, SchemeConfigError> {
-            let key =
-                rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| SchemeConfigError::Invalid {
-                    scheme: "sns",
-                    reason: "the signing key is not an RSA private key in PKCS#8 PEM",
-                })?;
-            Ok(Self {
-                key: SigningKey::new(key),
-                cert_url: cert_url.to_owned(),
-            })
+            RsaSigner::new("sns", pem, cert_url).map(Self)
         }
 
         pub(super) fn sign_message(
@@ -596,7 +581,7 @@ mod signing {
                 .as_object_mut()
                 .ok_or_else(|| SignError::Invalid("an SNS message is a JSON object".to_owned()))?;
             object.insert("SignatureVersion".into(), "2".into());
-            object.insert("SigningCertURL".into(), self.cert_url.clone().into());
+            object.insert("SigningCertURL".into(), self.0.cert_url.clone().into());
             object.insert("Signature".into(), "".into());
             let parsed = Message::parse(message.to_string().as_bytes())
                 .map_err(|e| SignError::Invalid(e.to_string()))?;
@@ -606,12 +591,9 @@ mod signing {
             let signed = parsed
                 .string_to_sign(kind)
                 .map_err(|e| SignError::Invalid(e.to_string()))?;
-            let signature = self
-                .key
-                .try_sign(signed.as_bytes())
-                .map_err(|_| SignError::Invalid("RSA signing failed".to_owned()))?;
+            let signature = self.0.sign_base64(signed.as_bytes())?;
             if let Some(object) = message.as_object_mut() {
-                object.insert("Signature".into(), B64.encode(signature.to_bytes()).into());
+                object.insert("Signature".into(), signature.into());
             }
             Ok(())
         }
