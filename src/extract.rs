@@ -85,13 +85,7 @@ impl<St: Send + Sync> FromRequestParts<St> for Delivery {
     type Rejection = VerifiedRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Delivery>()
-            .cloned()
-            .ok_or(VerifiedRejection::MissingLayer {
-                type_name: "Delivery",
-            })
+        Delivery::in_parts(parts, "Delivery").cloned()
     }
 }
 

@@ -199,6 +199,18 @@ impl Delivery {
         }
     }
 
+    /// The delivery the layer left in `parts`; a missing layer is reported
+    /// as wanting `type_name`.
+    pub(crate) fn in_parts<'a>(
+        parts: &'a Parts,
+        type_name: &'static str,
+    ) -> Result<&'a Self, VerifiedRejection> {
+        parts
+            .extensions
+            .get::<Self>()
+            .ok_or(VerifiedRejection::MissingLayer { type_name })
+    }
+
     /// The payload as `T` (what [`Verified<T>`] does).
     ///
     /// ```
@@ -288,11 +300,7 @@ impl<T: Decode> Verified<T> {
     /// assert_eq!(e.status(), 500);
     /// ```
     pub fn from_parts(parts: &Parts) -> Result<Self, VerifiedRejection> {
-        let type_name = std::any::type_name::<T>();
-        let delivery = parts
-            .extensions
-            .get::<Delivery>()
-            .ok_or(VerifiedRejection::MissingLayer { type_name })?;
+        let delivery = Delivery::in_parts(parts, std::any::type_name::<T>())?;
         let payload = delivery.decode(parts)?;
         Ok(Self(payload, delivery.clone()))
     }
