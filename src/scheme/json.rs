@@ -54,7 +54,12 @@ pub(crate) fn fields(body: &[u8], pointers: &[&str]) -> Option<Vec<Option<Field>
         .enumerate()
         .filter(|(_, p)| p.is_empty() || p.starts_with('/'))
         .fold(0u32, |w, (i, _)| w | 1 << i);
-    let mut de = serde_json::Deserializer::from_slice(body);
+    // JSON is UTF-8 (RFC 8259), as `serde_json::Value` requires; the walk
+    // skips the strings it does not read without checking them, so the
+    // whole body is checked here (found by the `ebay_header` fuzz target: a
+    // body with a stray byte in another field gave an id `Value` refused).
+    let body = std::str::from_utf8(body).ok()?;
+    let mut de = serde_json::Deserializer::from_str(body);
     Walk {
         paths: &paths,
         found: &mut found,
@@ -251,6 +256,14 @@ mod tests {
 
     fn one(body: &str, pointer: &str) -> Option<Option<Field>> {
         fields(body.as_bytes(), &[pointer]).map(|mut f| f.remove(0))
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_no_json_even_where_no_pointer_looks() {
+        // The stray byte sits in a field no pointer reads.
+        let body = b"{\"id\":\"evt_1\",\"date\":\"2\xcf21\"}";
+        assert_eq!(oracle(body, "/id"), None);
+        assert_eq!(fields(body, &["/id"]), None);
     }
 
     #[test]
