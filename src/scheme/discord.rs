@@ -423,8 +423,9 @@ impl Sign for Discord {
 mod tests {
     use super::*;
     use crate::scheme::Tolerance;
+    use crate::scheme::test_support;
     use crate::scheme::test_support::deliver;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::Duration;
 
     // published-keys.md 3.2: RFC 8032 TEST 1 and the JS repo's PING body.
     const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -435,20 +436,11 @@ mod tests {
     const SIG: &str = "f0bd878adcef1f6d475c9644421905bd02b5de38e0d3ecfc6f58a711962c69ccc8dd7c9db312f9bdf08b1e1b8182e27a844da728c5e0dbb5507bf9931c1ed80b";
 
     fn ctx() -> Context {
-        Context::new(
-            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-            Tolerance::default(),
-        )
+        test_support::at(1_700_000_000)
     }
 
     fn head(sig: &str, ts: &str) -> Parts {
-        http::Request::post("/")
-            .header("X-Signature-Ed25519", sig)
-            .header("X-Signature-Timestamp", ts)
-            .body(())
-            .unwrap()
-            .into_parts()
-            .0
+        test_support::post(&[("X-Signature-Ed25519", sig), ("X-Signature-Timestamp", ts)])
     }
 
     fn receiver() -> Discord {

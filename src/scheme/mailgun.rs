@@ -236,6 +236,7 @@ impl Sign for Mailgun {
 mod tests {
     use super::*;
     use crate::scheme::Tolerance;
+    use crate::scheme::test_support;
     use std::time::{Duration, UNIX_EPOCH};
 
     const KEY: &str = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0";
@@ -247,12 +248,7 @@ mod tests {
     }
 
     fn head(ct: &str) -> Parts {
-        http::Request::post("/")
-            .header("content-type", ct)
-            .body(())
-            .unwrap()
-            .into_parts()
-            .0
+        test_support::post(&[("content-type", ct)])
     }
 
     fn verify(s: &Mailgun, head: &Parts, body: &[u8], at: u64) -> Result<Envelope, VerifyError> {

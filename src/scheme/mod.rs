@@ -328,7 +328,28 @@ impl<S: Sign + ?Sized> Sign for Arc<S> {
 pub(crate) mod test_support {
     use hmac::{KeyInit, Mac};
 
-    use super::{Envelope, Verdict};
+    use super::{Context, Envelope, Tolerance, Verdict};
+
+    /// A context at `secs` Unix seconds, with the default tolerance.
+    pub(crate) fn at(secs: u64) -> Context {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        Context::new(now, Tolerance::default())
+    }
+
+    /// A context at the current time, with the default tolerance.
+    pub(crate) fn now() -> Context {
+        Context::new(std::time::SystemTime::now(), Tolerance::default())
+    }
+
+    /// The head of a `POST /` carrying `headers`.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn post(headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut b = http::Request::post("/");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
 
     /// HMAC-SHA256 of `parts` under `key`, with the `hmac` crate directly:
     /// an independent reference for the schemes' tags.

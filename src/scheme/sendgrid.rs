@@ -338,9 +338,10 @@ impl Sign for SendGrid {
 mod tests {
     use super::*;
     use crate::scheme::Tolerance;
+    use crate::scheme::test_support;
     use crate::scheme::test_support::deliver;
     use http::HeaderValue;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::Duration;
 
     // SendGrid's Node.js SDK test vector (tests/vectors/vectors.json).
     const PUBLIC_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==";
@@ -352,20 +353,14 @@ mod tests {
     const PRIVATE: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
 
     fn ctx() -> Context {
-        Context::new(
-            UNIX_EPOCH + Duration::from_secs(1_588_788_367),
-            Tolerance::default(),
-        )
+        test_support::at(1_588_788_367)
     }
 
     fn head(sig: &str, ts: &str) -> Parts {
-        http::Request::post("/")
-            .header("X-Twilio-Email-Event-Webhook-Signature", sig)
-            .header("X-Twilio-Email-Event-Webhook-Timestamp", ts)
-            .body(())
-            .unwrap()
-            .into_parts()
-            .0
+        test_support::post(&[
+            ("X-Twilio-Email-Event-Webhook-Signature", sig),
+            ("X-Twilio-Email-Event-Webhook-Timestamp", ts),
+        ])
     }
 
     fn receiver() -> SendGrid {

@@ -347,9 +347,9 @@ impl Sign for StandardWebhooks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::Tolerance;
+    use crate::scheme::test_support;
+
     use crate::scheme::test_support::deliver;
-    use std::time::{Duration, UNIX_EPOCH};
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
@@ -358,18 +358,11 @@ mod tests {
     const SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
     fn ctx() -> Context {
-        Context::new(
-            UNIX_EPOCH + Duration::from_secs(1_614_265_330),
-            Tolerance::default(),
-        )
+        test_support::at(1_614_265_330)
     }
 
     fn head(pairs: &[(&str, &str)]) -> Parts {
-        let mut b = http::Request::post("/");
-        for (k, v) in pairs {
-            b = b.header(*k, *v);
-        }
-        b.body(()).unwrap().into_parts().0
+        test_support::post(pairs)
     }
 
     fn verify(pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {

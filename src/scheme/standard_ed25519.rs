@@ -356,6 +356,7 @@ impl Sign for StandardWebhooksEd25519 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support;
     use crate::scheme::test_support::deliver;
     use crate::scheme::{StandardWebhooks, Tolerance};
     use std::time::{Duration, UNIX_EPOCH};
@@ -372,10 +373,7 @@ mod tests {
     const OTHER_SECRET: &str = "whsk_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 
     fn ctx() -> Context {
-        Context::new(
-            UNIX_EPOCH + Duration::from_secs(1_614_265_330),
-            Tolerance::default(),
-        )
+        test_support::at(1_614_265_330)
     }
 
     fn head(sig: &str) -> Parts {
@@ -387,11 +385,7 @@ mod tests {
     }
 
     fn head_with(pairs: &[(&str, &str)]) -> Parts {
-        let mut b = http::Request::post("/");
-        for (k, v) in pairs {
-            b = b.header(*k, *v);
-        }
-        b.body(()).unwrap().into_parts().0
+        test_support::post(pairs)
     }
 
     fn receiver() -> StandardWebhooksEd25519 {

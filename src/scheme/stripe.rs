@@ -52,18 +52,16 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support;
     use crate::scheme::test_support::deliver;
-    use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
+    use crate::scheme::{Context, Scheme, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
 
     const SECRET: &str = "whsec_test";
     const BODY: &[u8] = br#"{"id":"evt_123","object":"event"}"#;
 
     fn ctx() -> Context {
-        Context::new(
-            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-            Tolerance::default(),
-        )
+        test_support::at(1_700_000_000)
     }
 
     fn header(secret: &str, ts: &str, body: &[u8]) -> String {

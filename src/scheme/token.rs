@@ -259,7 +259,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::Tolerance;
+    use crate::scheme::test_support;
 
     #[test]
     fn tokens_a_header_cannot_carry_are_refused() {
@@ -272,15 +272,11 @@ mod tests {
     }
 
     fn head(pairs: &[(&str, &str)]) -> Parts {
-        let mut b = http::Request::post("/");
-        for (k, v) in pairs {
-            b = b.header(*k, *v);
-        }
-        b.body(()).unwrap().into_parts().0
+        test_support::post(pairs)
     }
 
     fn ctx() -> Context {
-        Context::new(SystemTime::now(), Tolerance::default())
+        test_support::now()
     }
 
     fn verify(s: &Token, pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {

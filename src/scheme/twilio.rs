@@ -314,13 +314,14 @@ impl Sign for Twilio {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::Tolerance;
+    use crate::scheme::test_support;
+
     use crate::sign::Signer;
 
     const FORM: &str = "application/x-www-form-urlencoded";
 
     fn ctx() -> Context {
-        Context::new(SystemTime::now(), Tolerance::default())
+        test_support::now()
     }
 
     fn verify(s: &Twilio, head: &Parts, body: &[u8]) -> Result<Envelope, VerifyError> {

@@ -96,16 +96,13 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::test_support;
     use crate::scheme::test_support::deliver;
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn head(pairs: &[(&str, &str)]) -> http::request::Parts {
-        let mut b = http::Request::post("/");
-        for (k, v) in pairs {
-            b = b.header(*k, *v);
-        }
-        b.body(()).unwrap().into_parts().0
+        test_support::post(pairs)
     }
 
     /// The example of Twitch's documentation, recomputed with our HMAC.
