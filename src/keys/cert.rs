@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier as _;
 use x509_cert::der::DecodePem as _;
@@ -204,19 +203,10 @@ impl CertStore {
         let uri = self.policy.check(url)?;
         self.cache
             .fill(url, now, || async {
-                let request = http::Request::get(uri).body(Bytes::new()).map_err(|e| {
-                    FetchError::Unavailable {
-                        reason: e.to_string(),
-                    }
-                })?;
-                let (status, body) = self.client.send(request).await?;
-                super::classify_status(status)?;
-                Ok(if status.is_success() {
-                    Certificate::fetched(&body, &self.trust, now)
-                        .map_or(Fetched::Unknown, |c| Fetched::Found(Arc::new(c), None))
-                } else {
-                    Fetched::Unknown
-                })
+                let body = self.client.get(uri).await?;
+                Ok(body
+                    .and_then(|body| Certificate::fetched(&body, &self.trust, now))
+                    .map_or(Fetched::Unknown, |c| Fetched::Found(Arc::new(c), None)))
             })
             .await
     }

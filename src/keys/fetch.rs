@@ -154,6 +154,19 @@ impl HttpsClient {
         }
     }
 
+    /// GETs `uri`: the body of a 2xx, `None` for an answer that says the
+    /// server has nothing usable there (a 4xx but 429, cached as unknown),
+    /// an error for the server's trouble (5xx, 429, no answer: retried later).
+    #[cfg(any(feature = "sns", feature = "paypal"))]
+    pub(crate) async fn get(&self, uri: http::Uri) -> Result<Option<Bytes>, FetchError> {
+        let request = Request::get(uri)
+            .body(Bytes::new())
+            .map_err(|e| unavailable(e.to_string()))?;
+        let (status, body) = self.send(request).await?;
+        super::classify_status(status)?;
+        Ok(status.is_success().then_some(body))
+    }
+
     async fn exchange(&self, request: Request<Bytes>) -> Result<(StatusCode, Bytes), FetchError> {
         let uri = request.uri().clone();
         if uri.scheme_str() != Some("https") {

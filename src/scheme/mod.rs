@@ -341,6 +341,15 @@ pub(crate) mod test_support {
         Context::new(std::time::SystemTime::now(), Tolerance::default())
     }
 
+    /// `scheme`'s delivery of a `POST /` carrying `headers` and `body`, now.
+    pub(crate) fn check_now<S: super::Scheme>(
+        scheme: &S,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Envelope, super::VerifyError> {
+        scheme.check(&post(headers), body, &now()).map(deliver)
+    }
+
     /// The head of a `POST /` carrying `headers`.
     #[allow(clippy::unwrap_used)]
     pub(crate) fn post(headers: &[(&str, &str)]) -> http::request::Parts {

@@ -47,27 +47,14 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::test_support::deliver;
-    use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
-    use std::time::SystemTime;
+    use crate::scheme::{VerifyError, test_support};
 
     const SIG: &str = "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=";
     const BODY: &[u8] = br#"{"foo": "bar"}"#;
 
     fn verify(pairs: &[(&str, &str)], body: &[u8]) -> Result<crate::scheme::Envelope, VerifyError> {
-        let mut b = http::Request::post("/");
-        for (k, v) in pairs {
-            b = b.header(*k, *v);
-        }
-        let head = b.body(()).unwrap().into_parts().0;
-        Shopify::with_secrets(["other", "test_secret_key"])
-            .unwrap()
-            .check(
-                &head,
-                body,
-                &Context::new(SystemTime::now(), Tolerance::default()),
-            )
-            .map(deliver)
+        let scheme = Shopify::with_secrets(["other", "test_secret_key"]).unwrap();
+        test_support::check_now(&scheme, pairs, body)
     }
 
     #[test]

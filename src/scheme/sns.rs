@@ -142,18 +142,12 @@ impl SnsFetcher {
         let uri = self.confirmation_policy.check(url)?;
         self.confirmed
             .fill(url, now, || async {
-                let request = http::Request::get(uri).body(Bytes::new()).map_err(|e| {
-                    FetchError::Unavailable {
-                        reason: e.to_string(),
+                Ok(match self.certs.client.get(uri).await? {
+                    Some(_) => {
+                        tracing::info!("confirmed an SNS subscription");
+                        Fetched::Found((), None)
                     }
-                })?;
-                let (status, _) = self.certs.client.send(request).await?;
-                crate::keys::classify_status(status)?;
-                Ok(if status.is_success() {
-                    tracing::info!("confirmed an SNS subscription");
-                    Fetched::Found((), None)
-                } else {
-                    Fetched::Unknown
+                    None => Fetched::Unknown,
                 })
             })
             .await

@@ -50,28 +50,14 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::test_support::deliver;
-    use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
-    use std::time::SystemTime;
+    use crate::scheme::{VerifyError, test_support};
 
     const SIG: &str = "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=";
     const BODY: &[u8] = br#"{"data":{"type":"webhooks","id":">id<"}}"#;
 
     fn verify(url: &str, sig: &str, body: &[u8]) -> Result<crate::scheme::Envelope, VerifyError> {
-        let head = http::Request::post("/x")
-            .header("x-square-hmacsha256-signature", sig)
-            .body(())
-            .unwrap()
-            .into_parts()
-            .0;
-        Square::new("signature-key", url)
-            .unwrap()
-            .check(
-                &head,
-                body,
-                &Context::new(SystemTime::now(), Tolerance::default()),
-            )
-            .map(deliver)
+        let scheme = Square::new("signature-key", url).unwrap();
+        test_support::check_now(&scheme, &[("x-square-hmacsha256-signature", sig)], body)
     }
 
     #[test]
