@@ -4,15 +4,13 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use clap::Args;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::args::{self, SchemeArgs, Token};
 use crate::deliver::Client;
 use crate::error::CliError;
-use crate::sign::signed;
+use crate::sign::DeliveryArgs;
 
 /// Sign BODY as the sender would and POST it to URL; print each answer.
 /// Repeats send the very same delivery: the receiver's dedup at work.
@@ -21,19 +19,7 @@ pub struct SendArgs {
     /// Where to post (http:// only).
     pub url: String,
     #[command(flatten)]
-    pub scheme: SchemeArgs,
-    /// The body: text, @file, or @- for stdin.
-    pub body: String,
-    /// The event id, for senders that carry it in a header (for the others,
-    /// write it into the body). Default: a fresh msg_... id.
-    #[arg(long)]
-    pub id: Option<String>,
-    /// The signing time, in Unix seconds (default: now).
-    #[arg(long, value_name = "UNIX_SECONDS")]
-    pub timestamp: Option<u64>,
-    /// The body's Content-Type (default: guessed from the body).
-    #[arg(long)]
-    pub content_type: Option<String>,
+    pub delivery: DeliveryArgs,
     /// How many times to post the same signed delivery.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
@@ -54,16 +40,7 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
             args.url
         )));
     }
-    let scheme = args.scheme.build(Some(&args.url), Token::Optional)?;
-    let body = Bytes::from(args::read_body(&args.body)?);
-    let request = signed(
-        &scheme,
-        &args.url,
-        body,
-        args.id,
-        args.timestamp,
-        args.content_type.as_deref(),
-    )?;
+    let (_, _, request) = args.delivery.sign(&args.url)?;
     let client = Client::new();
     let permits = Arc::new(Semaphore::new(args.concurrency as usize));
     let mut tasks = JoinSet::new();

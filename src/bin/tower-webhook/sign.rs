@@ -19,6 +19,22 @@ use crate::raw;
 #[derive(Args)]
 pub struct SignArgs {
     #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    /// The URL the delivery is posted to (the presets that sign a URL sign
+    /// this one unless --public-url is given).
+    #[arg(long, default_value = "http://127.0.0.1:3000/webhook")]
+    pub url: String,
+    /// Print the whole HTTP/1.1 request (request line, headers, body), as
+    /// `tower-webhook verify` reads it, instead of the headers alone.
+    #[arg(long)]
+    pub http: bool,
+}
+
+/// What `sign` and `send` sign: the sender, the body and what the sender
+/// adds to it.
+#[derive(Args)]
+pub struct DeliveryArgs {
+    #[command(flatten)]
     pub scheme: SchemeArgs,
     /// The body: text, @file, or @- for stdin.
     pub body: String,
@@ -29,31 +45,31 @@ pub struct SignArgs {
     /// The signing time, in Unix seconds (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub timestamp: Option<u64>,
-    /// The URL the delivery is posted to (the presets that sign a URL sign
-    /// this one unless --public-url is given).
-    #[arg(long, default_value = "http://127.0.0.1:3000/webhook")]
-    pub url: String,
     /// The body's Content-Type (default: guessed from the body: JSON, XML
     /// or a form).
     #[arg(long)]
     pub content_type: Option<String>,
-    /// Print the whole HTTP/1.1 request (request line, headers, body), as
-    /// `tower-webhook verify` reads it, instead of the headers alone.
-    #[arg(long)]
-    pub http: bool,
+}
+
+impl DeliveryArgs {
+    /// The sender, the body as read, and the request it signs to `url`.
+    pub fn sign(self, url: &str) -> Result<(AnyScheme, Bytes, Request<Bytes>), CliError> {
+        let scheme = self.scheme.build(Some(url), Token::Optional)?;
+        let body = Bytes::from(args::read_body(&self.body)?);
+        let request = signed(
+            &scheme,
+            url,
+            body.clone(),
+            self.id,
+            self.timestamp,
+            self.content_type.as_deref(),
+        )?;
+        Ok((scheme, body, request))
+    }
 }
 
 pub fn run(args: SignArgs) -> Result<ExitCode, CliError> {
-    let scheme = args.scheme.build(Some(&args.url), Token::Optional)?;
-    let body = Bytes::from(args::read_body(&args.body)?);
-    let request = signed(
-        &scheme,
-        &args.url,
-        body.clone(),
-        args.id,
-        args.timestamp,
-        args.content_type.as_deref(),
-    )?;
+    let (scheme, body, request) = args.delivery.sign(&args.url)?;
     let mut out = std::io::stdout().lock();
     let written = if args.http {
         out.write_all(&raw::write(&request))
@@ -90,8 +106,8 @@ pub fn run(args: SignArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `body` signed by `scheme` as a POST to `url`; shared with `send`.
-pub fn signed(
+/// `body` signed by `scheme` as a POST to `url`.
+fn signed(
     scheme: &AnyScheme,
     url: &str,
     body: Bytes,
