@@ -105,6 +105,28 @@ pub enum ConnectError {
     },
 }
 
+impl ConnectError {
+    /// [`ConnectError::InvalidUrl`] for a URL passed to `setting`.
+    fn invalid(setting: &'static str) -> impl FnOnce(::redis::RedisError) -> Self {
+        move |e| Self::InvalidUrl {
+            setting,
+            reason: e.to_string(),
+        }
+    }
+
+    /// [`ConnectError::Connect`] for the server(s) at `addr`.
+    fn unreachable(
+        setting: &'static str,
+        addr: String,
+    ) -> impl FnOnce(::redis::RedisError) -> Self {
+        move |e| Self::Connect {
+            setting,
+            addr,
+            reason: e.to_string(),
+        }
+    }
+}
+
 /// The connection: one endpoint, or a Redis Cluster.
 #[derive(Clone)]
 enum Conn {
@@ -324,10 +346,7 @@ impl RedisStoreBuilder {
     /// connected, the store reconnects by itself.
     pub async fn connect(self, url: &str) -> Result<RedisStore, ConnectError> {
         const SETTING: &str = "RedisStore::connect";
-        let client = ::redis::Client::open(url).map_err(|e| ConnectError::InvalidUrl {
-            setting: SETTING,
-            reason: e.to_string(),
-        })?;
+        let client = ::redis::Client::open(url).map_err(ConnectError::invalid(SETTING))?;
         let addr = client.get_connection_info().addr().to_string();
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout.max(Duration::from_millis(250))))
@@ -337,11 +356,7 @@ impl RedisStoreBuilder {
             .set_number_of_retries(4);
         let conn = ConnectionManager::new_with_config(client.clone(), config.clone())
             .await
-            .map_err(|e| ConnectError::Connect {
-                setting: SETTING,
-                addr,
-                reason: e.to_string(),
-            })?;
+            .map_err(ConnectError::unreachable(SETTING, addr))?;
         Ok(self.build_on(Conn::Single(conn), Some((client, config))))
     }
 
@@ -369,14 +384,10 @@ impl RedisStoreBuilder {
         const SETTING: &str = "RedisStore::connect_cluster";
         let mut infos = Vec::new();
         for node in nodes {
-            let info =
-                ::redis::IntoConnectionInfo::into_connection_info(node.as_ref()).map_err(|e| {
-                    ConnectError::InvalidUrl {
-                        setting: SETTING,
-                        reason: e.to_string(),
-                    }
-                })?;
-            infos.push(info);
+            infos.push(
+                ::redis::IntoConnectionInfo::into_connection_info(node.as_ref())
+                    .map_err(ConnectError::invalid(SETTING))?,
+            );
         }
         let addr = infos
             .iter()
@@ -387,18 +398,11 @@ impl RedisStoreBuilder {
             .connection_timeout(self.timeout.max(Duration::from_millis(250)))
             .response_timeout(self.timeout)
             .build()
-            .map_err(|e| ConnectError::InvalidUrl {
-                setting: SETTING,
-                reason: e.to_string(),
-            })?;
+            .map_err(ConnectError::invalid(SETTING))?;
         let conn = client
             .get_async_connection()
             .await
-            .map_err(|e| ConnectError::Connect {
-                setting: SETTING,
-                addr,
-                reason: e.to_string(),
-            })?;
+            .map_err(ConnectError::unreachable(SETTING, addr))?;
         Ok(self.build_cluster(conn))
     }
 
