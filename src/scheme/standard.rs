@@ -365,6 +365,15 @@ mod tests {
         test_support::post(pairs)
     }
 
+    /// A delivery of `BODY` with the three `webhook-*` headers.
+    fn delivery(id: &str, ts: &str, sig: &str) -> Result<Envelope, VerifyError> {
+        verify(&[
+            ("webhook-id", id),
+            ("webhook-timestamp", ts),
+            ("webhook-signature", sig),
+        ])
+    }
+
     fn verify(pairs: &[(&str, &str)]) -> Result<Envelope, VerifyError> {
         StandardWebhooks::new(SECRET)
             .unwrap()
@@ -374,11 +383,7 @@ mod tests {
 
     #[test]
     fn official_vector_with_both_header_families() {
-        let ok = verify(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
+        let ok = delivery(ID, TS, SIG);
         assert_eq!(ok.unwrap().id.as_deref(), Some(ID));
         let ok = verify(&[
             ("svix-id", ID),
@@ -401,21 +406,13 @@ mod tests {
             "V1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
             "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
         ] {
-            let r = verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", TS),
-                ("webhook-signature", sig),
-            ]);
+            let r = delivery(ID, TS, sig);
             assert!(
                 matches!(r, Err(VerifyError::NoMatch { .. })),
                 "{sig:?} gave {r:?}"
             );
         }
-        let r = verify(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", ""),
-        ]);
+        let r = delivery(ID, TS, "");
         assert!(
             matches!(r, Err(VerifyError::MalformedHeader { .. })),
             "{r:?}"
@@ -425,42 +422,17 @@ mod tests {
     #[test]
     fn any_v1_among_noise_matches() {
         let sig = format!("v1a,AAAA v2,xyz v1,{} {SIG} junk", "A".repeat(43) + "=");
-        assert!(
-            verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", TS),
-                ("webhook-signature", &sig)
-            ])
-            .is_ok()
-        );
+        assert!(delivery(ID, TS, &sig).is_ok());
     }
 
     #[test]
     fn entries_are_counted_not_spaces() {
         let spaced = format!("{}{SIG}{}", " ".repeat(100), " ".repeat(100));
-        assert!(
-            verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", TS),
-                ("webhook-signature", &spaced)
-            ])
-            .is_ok()
-        );
+        assert!(delivery(ID, TS, &spaced).is_ok());
         let full = vec![SIG; MAX_SIGNATURES].join("  ");
-        assert!(
-            verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", TS),
-                ("webhook-signature", &full)
-            ])
-            .is_ok()
-        );
+        assert!(delivery(ID, TS, &full).is_ok());
         for empty in ["", " ", "     "] {
-            let r = verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", TS),
-                ("webhook-signature", empty),
-            ]);
+            let r = delivery(ID, TS, empty);
             assert!(
                 matches!(r, Err(VerifyError::MalformedHeader { .. })),
                 "{empty:?}: {r:?}"
@@ -472,11 +444,7 @@ mod tests {
     fn too_many_entries_refused_even_if_one_matches() {
         let mut sig = "v1,x ".repeat(MAX_SIGNATURES);
         sig.push_str(SIG);
-        let r = verify(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", &sig),
-        ]);
+        let r = delivery(ID, TS, &sig);
         assert!(
             matches!(r, Err(VerifyError::TooManySignatures { .. })),
             "{r:?}"
@@ -522,11 +490,7 @@ mod tests {
             ),
             "{r:?}"
         );
-        let r = verify(&[
-            ("webhook-id", ""),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
+        let r = delivery("", TS, SIG);
         assert!(
             matches!(
                 r,
@@ -544,11 +508,7 @@ mod tests {
             "-1614265330",
             "99999999999999999999999",
         ] {
-            let r = verify(&[
-                ("webhook-id", ID),
-                ("webhook-timestamp", ts),
-                ("webhook-signature", SIG),
-            ]);
+            let r = delivery(ID, ts, SIG);
             assert!(
                 matches!(
                     r,
@@ -599,33 +559,21 @@ mod tests {
     #[test]
     fn changed_id_timestamp_or_body_fails() {
         let scheme = StandardWebhooks::new(SECRET).unwrap();
-        let h = head(&[
-            ("webhook-id", "msg_other"),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(matches!(
-            scheme.check(&h, BODY, &ctx()),
-            Err(VerifyError::NoMatch { .. })
-        ));
-        let h = head(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", "1614265331"),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(matches!(
-            scheme.check(&h, BODY, &ctx()),
-            Err(VerifyError::NoMatch { .. })
-        ));
-        let h = head(&[
-            ("webhook-id", ID),
-            ("webhook-timestamp", TS),
-            ("webhook-signature", SIG),
-        ]);
-        assert!(matches!(
-            scheme.check(&h, b"{\"test\": 2432232315}", &ctx()),
-            Err(VerifyError::NoMatch { .. })
-        ));
+        let no_match = |id, ts, body: &[u8]| {
+            let h = head(&[
+                ("webhook-id", id),
+                ("webhook-timestamp", ts),
+                ("webhook-signature", SIG),
+            ]);
+            matches!(
+                scheme.check(&h, body, &ctx()),
+                Err(VerifyError::NoMatch { .. })
+            )
+        };
+        assert!(!no_match(ID, TS, BODY));
+        assert!(no_match("msg_other", TS, BODY));
+        assert!(no_match(ID, "1614265331", BODY));
+        assert!(no_match(ID, TS, b"{\"test\": 2432232315}"));
     }
 
     #[test]
