@@ -11,7 +11,7 @@ use http::request::Parts;
 use zeroize::Zeroizing;
 
 use super::handshake::json_response;
-use super::hmac::header_value;
+use super::hmac::sign_timestamped;
 use super::json::{self, Field};
 use super::rules::{self, IdSource};
 use super::{
@@ -407,15 +407,13 @@ impl Sign for Discord {
         let Some(key) = &self.signing else {
             return Err(SignError::Unsupported(self.name()));
         };
-        let ts = TimeUnit::Seconds.render(timestamp);
-        let signature = key
-            .try_multipart_sign(&[ts.as_bytes(), request.body()])
-            .map_err(|_| SignError::Invalid("Ed25519 signing failed".to_owned()))?;
-        let encoded = Encoding::Hex.encode(&signature.to_bytes());
-        let headers = request.headers_mut();
-        headers.insert(TIMESTAMP_HEADER, header_value(&ts)?);
-        headers.insert(SIGNATURE_HEADER, header_value(&encoded)?);
-        Ok(())
+        let headers = [TIMESTAMP_HEADER, SIGNATURE_HEADER];
+        sign_timestamped(request, timestamp, headers, |parts| {
+            let signature = key
+                .try_multipart_sign(parts)
+                .map_err(|_| SignError::Invalid("Ed25519 signing failed".to_owned()))?;
+            Ok(Encoding::Hex.encode(&signature.to_bytes()))
+        })
     }
 }
 

@@ -63,7 +63,7 @@ use http::request::Parts;
 use p256::ecdsa::signature::{MultipartSigner, MultipartVerifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
-use super::hmac::header_value;
+use super::hmac::sign_timestamped;
 use super::rules;
 use super::{
     Context, Encoding, Envelope, KeyId, Scheme, Sign, SignError, TimeUnit, Verdict, VerifyError,
@@ -322,15 +322,13 @@ impl Sign for SendGrid {
         let Some(key) = &self.signing else {
             return Err(SignError::Unsupported(self.name()));
         };
-        let ts = TimeUnit::Seconds.render(timestamp);
-        let signature: Signature = key
-            .try_multipart_sign(&[ts.as_bytes(), request.body()])
-            .map_err(|_| SignError::Invalid("ECDSA P-256 signing failed".to_owned()))?;
-        let encoded = Encoding::Base64.encode(signature.to_der().as_bytes());
-        let headers = request.headers_mut();
-        headers.insert(TIMESTAMP_HEADER, header_value(&ts)?);
-        headers.insert(SIGNATURE_HEADER, header_value(&encoded)?);
-        Ok(())
+        let headers = [TIMESTAMP_HEADER, SIGNATURE_HEADER];
+        sign_timestamped(request, timestamp, headers, |parts| {
+            let signature: Signature = key
+                .try_multipart_sign(parts)
+                .map_err(|_| SignError::Invalid("ECDSA P-256 signing failed".to_owned()))?;
+            Ok(Encoding::Base64.encode(signature.to_der().as_bytes()))
+        })
     }
 }
 

@@ -541,6 +541,24 @@ pub(crate) fn header_value(v: &str) -> Result<http::HeaderValue, SignError> {
     http::HeaderValue::from_str(v).map_err(|_| SignError::Invalid(format!("header value {v:?}")))
 }
 
+/// Signs `{timestamp}{body}` (Unix seconds) as Discord and SendGrid do:
+/// `sign` gives the encoded signature, written to `signature_header` beside
+/// the timestamp in `timestamp_header`.
+#[cfg(any(feature = "discord", feature = "sendgrid"))]
+pub(crate) fn sign_timestamped(
+    request: &mut http::Request<Bytes>,
+    timestamp: SystemTime,
+    [timestamp_header, signature_header]: [&'static str; 2],
+    sign: impl FnOnce(&[&[u8]]) -> Result<String, SignError>,
+) -> Result<(), SignError> {
+    let ts = super::TimeUnit::Seconds.render(timestamp);
+    let encoded = sign(&[ts.as_bytes(), request.body()])?;
+    let headers = request.headers_mut();
+    headers.insert(timestamp_header, header_value(&ts)?);
+    headers.insert(signature_header, header_value(&encoded)?);
+    Ok(())
+}
+
 /// A ring of text secrets (the key is the secret string's bytes).
 pub(crate) fn text_ring(
     secrets: impl IntoIterator<Item = impl AsRef<str>>,
