@@ -421,8 +421,7 @@ impl Sign for Discord {
 mod tests {
     use super::*;
     use crate::scheme::Tolerance;
-    use crate::scheme::test_support;
-    use crate::scheme::test_support::deliver;
+    use crate::scheme::test_support::{self, deliver};
     use std::time::Duration;
 
     // published-keys.md 3.2: RFC 8032 TEST 1 and the JS repo's PING body.

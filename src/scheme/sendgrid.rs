@@ -336,8 +336,7 @@ impl Sign for SendGrid {
 mod tests {
     use super::*;
     use crate::scheme::Tolerance;
-    use crate::scheme::test_support;
-    use crate::scheme::test_support::deliver;
+    use crate::scheme::test_support::{self, deliver};
     use http::HeaderValue;
     use std::time::Duration;
 

@@ -356,8 +356,7 @@ impl Sign for StandardWebhooksEd25519 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::test_support;
-    use crate::scheme::test_support::deliver;
+    use crate::scheme::test_support::{self, deliver};
     use crate::scheme::{StandardWebhooks, Tolerance};
     use std::time::{Duration, UNIX_EPOCH};
 

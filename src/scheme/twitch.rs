@@ -96,8 +96,7 @@ hmac_preset! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::test_support;
-    use crate::scheme::test_support::deliver;
+    use crate::scheme::test_support::{self, deliver};
     use crate::scheme::{Context, Scheme, Tolerance, VerifyError};
     use std::time::{Duration, UNIX_EPOCH};
 
