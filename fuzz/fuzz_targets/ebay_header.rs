@@ -59,7 +59,10 @@ fn head(value: &[u8]) -> Option<http::request::Parts> {
 }
 
 fn ctx() -> Context {
-    Context::new(UNIX_EPOCH + Duration::from_secs(1_900_000_000), Tolerance::default())
+    Context::new(
+        UNIX_EPOCH + Duration::from_secs(1_900_000_000),
+        Tolerance::default(),
+    )
 }
 
 fn receiver() -> Ebay {
@@ -92,7 +95,9 @@ fn check_header(value: &[u8]) {
     }
     let again = STANDARD.encode(fields.to_string());
     let head = head_of(&again);
-    let reread = scheme.read(&head, &ctx()).expect("a re-encoded header reads");
+    let reread = scheme
+        .read(&head, &ctx())
+        .expect("a re-encoded header reads");
     assert_eq!(reread.kid(), read.kid());
     assert_eq!(reread.digest(), read.digest());
     assert_eq!(reread.signature_der(), canonical);
@@ -120,7 +125,11 @@ fn check_signed(data: &[u8]) {
             // The id is the body's notificationId when it has one.
             let id = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
-                .and_then(|v| v.pointer("/notification/notificationId")?.as_str().map(str::to_owned));
+                .and_then(|v| {
+                    v.pointer("/notification/notificationId")?
+                        .as_str()
+                        .map(str::to_owned)
+                });
             if envelope.id.is_some() {
                 assert_eq!(envelope.id, id);
             }
@@ -141,7 +150,9 @@ fn check_signed(data: &[u8]) {
     } else {
         let mut flipped = value.clone();
         flipped[at - body.len()] ^= 0x01;
-        let Some(bad) = head_of_bytes(&flipped) else { return };
+        let Some(bad) = head_of_bytes(&flipped) else {
+            return;
+        };
         if scheme.check(&bad, &body, &ctx()).is_ok() {
             // Only a flip the base64 or JSON reader ignores may verify.
             let before = reference(std::str::from_utf8(&value).expect("base64"));

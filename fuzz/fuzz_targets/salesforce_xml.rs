@@ -103,7 +103,11 @@ fuzz_target!(|data: &[u8]| {
     match &parsed {
         Err(e) => {
             assert!(matches!(e, VerifyError::MalformedMessage { .. }), "{e:?}");
-            assert_eq!(verdict.as_ref().err(), Some(e), "reader and scheme disagree");
+            assert_eq!(
+                verdict.as_ref().err(),
+                Some(e),
+                "reader and scheme disagree"
+            );
         }
         Ok(m) => {
             let text = std::str::from_utf8(&body).expect("read bodies are UTF-8");

@@ -39,9 +39,22 @@ fn reference(v: &Value) -> Option<(String, Vec<u8>)> {
     let s = |k: &str| o.get(k).and_then(Value::as_str);
     let kind = s("Type")?;
     let names: &[&str] = match kind {
-        "Notification" => &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
+        "Notification" => &[
+            "Message",
+            "MessageId",
+            "Subject",
+            "Timestamp",
+            "TopicArn",
+            "Type",
+        ],
         "SubscriptionConfirmation" | "UnsubscribeConfirmation" => &[
-            "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
+            "Message",
+            "MessageId",
+            "SubscribeURL",
+            "Timestamp",
+            "Token",
+            "TopicArn",
+            "Type",
         ],
         _ => return None,
     };
@@ -103,7 +116,8 @@ fn check_body(body: &[u8]) {
     let scheme = receiver();
     match scheme.check(&head(), body, &ctx()) {
         Err(VerifyError::NoMatch { .. }) => {
-            let v: Value = serde_json::from_slice(body).expect("a body checked for its signature is JSON");
+            let v: Value =
+                serde_json::from_slice(body).expect("a body checked for its signature is JSON");
             assert!(reference(&v).is_some(), "the reference cannot read {v}");
         }
         Ok(_) => {
