@@ -43,10 +43,13 @@ static SVIX: Names = Names {
 #[derive(Debug)]
 pub struct StandardHead {
     pub(crate) names: &'static Names,
-    /// The three headers' values as sent (cheap clones of the request's),
-    /// checked to be visible ASCII.
-    id: HeaderValue,
-    timestamp: HeaderValue,
+    /// `{id}.{timestamp}.`, the signed content before the body, built once:
+    /// the HMAC takes it in one update, and the envelope's id is this
+    /// string cut to `id_len` bytes, with no second allocation.
+    prefix: String,
+    id_len: usize,
+    /// The signature header's value as sent (a cheap clone of the
+    /// request's), checked to be visible ASCII.
     signature: HeaderValue,
     time: SystemTime,
 }
@@ -61,7 +64,7 @@ impl StandardHead {
             signature = rules::header_value(h, &&SVIX.signature)?;
             names = if signature.is_some() { &SVIX } else { &WEBHOOK };
         }
-        let (id, id_text) = present(rules::header_value(h, &&names.id)?, &names.id)?;
+        let (_, id_text) = present(rules::header_value(h, &&names.id)?, &names.id)?;
         rules::event_id(IdSource::Header(names.id.text()), id_text)?;
         // `.` separates the parts of the signed content: an id holding one
         // would let a delivery be re-cut into another, equally valid one.
@@ -71,8 +74,7 @@ impl StandardHead {
                 reason: "the event id contains `.`, the separator of the signed content",
             });
         }
-        let (timestamp, ts_text) =
-            present(rules::header_value(h, &&names.timestamp)?, &names.timestamp)?;
+        let (_, ts_text) = present(rules::header_value(h, &&names.timestamp)?, &names.timestamp)?;
         let time = TimeUnit::Seconds.parse(names.timestamp.text(), ts_text)?;
         rules::within(names.timestamp.text(), time, ctx)?;
         let (signature, sig_text) = present(signature, &names.signature)?;
@@ -91,10 +93,14 @@ impl StandardHead {
             }
             _ => {}
         }
+        let mut prefix = String::with_capacity(id_text.len() + ts_text.len() + 2);
+        for part in [id_text, ".", ts_text, "."] {
+            prefix.push_str(part);
+        }
         Ok(Self {
             names,
-            id: id.clone(),
-            timestamp: timestamp.clone(),
+            prefix,
+            id_len: id_text.len(),
             signature: signature.clone(),
             time,
         })
@@ -111,15 +117,9 @@ impl StandardHead {
             .filter_map(move |e| e.strip_prefix(version.as_bytes())?.strip_prefix(b","))
     }
 
-    /// The signed content's parts, in order: `{id}.{timestamp}.{body}`.
-    pub(crate) fn signed<'a>(&'a self, body: &'a [u8]) -> [&'a [u8]; 5] {
-        [
-            self.id.as_bytes(),
-            b".",
-            self.timestamp.as_bytes(),
-            b".",
-            body,
-        ]
+    /// The signed content's parts, in order: `{id}.{timestamp}.` and the body.
+    pub(crate) fn signed<'a>(&'a self, body: &'a [u8]) -> [&'a [u8]; 2] {
+        [self.prefix.as_bytes(), body]
     }
 
     /// Judges the timestamp again at `ctx`'s time, once the body is in.
@@ -130,7 +130,9 @@ impl StandardHead {
     /// The envelope of a delivery whose signature verified.
     pub(crate) fn envelope(self) -> Envelope {
         // Standard Webhooks payloads carry their event type in `type`.
-        Envelope::signed_id(text(&self.id))
+        let mut id = self.prefix;
+        id.truncate(self.id_len);
+        Envelope::signed_id(id)
             .with_timestamp(self.time)
             .with_event(EventName::Body("/type"))
     }
@@ -144,11 +146,6 @@ fn present<'h>(
     value.ok_or(VerifyError::MissingHeader {
         header: name.text(),
     })
-}
-
-/// A value `rules::header_value` checked to be visible ASCII.
-fn text(value: &HeaderValue) -> &str {
-    value.to_str().unwrap_or_default()
 }
 
 /// Writes the three `webhook-*` headers for event `id` at `timestamp`, the
