@@ -125,15 +125,10 @@ struct SnsFetcher {
 }
 
 impl SnsFetcher {
-    fn new(
-        policy: UrlPolicy,
-        client: HttpsClient,
-        settings: CacheSettings,
-        trust: CertificateTrust,
-    ) -> Self {
+    fn new(certs: CertStore) -> Self {
         Self {
-            certs: CertStore::new(policy, client, settings, trust),
-            confirmed: KeyCache::new(settings),
+            confirmed: KeyCache::new(certs.settings),
+            certs,
             confirmation_policy: UrlPolicy::sns_confirmation(),
         }
     }
@@ -194,12 +189,12 @@ impl Sns {
         }
         Ok(Self {
             topics,
-            fetcher: Arc::new(SnsFetcher::new(
+            fetcher: Arc::new(SnsFetcher::new(CertStore::new(
                 UrlPolicy::sns(),
                 HttpsClient::new(),
                 CacheSettings::default(),
                 CertificateTrust::sns(),
-            )),
+            ))),
             pinned: Pinned::default(),
             allow_raw: false,
             max_age: Some(SNS_DEFAULT_MAX_AGE),
@@ -256,7 +251,9 @@ impl Sns {
         cache: CacheSettings,
     ) -> Self {
         let trust = self.fetcher.certs.trust.clone();
-        self.fetcher = Arc::new(SnsFetcher::new(policy, client, cache, trust));
+        self.fetcher = Arc::new(SnsFetcher::new(CertStore::new(
+            policy, client, cache, trust,
+        )));
         self
     }
 
@@ -276,12 +273,12 @@ impl Sns {
     /// ```
     pub fn certificate_trust(mut self, trust: CertificateTrust) -> Self {
         let certs = &self.fetcher.certs;
-        self.fetcher = Arc::new(SnsFetcher::new(
+        self.fetcher = Arc::new(SnsFetcher::new(CertStore::new(
             certs.policy.clone(),
             certs.client.clone(),
             certs.settings,
             trust,
-        ));
+        )));
         self
     }
 
