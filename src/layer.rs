@@ -1,7 +1,7 @@
 //! [`WebhookLayer`]: the builder users see.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::Response;
@@ -57,8 +57,6 @@ pub(crate) struct Settings {
     pub(crate) budget: Arc<Budget>,
     pub(crate) tolerance: Tolerance,
     pub(crate) store: Option<Arc<dyn DedupStore>>,
-    /// Whether `store` is the default memory store (which follows `.clock()`).
-    pub(crate) default_store: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) lease: Duration,
     pub(crate) retention: Option<Duration>,
@@ -89,6 +87,12 @@ pub(crate) struct Settings {
 pub struct WebhookLayer<S> {
     pub(crate) keys: KeySource<S>,
     pub(crate) settings: Settings,
+    /// The default memory store, built when the first service is made (with
+    /// the clock set by then) and shared by every clone of the layer and
+    /// every service it makes; `None` once `dedup` or `without_dedup` chose.
+    /// Built lazily: a layer whose store is replaced never allocates one
+    /// (the default store sizes its maps up front, about 130 µs).
+    default_store: Option<Arc<OnceLock<Arc<dyn DedupStore>>>>,
 }
 
 /// Where the scheme (and its keys) for a request comes from.
@@ -113,6 +117,7 @@ impl<S> Clone for WebhookLayer<S> {
         Self {
             keys: self.keys.clone(),
             settings: self.settings.clone(),
+            default_store: self.default_store.clone(),
         }
     }
 }
@@ -130,7 +135,10 @@ impl<S: Scheme> fmt::Debug for WebhookLayer<S> {
             .field("max_body", &self.settings.max_body)
             .field("max_buffered", &self.settings.budget.limit())
             .field("tolerance", &self.settings.tolerance)
-            .field("dedup", &self.settings.store.is_some())
+            .field(
+                "dedup",
+                &(self.settings.store.is_some() || self.default_store.is_some()),
+            )
             .field("lease", &self.settings.lease)
             .finish_non_exhaustive()
     }
@@ -160,8 +168,7 @@ impl<S: Scheme> WebhookLayer<S> {
                 max_buffered: DEFAULT_MAX_BUFFERED,
                 budget: Arc::new(Budget::new(DEFAULT_MAX_BUFFERED)),
                 tolerance: Tolerance::default(),
-                store: Some(Arc::new(MemoryStore::new())),
-                default_store: true,
+                store: None,
                 clock: Arc::new(SystemClock),
                 lease: DEFAULT_LEASE,
                 retention: None,
@@ -173,6 +180,7 @@ impl<S: Scheme> WebhookLayer<S> {
                 hook_acknowledgements: false,
                 rejection_level: Level::WARN,
             },
+            default_store: Some(Arc::default()),
         }
     }
 }
@@ -251,7 +259,7 @@ impl<S: Scheme> WebhookLayer<S> {
     /// The dedup store (default: a [`MemoryStore`] of its default capacity).
     pub fn dedup(mut self, store: impl DedupStore) -> Self {
         self.settings.store = Some(Arc::new(store));
-        self.settings.default_store = false;
+        self.default_store = None;
         self
     }
 
@@ -259,7 +267,7 @@ impl<S: Scheme> WebhookLayer<S> {
     /// duplicates and replays within the tolerance included.
     pub fn without_dedup(mut self) -> Self {
         self.settings.store = None;
-        self.settings.default_store = false;
+        self.default_store = None;
         self
     }
 
@@ -276,13 +284,12 @@ impl<S: Scheme> WebhookLayer<S> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(clock);
-        if self.settings.default_store {
-            self.settings.store = Some(Arc::new(
-                MemoryStore::builder().clock(Arc::clone(&clock)).build(),
-            ));
+        if self.default_store.is_some() {
+            // A store of its own, not shared with copies made before, which
+            // keep the clock they had.
+            self.default_store = Some(Arc::default());
         }
-        self.settings.clock = clock;
+        self.settings.clock = Arc::new(clock);
         self
     }
 
@@ -435,6 +442,17 @@ impl<S: Scheme, Inner> Layer<Inner> for WebhookLayer<S> {
     type Service = Webhook<S, Inner>;
 
     fn layer(&self, inner: Inner) -> Self::Service {
-        Webhook::new(self.keys.clone(), self.settings.clone(), inner)
+        let mut settings = self.settings.clone();
+        if let Some(cell) = &self.default_store {
+            let store = cell.get_or_init(|| {
+                Arc::new(
+                    MemoryStore::builder()
+                        .clock(Arc::clone(&settings.clock))
+                        .build(),
+                )
+            });
+            settings.store = Some(Arc::clone(store));
+        }
+        Webhook::new(self.keys.clone(), settings, inner)
     }
 }

@@ -401,6 +401,54 @@ async fn completed_duplicate_is_200_without_the_handler() {
     assert_eq!(h.calls(), 2);
 }
 
+/// The default memory store is built when the first service is made, on the
+/// clock set by then, and shared by every service the layer and its clones
+/// make; `.clock()` on a copy gives that copy a store of its own.
+#[tokio::test]
+async fn the_default_store_is_shared_and_follows_the_clock() {
+    let clock = tower_webhook::clock::ManualClock::at_unix(NOW);
+    let layer = WebhookLayer::new(scheme()).clock(clock.clone());
+    let h = Counter::new(StatusCode::NO_CONTENT);
+    let first = layer.layer(h.service());
+    let clone = layer.clone();
+    assert_eq!(
+        send(first, signed("msg_d", "{}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    // Another service of the same layer, and one of its clone: duplicates.
+    for service in [layer.layer(h.service()), clone.layer(h.service())] {
+        let (status, rejection, ..) = send(service, signed("msg_d", "{}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(matches!(rejection, Some(Rejection::Duplicate { .. })));
+    }
+    assert_eq!(h.calls(), 1);
+    // The store reads the layer's clock: past the replay window (tolerance +
+    // a minute) the id is forgotten and the timestamp refused.
+    clock.advance(Duration::from_secs(300 + 61));
+    assert_eq!(
+        send(layer.layer(h.service()), signed("msg_d", "{}"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = signed_at("msg_d", NOW + 361, "{}");
+    assert_eq!(
+        send(layer.layer(h.service()), fresh).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(h.calls(), 2);
+    // A copy given another clock gets a store of its own.
+    let other = layer
+        .clone()
+        .clock(tower_webhook::clock::ManualClock::at_unix(NOW + 361));
+    let fresh = signed_at("msg_d", NOW + 361, "{}");
+    assert_eq!(
+        send(other.layer(h.service()), fresh).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(h.calls(), 3);
+}
+
 #[tokio::test]
 async fn duplicate_is_remembered_for_the_whole_replay_window() {
     let f = fixture();
