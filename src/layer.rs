@@ -256,7 +256,9 @@ impl<S: Scheme> WebhookLayer<S> {
         self
     }
 
-    /// The dedup store (default: a [`MemoryStore`] of its default capacity).
+    /// The dedup store (default: a [`MemoryStore`] of its default capacity,
+    /// built when the layer makes its first service and shared by every
+    /// service the layer and its clones make).
     pub fn dedup(mut self, store: impl DedupStore) -> Self {
         self.settings.store = Some(Arc::new(store));
         self.default_store = None;
