@@ -241,10 +241,26 @@ async fn a_key_server_down_gives_503_then_the_retry_succeeds() {
 /// server, valid `from`..`until`.
 fn test_sender(server: &KeyServer, path: &str, from: i32, until: i32) -> Sns {
     server.route(path, 200, server.signing_certificate(from, until));
-    Sns::new(["arn:aws:sns:us-east-2:123456789012:orders"])
+    signer("arn:aws:sns:us-east-2:123456789012:orders", path)
+}
+
+/// A sender for `topic` signing with the test key, naming the certificate
+/// at `path` on the key server.
+fn signer(topic: &str, path: &str) -> Sns {
+    Sns::new([topic])
         .unwrap()
         .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
         .unwrap()
+}
+
+/// Message `id` with `body`, signed by `sender` at 1,700,000,000 s.
+fn signed_message(sender: &Sns, id: &str, body: &str) -> Request<Full<Bytes>> {
+    Signer::new(sender)
+        .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        .id(id)
+        .request("/sns", body.to_owned())
+        .unwrap()
+        .map(Full::new)
 }
 
 #[tokio::test]
@@ -260,28 +276,15 @@ async fn signed_by_a_test_key_and_expiry_on_the_layers_clock() {
     let svc = WebhookLayer::new(receiver)
         .clock(clock.clone())
         .layer(handler.service());
-    let request = Signer::new(&sender)
-        .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
-        .id("m-1")
-        .request("/sns", "order placed")
-        .unwrap()
-        .map(Full::new);
+    let request = signed_message(&sender, "m-1", "order placed");
     let (status, rejection, _, _) = send(svc.clone(), request).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{rejection:?}");
     // Another topic: refused before any fetch.
-    let other = Sns::new(["arn:aws:sns:us-east-2:123456789012:other"])
-        .unwrap()
-        .signing_key(
-            RSA_KEY,
-            &format!("https://{HOST}/SimpleNotificationService-test.pem"),
-        )
-        .unwrap();
-    let request = Signer::new(&other)
-        .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
-        .id("m-2")
-        .request("/sns", "x")
-        .unwrap()
-        .map(Full::new);
+    let other = signer(
+        "arn:aws:sns:us-east-2:123456789012:other",
+        "/SimpleNotificationService-test.pem",
+    );
+    let request = signed_message(&other, "m-2", "x");
     let (status, _, _, _) = send(svc.clone(), request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // 2031: the test certificate has expired.
@@ -416,16 +419,7 @@ async fn a_certificate_from_an_untrusted_ca_or_for_another_name_is_refused() {
     ];
     for (path, pem, why) in cases {
         server.route(path, 200, pem);
-        let sender = Sns::new([topic])
-            .unwrap()
-            .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
-            .unwrap();
-        let request = Signer::new(&sender)
-            .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
-            .id(path)
-            .request("/sns", "x")
-            .unwrap()
-            .map(Full::new);
+        let request = signed_message(&signer(topic, path), path, "x");
         let (status, rejection, _, _) = send(svc.clone(), request).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
         match rejection {
@@ -455,16 +449,7 @@ async fn a_certificate_from_an_untrusted_ca_or_for_another_name_is_refused() {
             StatusCode::UNAUTHORIZED,
         ),
     ] {
-        let sender = Sns::new([topic])
-            .unwrap()
-            .signing_key(RSA_KEY, &format!("https://{HOST}{path}"))
-            .unwrap();
-        let request = Signer::new(&sender)
-            .timestamp(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
-            .id(path)
-            .request("/sns", "x")
-            .unwrap()
-            .map(Full::new);
+        let request = signed_message(&signer(topic, path), path, "x");
         assert_eq!(send(svc.clone(), request).await.0, status, "{path}");
     }
 }
