@@ -42,6 +42,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Runs `args`, which must be refused as a usage error (exit code 2), and
+/// gives what it wrote to stderr.
+fn refused(args: &[&str]) -> String {
+    let out = run(args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    err
+}
+
 /// The key a preset signs with, and the one its receiver verifies with
 /// (the asymmetric presets: a secret key to sign, the public key to
 /// verify).
@@ -209,21 +218,18 @@ fn a_preset_without_its_feature_names_it() {
         if PRESETS.contains(&preset) {
             continue;
         }
-        let out = run(&["sign", "--scheme", preset, "--secret", "k", "{}"]);
-        assert_eq!(out.status.code(), Some(2));
-        let err = text(&out.stderr);
+        let err = refused(&["sign", "--scheme", preset, "--secret", "k", "{}"]);
         assert!(err.contains(&format!("--features cli,{feature}")), "{err}");
     }
 }
 
 #[test]
 fn sign_errors_say_what_to_fix() {
-    let out = run(&["sign", "--scheme", "strpe", "--secret", SECRET, "{}"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("known schemes: standard, stripe"));
+    let err = refused(&["sign", "--scheme", "strpe", "--secret", SECRET, "{}"]);
+    assert!(err.contains("known schemes: standard, stripe"));
 
     // Stripe carries its id in the body: the signer's refusal, surfaced.
-    let out = run(&[
+    let err = refused(&[
         "sign",
         "--scheme",
         "stripe",
@@ -233,14 +239,12 @@ fn sign_errors_say_what_to_fix() {
         "evt_2",
         r#"{"id":"evt_1"}"#,
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
     assert!(
         err.contains("does not carry the event id") && err.contains("--id"),
         "{err}"
     );
 
-    let out = run(&[
+    let err = refused(&[
         "sign",
         "--scheme",
         "stripe",
@@ -248,10 +252,9 @@ fn sign_errors_say_what_to_fix() {
         SECRET,
         "@/nonexistent/body.json",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("\"/nonexistent/body.json\""));
+    assert!(err.contains("\"/nonexistent/body.json\""));
 
-    let out = run(&[
+    let err = refused(&[
         "listen",
         "--scheme",
         "meta",
@@ -260,8 +263,7 @@ fn sign_errors_say_what_to_fix() {
         "--bind",
         "127.0.0.1:0",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--verify-token"));
+    assert!(err.contains("--verify-token"));
 }
 
 #[test]
@@ -540,7 +542,7 @@ fn send_without_a_receiver_says_so() {
     let said = text(&out.stdout);
     assert!(said.contains("no answer") && said.contains(&url), "{said}");
 
-    let out = run(&[
+    let err = refused(&[
         "send",
         "https://example.com/hook",
         "--scheme",
@@ -549,10 +551,5 @@ fn send_without_a_receiver_says_so() {
         SECRET,
         "{}",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("sign --http"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(err.contains("sign --http"), "{err}");
 }
