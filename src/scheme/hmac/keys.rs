@@ -6,10 +6,10 @@ use hmac::digest::block_api::EagerHash;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::{Sha256, Sha512};
-use subtle::{Choice, ConstantTimeEq};
+use subtle::Choice;
 
 use crate::scheme::KeyId;
-use crate::scheme::rules::Tag;
+use crate::scheme::rules::{self, Tag};
 use crate::secret::{KeyRing, SecretError};
 
 /// One HMAC state per active secret, newest first, keyed once at
@@ -77,7 +77,7 @@ where
             candidates
                 .clone()
                 .into_iter()
-                .fold(Choice::from(0), |m, c| m | tag.ct_eq(c.as_ref()))
+                .fold(Choice::from(0), |m, c| m | rules::ct_eq(tag, c.as_ref()))
         })
     }
 
