@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use http::HeaderName;
 use http::request::Parts;
 
 use super::hmac::{FormatRule, HmacHead, text_secret_constructors};
@@ -137,10 +138,13 @@ impl GitHub {
     /// `read` then applies the header rules.
     fn pick(head: &Parts) -> Result<Engine, VerifyError> {
         let headers = &head.headers;
-        if headers.contains_key(SHA256_HEADER) {
+        // By `HeaderName`s made once: a look-up by `&str` parses the name.
+        static SHA256: HeaderName = HeaderName::from_static(SHA256_HEADER);
+        static LEGACY: HeaderName = HeaderName::from_static(LEGACY_HEADER);
+        if headers.contains_key(&SHA256) {
             return Ok(Engine::Sha256);
         }
-        match headers.get(LEGACY_HEADER) {
+        match headers.get(&LEGACY) {
             None => Err(VerifyError::MissingHeader {
                 header: SHA256_HEADER,
             }),
