@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use http::Request;
 use proptest::prelude::*;
-use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance};
+use tower_webhook::scheme::{Context, Scheme, StandardWebhooks, Tolerance, VerifyError};
 use tower_webhook::sign::Signer;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -122,5 +122,69 @@ proptest! {
         entries.insert(i, sig);
         let h = with_header(&head, "webhook-signature", &entries.join(" ")).unwrap();
         prop_assert!(verify(&h, &body));
+    }
+}
+
+/// Which header family a head reads, and the error it must give, decided
+/// the plain way: one look-up per name, `webhook-*` unless
+/// `webhook-signature` is absent and `svix-signature` present; a repeated
+/// or missing header of that family is refused, the signature's repeat
+/// first, then the id, the timestamp, and a missing signature last.
+fn expected_refusal(headers: &http::HeaderMap) -> Option<VerifyError> {
+    let count = |name: &str| headers.get_all(name).iter().count();
+    let family = if count("webhook-signature") == 0 && count("svix-signature") > 0 {
+        ["svix-id", "svix-timestamp", "svix-signature"]
+    } else {
+        ["webhook-id", "webhook-timestamp", "webhook-signature"]
+    };
+    let [id, ts, sig] = family;
+    let repeated = |header: &'static str| VerifyError::MalformedHeader {
+        header,
+        reason: "it appears more than once",
+    };
+    if count(sig) > 1 {
+        return Some(repeated(sig));
+    }
+    for name in [id, ts] {
+        match count(name) {
+            0 => return Some(VerifyError::MissingHeader { header: name }),
+            1 => {}
+            _ => return Some(repeated(name)),
+        }
+    }
+    (count(sig) == 0).then_some(VerifyError::MissingHeader { header: sig })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The one pass over the headers (`read`) picks the family and refuses
+    /// repeats and absences exactly as one look-up per name would, in any
+    /// order, among other headers.
+    #[test]
+    fn the_header_pass_agrees_with_one_look_up_per_name(
+        picks in proptest::collection::vec(0usize..8, 0..12),
+    ) {
+        let (signed, body) = sign("msg_1", NOW, b"{}");
+        let value = |name: &str| {
+            let own = name.trim_start_matches("svix-").trim_start_matches("webhook-");
+            signed.headers[format!("webhook-{own}").as_str()].clone()
+        };
+        let names = [
+            "webhook-id", "webhook-timestamp", "webhook-signature",
+            "svix-id", "svix-timestamp", "svix-signature",
+            "x-request-id", "content-type",
+        ];
+        let mut head = Request::post("/").body(()).unwrap().into_parts().0;
+        for i in picks {
+            let name = names[i];
+            let v = if i < 6 { value(name) } else { http::HeaderValue::from_static("x") };
+            head.headers.append(name, v);
+        }
+        let got = StandardWebhooks::new(SECRET).unwrap().check(&head, &body, &ctx());
+        match expected_refusal(&head.headers) {
+            Some(want) => prop_assert_eq!(got.err(), Some(want)),
+            None => prop_assert!(got.is_ok(), "{:?}: {:?}", head.headers, got.err()),
+        }
     }
 }
