@@ -217,7 +217,7 @@ impl Sign for GitHub {
 mod tests {
     use super::*;
     use crate::scheme::test_support::deliver;
-    use crate::scheme::{Envelope, Format, Tolerance};
+    use crate::scheme::{Envelope, EventName, Format, Tolerance};
 
     const SECRET: &str = "It's a Secret to Everybody";
     const SHA256: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -249,6 +249,20 @@ mod tests {
         // Bitbucket: SHA-256 in the legacy header name.
         let env = verify(&s, &[(LEGACY_HEADER, SHA256)], BODY).unwrap();
         assert_eq!(env.id, None);
+    }
+
+    #[test]
+    fn the_event_header_is_shown_as_unsigned() {
+        let s = GitHub::new(SECRET).unwrap();
+        let env = verify(
+            &s,
+            &[(SHA256_HEADER, SHA256), ("x-github-event", "push")],
+            BODY,
+        )
+        .unwrap();
+        assert_eq!(env.event, Some(EventName::UnsignedHeader("push".into())));
+        let env = verify(&s, &[(SHA256_HEADER, SHA256)], BODY).unwrap();
+        assert_eq!(env.event, None);
     }
 
     #[test]

@@ -43,6 +43,11 @@ impl Name {
         (key.as_str() == text).then_some(Self { key, text })
     }
 
+    /// The parsed name, for a look-up.
+    pub(crate) fn key(&self) -> &HeaderName {
+        &self.key
+    }
+
     /// The name as written, for errors.
     pub(crate) fn text(&self) -> &'static str {
         self.text

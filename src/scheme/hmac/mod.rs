@@ -155,6 +155,7 @@ struct Names {
     signature: Name,
     timestamp: Option<Name>,
     ids: Vec<Name>,
+    event: Option<Name>,
 }
 
 impl Names {
@@ -168,6 +169,10 @@ impl Names {
                 _ => None,
             },
             ids: config.id_headers.iter().map(|n| Name::new(n)).collect(),
+            event: match config.event {
+                Some(EventSource::Header(name)) => Some(Name::new(name)),
+                _ => None,
+            },
         }
     }
 }
@@ -409,13 +414,20 @@ impl Scheme for HmacScheme {
             .as_ref()
             .map_or("", |(text, _)| text.as_str());
         let id = read.id.as_deref().unwrap_or("");
-        let mut matched = false;
-        for url in self.urls(head.uri.query()) {
+        let matches = |url: &str| {
             let feed = |sink: &mut dyn FnMut(&[u8])| {
-                self.feed(sink, &head.method, &url, ts, id, body);
+                self.feed(sink, &head.method, url, ts, id, body);
             };
-            matched |= self.keys.matches(&read.candidates, &feed);
-        }
+            self.keys.matches(&read.candidates, &feed)
+        };
+        // Every URL variant is tried (no short cut on the first match).
+        let matched = match c.public_url {
+            None => matches(""),
+            Some(_) => self
+                .urls(head.uri.query())
+                .iter()
+                .fold(false, |m, url| m | matches(url)),
+        };
         if !matched {
             return Err(VerifyError::NoMatch {
                 header: c.signature_header,
@@ -432,13 +444,17 @@ impl Scheme for HmacScheme {
         let answer_fields = c.answer.map_or(&[][..], |a| a.fields);
         // Fixed places: the id, the timestamp, then the handshake's fields;
         // "-" (no leading `/`) points nowhere.
-        let pointers: Vec<&str> = [c.id_json, ts_json.map(|(p, _)| p)]
-            .into_iter()
-            .map(|p| p.unwrap_or("-"))
-            .chain(answer_fields.iter().copied())
-            .collect();
         let needs_json = c.id_json.is_some() || ts_json.is_some() || c.answer.is_some();
-        let mut fields = needs_json.then(|| json::fields(body, &pointers)).flatten();
+        let mut fields = needs_json
+            .then(|| {
+                let pointers: Vec<&str> = [c.id_json, ts_json.map(|(p, _)| p)]
+                    .into_iter()
+                    .map(|p| p.unwrap_or("-"))
+                    .chain(answer_fields.iter().copied())
+                    .collect();
+                json::fields(body, &pointers)
+            })
+            .flatten();
         let mut take = |i: usize| fields.as_mut().and_then(|f| f.get_mut(i)?.take());
         let (id_field, ts_field) = (take(0), take(1));
         let timestamp = match ts_json {
@@ -468,9 +484,8 @@ impl Scheme for HmacScheme {
         };
         let event = match c.event {
             Some(EventSource::Json(pointer)) => Some(EventName::Body(pointer)),
-            Some(EventSource::Header(name)) => head
-                .headers
-                .get(name)
+            Some(EventSource::Header(_)) => (self.names.event.as_ref())
+                .and_then(|name| head.headers.get(name.key()))
                 .and_then(|v| v.to_str().ok())
                 .map(|v| EventName::UnsignedHeader(v.to_owned())),
             None => None,
