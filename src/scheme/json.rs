@@ -44,32 +44,55 @@ impl Field {
 /// The value at each of `pointers` in `body`, in order; `None` when `body`
 /// is not one JSON value. More than 32 pointers are not looked up.
 pub(crate) fn fields(body: &[u8], pointers: &[&str]) -> Option<Vec<Option<Field>>> {
-    let paths: Vec<Vec<Cow<'_, str>>> = pointers.iter().map(|p| segments(p)).collect();
-    let mut found = vec![None; pointers.len()];
-    // A pointer that does not start with `/` (other than "", the whole
-    // document) points nowhere, as for `Value::pointer`.
-    let wanted = pointers
-        .iter()
-        .take(32)
-        .enumerate()
-        .filter(|(_, p)| p.is_empty() || p.starts_with('/'))
-        .fold(0u32, |w, (i, _)| w | 1 << i);
-    // JSON is UTF-8 (RFC 8259), as `serde_json::Value` requires; the walk
-    // skips the strings it does not read without checking them, so the
-    // whole body is checked here (found by the `ebay_header` fuzz target: a
-    // body with a stray byte in another field gave an id `Value` refused).
-    let body = std::str::from_utf8(body).ok()?;
-    let mut de = serde_json::Deserializer::from_str(body);
-    Walk {
-        paths: &paths,
-        found: &mut found,
-        depth: 0,
-        wanted,
+    Pointers::new(pointers).find(body)
+}
+
+/// JSON pointers parsed once into their reference tokens, for a scheme
+/// that reads the same fields of every delivery.
+#[derive(Clone, Debug)]
+pub(crate) struct Pointers<'p> {
+    paths: Vec<Vec<Cow<'p, str>>>,
+    /// Bit `i`: `paths[i]` can point somewhere.
+    wanted: u32,
+}
+
+impl<'p> Pointers<'p> {
+    pub(crate) fn new(pointers: &[&'p str]) -> Self {
+        // A pointer that does not start with `/` (other than "", the whole
+        // document) points nowhere, as for `Value::pointer`.
+        let wanted = pointers
+            .iter()
+            .take(32)
+            .enumerate()
+            .filter(|(_, p)| p.is_empty() || p.starts_with('/'))
+            .fold(0u32, |w, (i, _)| w | 1 << i);
+        Self {
+            paths: pointers.iter().map(|p| segments(p)).collect(),
+            wanted,
+        }
     }
-    .deserialize(&mut de)
-    .ok()?;
-    de.end().ok()?;
-    Some(found)
+
+    /// [`fields`] of `body` at these pointers.
+    pub(crate) fn find(&self, body: &[u8]) -> Option<Vec<Option<Field>>> {
+        let mut found = vec![None; self.paths.len()];
+        // JSON is UTF-8 (RFC 8259), as `serde_json::Value` requires; the
+        // walk skips the strings it does not read without checking them, so
+        // the whole body is checked here (found by the `ebay_header` fuzz
+        // target: a body with a stray byte in another field gave an id
+        // `Value` refused).
+        let body = std::str::from_utf8(body).ok()?;
+        let mut de = serde_json::Deserializer::from_str(body);
+        Walk {
+            paths: &self.paths,
+            found: &mut found,
+            depth: 0,
+            wanted: self.wanted,
+        }
+        .deserialize(&mut de)
+        .ok()?;
+        de.end().ok()?;
+        Some(found)
+    }
 }
 
 /// A pointer's reference tokens, unescaped (`~1` is `/`, `~0` is `~`).

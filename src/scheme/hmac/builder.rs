@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use super::keys::{Algorithm, Keys};
-use super::{Config, EventSource, FormatRule, HmacScheme, Names, TimestampSource};
+use super::{Config, EventSource, FormatRule, HmacScheme, TimestampSource};
 use crate::scheme::json::Field;
 use crate::scheme::rules::Name;
 use crate::scheme::url::PublicUrl;
@@ -333,10 +333,7 @@ impl HmacBuilder {
 
     /// Keys a configuration known to be consistent (the presets').
     pub(crate) fn build_keys(self, ring: &KeyRing) -> Result<HmacScheme, SecretError> {
-        Ok(HmacScheme {
-            keys: Keys::new(self.config.algorithm, ring)?,
-            names: Names::of(&self.config),
-            config: self.config,
-        })
+        let keys = Keys::new(self.config.algorithm, ring)?;
+        Ok(HmacScheme::from_config(self.config, keys))
     }
 }

@@ -147,6 +147,10 @@ pub struct HmacScheme {
     keys: Keys,
     /// The configured header names, parsed once.
     names: Names,
+    /// The body's fields read after the signature matched, parsed once:
+    /// the id, the timestamp, then the handshake's fields (`-`, without a
+    /// leading `/`, points nowhere); `None` when none is read.
+    pointers: Option<json::Pointers<'static>>,
 }
 
 /// The headers an engine reads, parsed once.
@@ -173,6 +177,32 @@ impl Names {
                 Some(EventSource::Header(name)) => Some(Name::new(name)),
                 _ => None,
             },
+        }
+    }
+}
+
+impl HmacScheme {
+    /// Keys `config`, with its header names and JSON pointers parsed once.
+    pub(crate) fn from_config(config: Config, keys: Keys) -> Self {
+        let ts_json = match config.timestamp {
+            Some((TimestampSource::Json(pointer), _)) => Some(pointer),
+            _ => None,
+        };
+        let answer_fields = config.answer.map_or(&[][..], |a| a.fields);
+        let reads_json = config.id_json.is_some() || ts_json.is_some() || config.answer.is_some();
+        let pointers = reads_json.then(|| {
+            let pointers: Vec<&'static str> = [config.id_json, ts_json]
+                .into_iter()
+                .map(|p| p.unwrap_or("-"))
+                .chain(answer_fields.iter().copied())
+                .collect();
+            json::Pointers::new(&pointers)
+        });
+        Self {
+            names: Names::of(&config),
+            pointers,
+            config,
+            keys,
         }
     }
 }
@@ -441,20 +471,7 @@ impl Scheme for HmacScheme {
             Some((TimestampSource::Json(pointer), unit)) => Some((pointer, unit)),
             _ => None,
         };
-        let answer_fields = c.answer.map_or(&[][..], |a| a.fields);
-        // Fixed places: the id, the timestamp, then the handshake's fields;
-        // "-" (no leading `/`) points nowhere.
-        let needs_json = c.id_json.is_some() || ts_json.is_some() || c.answer.is_some();
-        let mut fields = needs_json
-            .then(|| {
-                let pointers: Vec<&str> = [c.id_json, ts_json.map(|(p, _)| p)]
-                    .into_iter()
-                    .map(|p| p.unwrap_or("-"))
-                    .chain(answer_fields.iter().copied())
-                    .collect();
-                json::fields(body, &pointers)
-            })
-            .flatten();
+        let mut fields = self.pointers.as_ref().and_then(|p| p.find(body));
         let mut take = |i: usize| fields.as_mut().and_then(|f| f.get_mut(i)?.take());
         let (id_field, ts_field) = (take(0), take(1));
         let timestamp = match ts_json {
