@@ -216,8 +216,8 @@ impl Sign for GitHub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::test_support::deliver;
-    use crate::scheme::{Envelope, EventName, Format, Tolerance};
+    use crate::scheme::test_support;
+    use crate::scheme::{Envelope, EventName, Format};
 
     const SECRET: &str = "It's a Secret to Everybody";
     const SHA256: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -229,13 +229,7 @@ mod tests {
         pairs: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Envelope, VerifyError> {
-        let mut b = http::Request::post("/");
-        for (k, v) in pairs {
-            b = b.header(*k, *v);
-        }
-        let head = b.body(()).unwrap().into_parts().0;
-        let ctx = Context::new(SystemTime::now(), Tolerance::default());
-        scheme.check(&head, body, &ctx).map(deliver)
+        test_support::check_now(scheme, pairs, body)
     }
 
     #[test]
@@ -296,12 +290,8 @@ mod tests {
     fn verify_uses_the_engine_read_picked() {
         // A SHA-1 head read by a scheme that allows it, verified by one that
         // does not: refused, naming the legacy header.
-        let (head, ()) = http::Request::post("/")
-            .header(LEGACY_HEADER, SHA1)
-            .body(())
-            .unwrap()
-            .into_parts();
-        let ctx = Context::new(SystemTime::now(), Tolerance::default());
+        let head = test_support::post(&[(LEGACY_HEADER, SHA1)]);
+        let ctx = test_support::now();
         let read = GitHub::new(SECRET)
             .unwrap()
             .allow_sha1()

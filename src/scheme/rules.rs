@@ -113,15 +113,12 @@ impl<'h> Seen<'h> {
         }
     }
 
-    /// The value and its text, by [`header_value`]'s rules.
-    pub(crate) fn value(
-        self,
-        name: &Name,
-    ) -> Result<Option<(&'h HeaderValue, &'h str)>, VerifyError> {
+    /// The value's text, by [`header_value`]'s rules.
+    pub(crate) fn text(self, name: &Name) -> Result<Option<&'h str>, VerifyError> {
         match self {
             Self::Absent => Ok(None),
             Self::Repeated => Err(repeated(name.text)),
-            Self::Once(value) => visible(value, name.text).map(Some),
+            Self::Once(value) => visible(value, name.text).map(|(_, text)| Some(text)),
         }
     }
 }

@@ -3,8 +3,8 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 use subtle::Choice;
 
@@ -96,8 +96,8 @@ impl StandardHead {
             (Seen::Absent, Seen::Once(_) | Seen::Repeated) => (&SVIX, [svix_id, svix_ts, svix_sig]),
             _ => (&WEBHOOK, [id, ts, sig]),
         };
-        let signature = sig.value(&names.signature)?;
-        let (_, id_text) = present(id.value(&names.id)?, &names.id)?;
+        let signature = sig.text(&names.signature)?;
+        let id_text = present(id.text(&names.id)?, &names.id)?;
         rules::event_id(IdSource::Header(names.id.text()), id_text)?;
         // `.` separates the parts of the signed content: an id holding one
         // would let a delivery be re-cut into another, equally valid one.
@@ -107,10 +107,10 @@ impl StandardHead {
                 reason: "the event id contains `.`, the separator of the signed content",
             });
         }
-        let (_, ts_text) = present(ts.value(&names.timestamp)?, &names.timestamp)?;
+        let ts_text = present(ts.text(&names.timestamp)?, &names.timestamp)?;
         let time = TimeUnit::Seconds.parse(names.timestamp.text(), ts_text)?;
         rules::within(names.timestamp.text(), time, ctx)?;
-        let (_, sig_text) = present(signature, &names.signature)?;
+        let sig_text = present(signature, &names.signature)?;
         // One entry and no space is what senders send outside a rotation:
         // `entries` then hands it out without splitting again.
         let sole = !sig_text.contains(' ');
@@ -188,10 +188,7 @@ impl StandardHead {
 }
 
 /// A header that must be there.
-fn present<'h>(
-    value: Option<(&'h HeaderValue, &'h str)>,
-    name: &Name,
-) -> Result<(&'h HeaderValue, &'h str), VerifyError> {
+fn present<'h>(value: Option<&'h str>, name: &Name) -> Result<&'h str, VerifyError> {
     value.ok_or(VerifyError::MissingHeader {
         header: name.text(),
     })
